@@ -1,0 +1,180 @@
+"""One generic ResNeXt and the registered model names.
+
+Two templates (lesson 02 shows both, with their per-stage counts):
+
+* ``"cifar"`` (the paper's Appendix A): a 3x3 stem of 64 filters, three stages of (depth - 2) / 9 bottleneck blocks,
+  stage widths 64/128/256 with outputs 4x that, downsampling by stride 2 in the 3x3 of each later stage's first
+  block, global average pool + fc. ResNeXt-29 8x64d has 34,426,698 parameters (10 classes), Table 7.
+* ``"imagenet"`` (Table 1): a 7x7/2 stem of 64 + 3x3/2 max-pool, four stages of 3/4/6/3 (50 layers) or 3/4/23/3
+  (101) blocks. Parameter names follow torchvision's ``ResNet``, so its state_dicts load with ``strict=True``.
+
+The bottleneck width of stage s is ``floor(stage_widths[s] · d / stage_widths[0])``, where d is the model's
+``bottleneck_width`` (the "64d" of "8x64d"). With the paper's stage widths (the first is 64) this is the reference
+code's ``floor(planes · baseWidth / 64)``; with smaller "lesson-size" stage widths, d stays the first stage's width.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, fields, replace
+
+from torch import Tensor, nn
+
+from .blocks import FORMS, SHORTCUT_TYPES, ResNeXtBlock, check_choice, check_positive_int
+
+EXPANSION = 4  # block output = 4 x stage width, in both templates
+TEMPLATES = ("cifar", "imagenet")
+IMAGENET_STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+
+@dataclass(frozen=True)
+class ResNeXtConfig:
+    """Everything that defines a model. Build one with :func:`create` rather than by hand."""
+
+    template: str                          # "cifar" (Appendix A) or "imagenet" (Table 1)
+    blocks_per_stage: tuple[int, ...]      # (3, 3, 3) for ResNeXt-29, (3, 4, 6, 3) for ResNeXt-50
+    cardinality: int = 1                   # C: transformations per block (Eq. 2); 1 is ResNet
+    bottleneck_width: int = 64             # d: width of each transformation in the first stage
+    stage_widths: tuple[int, ...] = ()     # "planes" per stage; the block output is EXPANSION x this
+    stem_width: int = 64                   # channels of the stem convolution
+    num_classes: int = 10
+    form: str = "C"                        # block form of Fig. 3, for every block
+    shortcut: str = "B"                    # "B": project only where the shape changes; "C": always
+    residual: bool = True                  # False gives the "plain" network (Table 3, without residual)
+
+    @property
+    def depth(self) -> int:
+        return 3 * sum(self.blocks_per_stage) + 2
+
+    def stage_bottleneck_widths(self) -> tuple[int, ...]:
+        """d of each stage: floor(stage_width · d / first stage width)."""
+        return tuple(w * self.bottleneck_width // self.stage_widths[0] for w in self.stage_widths)
+
+
+class ResNeXt(nn.Module):
+    """A ResNeXt (or, with cardinality 1, a ResNet) built from :class:`~resnext_edu.blocks.ResNeXtBlock`."""
+
+    def __init__(self, config: ResNeXtConfig):
+        super().__init__()
+        self.config = c = config
+        if c.template == "imagenet":
+            self.conv1 = nn.Conv2d(3, c.stem_width, kernel_size=7, stride=2, padding=3, bias=False)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        else:
+            self.conv1 = nn.Conv2d(3, c.stem_width, kernel_size=3, stride=1, padding=1, bias=False)
+            self.maxpool = nn.Identity()
+        self.bn1 = nn.BatchNorm2d(c.stem_width)
+        self.relu = nn.ReLU(inplace=True)
+        in_channels = c.stem_width
+        for s, (n_blocks, width, d) in enumerate(zip(c.blocks_per_stage, c.stage_widths,
+                                                     c.stage_bottleneck_widths())):
+            blocks = []
+            for b in range(n_blocks):
+                blocks.append(ResNeXtBlock(in_channels, EXPANSION * width, stride=2 if (s > 0 and b == 0) else 1,
+                                           cardinality=c.cardinality, bottleneck_width=d, form=c.form,
+                                           shortcut=c.shortcut, residual=c.residual))
+                in_channels = EXPANSION * width
+            self.add_module(f"layer{s + 1}", nn.Sequential(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_channels, c.num_classes)
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    @property
+    def stages(self) -> list[nn.Sequential]:
+        return [getattr(self, f"layer{s + 1}") for s in range(len(self.config.blocks_per_stage))]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))   # (N, stem, H', W')
+        for stage in self.stages:
+            x = stage(x)                                       # halves H, W in each later stage
+        return self.fc(self.avgpool(x).flatten(1))             # (N, num_classes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Names and factories
+# ---------------------------------------------------------------------------------------------------------------
+
+MODEL_NAMES = (
+    "resnet29", "resnext29_2x64d", "resnext29_4x64d", "resnext29_8x64d", "resnext29_16x64d", "resnext29_32x4d",
+    "resnet50", "resnext50_32x4d", "resnet101", "resnext101_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+)
+_NAME = re.compile(r"^(?:resnet(?P<rdepth>\d+)|resnext(?P<depth>\d+)_(?P<C>\d+)x(?P<d>\d+)d)$")
+OVERRIDES = tuple(f.name for f in fields(ResNeXtConfig) if f.name not in ("template", "blocks_per_stage"))
+
+
+def list_models() -> list[str]:
+    """The registered names. Any ``resnext<depth>_<C>x<d>d`` is also accepted (depth 29, 38, ... on CIFAR:
+    (depth - 2) divisible by 9; 50, 101, 152 on ImageNet), and ``resnet<depth>`` (= 1x64d)."""
+    return list(MODEL_NAMES)
+
+
+def config_for(name: str, **overrides) -> ResNeXtConfig:
+    """Parse a model name into a :class:`ResNeXtConfig`, then apply ``overrides`` (checked)."""
+    match = _NAME.match(name) if isinstance(name, str) else None
+    if match is None:
+        close = difflib.get_close_matches(str(name), MODEL_NAMES, n=3, cutoff=0.5)
+        raise ValueError(f"Unknown model {name!r}. Did you mean {', '.join(close) or 'one of the listed names'}? "
+                         f"Valid: {', '.join(MODEL_NAMES)}, or any resnext29_<C>x<d>d (e.g. resnext29_4x16d).")
+    if match["rdepth"]:
+        depth, cardinality, width = int(match["rdepth"]), 1, 64
+    else:
+        depth, cardinality, width = int(match["depth"]), int(match["C"]), int(match["d"])
+    if depth in IMAGENET_STAGES:
+        config = ResNeXtConfig("imagenet", IMAGENET_STAGES[depth], stage_widths=(64, 128, 256, 512), num_classes=1000)
+    elif depth >= 11 and (depth - 2) % 9 == 0:
+        n = (depth - 2) // 9
+        config = ResNeXtConfig("cifar", (n, n, n), stage_widths=(64, 128, 256), num_classes=10)
+    else:
+        raise ValueError(f"Model {name!r} has depth {depth}, which no template supports. CIFAR depths need "
+                         f"(depth - 2) divisible by 9 (11, 20, 29, 38, ...); ImageNet depths are 50, 101 and 152.")
+    return _checked(replace(config, cardinality=cardinality, bottleneck_width=width), overrides)
+
+
+def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
+    unknown = sorted(set(overrides) - set(OVERRIDES))
+    if unknown:
+        raise ValueError(f"Unknown override(s) {', '.join(unknown)}. Allowed: {', '.join(OVERRIDES)}.")
+    if "stage_widths" in overrides and overrides["stage_widths"] is not None:
+        overrides["stage_widths"] = tuple(overrides["stage_widths"])
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    check_positive_int("cardinality", config.cardinality, "C counts the parallel transformations in a block.")
+    check_positive_int("bottleneck_width", config.bottleneck_width, "d is the width of each transformation.")
+    check_positive_int("stem_width", config.stem_width)
+    check_positive_int("num_classes", config.num_classes)
+    check_choice("form", config.form, FORMS)
+    check_choice("shortcut", config.shortcut, SHORTCUT_TYPES)
+    n_stages = len(config.blocks_per_stage)
+    if len(config.stage_widths) != n_stages:
+        raise ValueError(f"stage_widths needs {n_stages} values for the {config.template} template "
+                         f"(one per stage), got {config.stage_widths!r}. Example: {(16, 32, 64, 128)[:n_stages]}.")
+    for w in config.stage_widths:
+        check_positive_int("each stage width", w, f"Got stage_widths={config.stage_widths!r}.")
+    for s, d in enumerate(config.stage_bottleneck_widths()):
+        if d < 1:
+            raise ValueError(f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
+                             f"{config.bottleneck_width} / {config.stage_widths[0]}) = 0. Use a larger "
+                             f"bottleneck_width or stage widths that grow from the first.")
+    return config
+
+
+def create(name: str, **overrides) -> ResNeXt:
+    """Build a registered model, e.g. ``create("resnext29_8x64d")`` or a lesson-size one,
+    ``create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16)``.
+
+    Overrides: num_classes, form ("A"/"B"/"C", every block), stage_widths, stem_width, cardinality,
+    bottleneck_width, shortcut ("B"/"C") and residual (False for a plain network).
+    """
+    return ResNeXt(config_for(name, **overrides))
+
+
+def name_of(config: ResNeXtConfig) -> str:
+    """The canonical name of a config's architecture family, e.g. ``resnext29_8x64d`` (overrides not included)."""
+    if config.cardinality == 1 and config.bottleneck_width == 64:
+        return f"resnet{config.depth}"
+    return f"resnext{config.depth}_{config.cardinality}x{config.bottleneck_width}d"
