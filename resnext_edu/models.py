@@ -8,9 +8,10 @@ Two templates (lesson 02 shows both, with their per-stage counts):
 * ``"imagenet"`` (Table 1): a 7x7/2 stem of 64 + 3x3/2 max-pool, four stages of 3/4/6/3 (50 layers) or 3/4/23/3
   (101) blocks. Parameter names follow torchvision's ``ResNet``, so its state_dicts load with ``strict=True``.
 
-The bottleneck width of stage s is ``floor(stage_widths[s] · d / stage_widths[0])``, where d is the model's
-``bottleneck_width`` (the "64d" of "8x64d"). With the paper's stage widths (the first is 64) this is the reference
-code's ``floor(planes · baseWidth / 64)``; with smaller "lesson-size" stage widths, d stays the first stage's width.
+The bottleneck width of stage s is ``floor(stage_widths[s] · d / 64)``, the reference code's
+``floor(planes · baseWidth / 64)``: d (the "64d" of "8x64d", ``bottleneck_width``) is the width at a stage of 64
+planes, the first stage of every model in the paper. Smaller "lesson-size" stage widths scale every width of the
+paper's model alike: ``create("resnext29_8x64d", stage_widths=(16, 32, 64))`` has d = 16, 32, 64 in its stages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import Tensor, nn
 from .blocks import FORMS, SHORTCUT_TYPES, ResNeXtBlock, check_choice, check_positive_int
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
+REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)
 TEMPLATES = ("cifar", "imagenet")
 IMAGENET_STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -35,7 +37,7 @@ class ResNeXtConfig:
     template: str                          # "cifar" (Appendix A) or "imagenet" (Table 1)
     blocks_per_stage: tuple[int, ...]      # (3, 3, 3) for ResNeXt-29, (3, 4, 6, 3) for ResNeXt-50
     cardinality: int = 1                   # C: transformations per block (Eq. 2); 1 is ResNet
-    bottleneck_width: int = 64             # d: width of each transformation in the first stage
+    bottleneck_width: int = 64             # d: width of each transformation at a stage of 64 planes
     stage_widths: tuple[int, ...] = ()     # "planes" per stage; the block output is EXPANSION x this
     stem_width: int = 64                   # channels of the stem convolution
     num_classes: int = 10
@@ -48,8 +50,8 @@ class ResNeXtConfig:
         return 3 * sum(self.blocks_per_stage) + 2
 
     def stage_bottleneck_widths(self) -> tuple[int, ...]:
-        """d of each stage: floor(stage_width · d / first stage width)."""
-        return tuple(w * self.bottleneck_width // self.stage_widths[0] for w in self.stage_widths)
+        """d of each stage: floor(stage_width · d / 64), the reference code's rule."""
+        return tuple(w * self.bottleneck_width // REFERENCE_PLANES for w in self.stage_widths)
 
 
 class ResNeXt(nn.Module):
@@ -158,8 +160,8 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
     for s, d in enumerate(config.stage_bottleneck_widths()):
         if d < 1:
             raise ValueError(f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
-                             f"{config.bottleneck_width} / {config.stage_widths[0]}) = 0. Use a larger "
-                             f"bottleneck_width or stage widths that grow from the first.")
+                             f"{config.bottleneck_width} / {REFERENCE_PLANES}) = 0, and a transformation needs at "
+                             f"least one channel. Use a larger bottleneck_width (d) or wider stages.")
     return config
 
 

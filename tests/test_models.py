@@ -1,0 +1,79 @@
+"""Models against the paper's exact parameter counts and torchvision's implementations."""
+
+import pytest
+import torch
+
+from resnext_edu import models
+
+# Table 7 and REFERENCE.md's other ResNeXt-29 sizes (10 classes); Table 1 / torchvision for ImageNet.
+EXACT_PARAMS = {
+    "resnext29_8x64d": 34_426_698, "resnext29_16x64d": 68_155_210, "resnet29": 4_914_250,
+    "resnext29_2x64d": 9_130_314, "resnext29_4x64d": 17_562_442, "resnext29_32x4d": 4_775_754,
+    "resnet50": 25_557_032, "resnext50_32x4d": 25_028_904, "resnet101": 44_549_160, "resnext101_32x4d": 44_177_704,
+    "resnext101_32x8d": 88_791_336, "resnext101_64x4d": 83_455_272,
+}
+
+
+@pytest.mark.parametrize("name, params", EXACT_PARAMS.items())
+def test_exact_parameter_counts(name, params):
+    with torch.device("meta"):
+        model = models.create(name)
+    assert sum(p.numel() for p in model.parameters()) == params
+
+
+def test_every_registered_name_is_listed_and_builds():
+    assert set(models.list_models()) == set(EXACT_PARAMS)
+
+
+@pytest.mark.parametrize("ours, theirs", [("resnext50_32x4d", "resnext50_32x4d"), ("resnet50", "resnet50")])
+def test_torchvision_weights_load_strictly_and_give_the_same_outputs(ours, theirs):
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, theirs)().eval()
+    with torch.no_grad():   # non-trivial BN statistics, so the comparison exercises them
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    model = models.create(ours).eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert (model(x) - reference(x)).abs().max().item() <= 1e-4
+
+
+def test_cifar_template_shapes_and_forms():
+    model = models.create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8, form="A")
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x).shape == (2, 10)
+    assert all(block.form == "A" for stage in model.stages for block in stage)
+    assert [stage[0].out_channels for stage in model.stages] == [32, 64, 128]     # 4 x stage width
+    assert model.config.stage_bottleneck_widths() == (2, 4, 8)                     # floor(w · 16 / 64)
+
+
+def test_reference_rule_for_stage_bottleneck_widths():
+    """d per stage = floor(planes · base_width / 64) (the reference code): ResNeXt-50 32x4d has 4, 8, 16, 32."""
+    assert models.config_for("resnext50_32x4d").stage_bottleneck_widths() == (4, 8, 16, 32)
+    assert models.config_for("resnext29_8x64d").stage_bottleneck_widths() == (64, 128, 256)
+
+
+def test_any_cifar_depth_and_width_is_parsed():
+    config = models.config_for("resnext38_3x5d")
+    assert (config.blocks_per_stage, config.cardinality, config.bottleneck_width) == ((4, 4, 4), 3, 5)
+
+
+@pytest.mark.parametrize("name, overrides, message", [
+    ("resnext29_8x64", {}, "Did you mean resnext29_8x64d"),
+    ("resnet5O", {}, "Did you mean resnet50"),
+    ("resnext30_8x64d", {}, "no template supports"),
+    ("resnext29_0x64d", {}, "cardinality must be a positive integer"),
+    ("resnext29_8x64d", {"form": "D"}, "form must be one of"),
+    ("resnext29_8x64d", {"stage_widths": (16, 32)}, "stage_widths needs 3 values"),
+    ("resnext29_8x64d", {"stage_widths": (16, -32, 64)}, "positive integer"),
+    ("resnext29_32x4d", {"stage_widths": (8, 16, 32)}, "bottleneck width floor"),
+    ("resnext29_8x64d", {"colour": "red"}, "Unknown override"),
+    ("resnext29_8x64d", {"cardinality": 2.5}, "cardinality must be a positive integer"),
+])
+def test_bad_names_and_overrides(name, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        models.create(name, **overrides)
