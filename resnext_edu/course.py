@@ -1,0 +1,92 @@
+"""What every lesson shares: where the course lives (defined here once), quick mode, the device, the setup cell.
+
+A fork changes ``REPOSITORY`` (and ``BRANCH``) here, then runs ``python -m resnext_edu.course`` to rewrite every
+notebook's "Open in Colab" badge and setup cell; a test checks that they agree with this file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
+BRANCH = "main"
+REPO_URL = f"https://github.com/{REPOSITORY}"
+QUICK_ENV = "RESNEXT_EDU_QUICK"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def colab_badge(notebook: str) -> str:
+    """The markdown of the "Open in Colab" badge for ``notebooks/<notebook>``."""
+    url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook}"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def setup_cell() -> str:
+    """The one setup cell: installs the package on Colab (detected by ``google.colab``), does nothing elsewhere."""
+    return (
+        "# Setup: on Google Colab this installs the course package; on your own machine (`make lab`) it does nothing.\n"
+        "import subprocess, sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", "
+        f"\"resnext-edu @ git+{REPO_URL}@{BRANCH}\"], check=True)"
+    )
+
+
+def quick_mode(default: bool = False) -> bool:
+    """The lesson's mode: ``default`` (the settings cell's choice), forced to True by ``RESNEXT_EDU_QUICK=1``."""
+    value = os.environ.get(QUICK_ENV, "").strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    return default
+
+
+def device() -> torch.device:
+    """The best device here: a CUDA GPU (Colab's T4), Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_device(dev: torch.device | None = None) -> str:
+    """A line for the lesson to print: which device, and for the CPU how many threads."""
+    dev = dev or device()
+    if dev.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(dev)}"
+    if dev.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
+    """Rewrite every lesson's badge (first markdown line starting with the badge) and setup cell from this file."""
+    import nbformat
+
+    changed = []
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        before = nbformat.writes(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and "colab-badge.svg" in cell.source:
+                lines = cell.source.splitlines()
+                cell.source = "\n".join(colab_badge(path.name) if "colab-badge.svg" in line else line
+                                        for line in lines)
+            elif cell.cell_type == "code" and cell.source.startswith("# Setup:"):
+                cell.source = setup_cell()
+        if nbformat.writes(nb) != before:
+            nbformat.write(nb, path)
+            changed.append(path.name)
+    return changed
+
+
+if __name__ == "__main__":
+    names = update_notebooks()
+    print("updated: " + (", ".join(names) if names else "nothing (all notebooks agree with course.py)"))
+    sys.exit(0)

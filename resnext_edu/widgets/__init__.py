@@ -1,0 +1,11 @@
+"""The lessons' ipywidgets explorers, one module each; core ipywidgets only, for 7.7 (Colab) and 8.x (JupyterLab 4).
+
+Every explorer is an :class:`~resnext_edu.widgets.base.Explorer`: its controls call ``update()``, which computes,
+stores what it drew (``explorer.state``) and redraws one inline matplotlib figure inside an ``Output`` with
+``clear_output(wait=True)``. Invalid combinations show a message in the widget. The tests drive ``update()`` and read
+``state`` without a browser.
+"""
+
+from .base import Explorer
+
+__all__ = ["Explorer"]
