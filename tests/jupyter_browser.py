@@ -1,0 +1,582 @@
+"""Drive the lessons in JupyterLab in headless Chromium, the way a learner meets them (issue 6).
+
+The pieces, in the order `tests/test_browser.py` uses them:
+
+* `browser_skip_reason()`: why the browser test cannot run here (no Playwright, no Chromium), or None.
+* `LabServer.start(...)`: JupyterLab from this Python environment on a free localhost port with a random token,
+  rooted at a folder of notebooks, with its own settings (no news popup, every cell attached to the page).
+  `LabServer.stop()` shuts the kernels and the server down, and kills the process group if it does not exit.
+* `launch_chromium(playwright)`: the system Chromium (Playwright's own download needs the internet).
+* `check_notebook(page, server, path, artifacts)`: open a notebook, run all cells, wait until every code cell has
+  finished, look for errors and unrendered widgets, then move every visible slider of every explorer with the
+  arrow keys and check that what it drives (figure, numbers) changed. Returns a `NotebookReport`; the test asserts
+  that its `problems` list is empty.
+
+Selectors are those of JupyterLab 4 with ipywidgets 8 (`.noUi-handle`); the jQuery-UI handle of ipywidgets 7
+(`.ui-slider-handle`) is accepted as well.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Flags that keep Chromium quiet and quick on a machine without internet (no GPU, no background services).
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+HOW_TO_ENABLE = (
+    "browser test skipped: {why}; to enable it: `apt-get install -y chromium` (Debian) and "
+    "`pip install -e .[test]` (Playwright for Python)"
+)
+
+#: A slider's draggable handle: noUiSlider in ipywidgets 8, jQuery UI in ipywidgets 7.
+SLIDER_HANDLE = ".noUi-handle, .ui-slider-handle"
+
+#: Texts that mean a learner sees a broken widget or a traceback.
+BROKEN_TEXTS = (
+    "Error displaying widget",
+    "model not found",
+    "Failed to create view",
+    "Failed to load model class",
+    "Traceback (most recent call last)",
+)
+
+#: JupyterLab user settings for the test server: no news/update toasts over the cells; every cell attached to the
+#: DOM (the default windowing leaves off-screen cells unrendered, which hides them from checks and screenshots).
+LAB_USER_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,
+    },
+}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# What is available here
+# ----------------------------------------------------------------------------------------------------------------
+def chromium_path() -> str | None:
+    """The system Chromium executable (Debian's `chromium` package), or None."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def browser_skip_reason() -> str | None:
+    """One line saying why the browser test cannot run on this machine and how to enable it; None when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return HOW_TO_ENABLE.format(why="Playwright for Python is not installed")
+    if chromium_path() is None:
+        return HOW_TO_ENABLE.format(why="no Chromium found (/usr/bin/chromium)")
+    return None
+
+
+def uses_widgets(notebook: Path) -> bool:
+    """Whether a notebook's source uses widgets (mentions `ipywidgets` or `resnext_edu.widgets`)."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    source = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    return "ipywidgets" in source or "resnext_edu.widgets" in source or "from resnext_edu import widgets" in source
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# JupyterLab
+# ----------------------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server started by the test; `stop()` it in a finalizer."""
+
+    process: subprocess.Popen
+    port: int
+    token: str
+    root: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, root: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90) -> LabServer:
+        """Start `python -m jupyterlab` serving `root`; config, runtime and settings live under `workdir`.
+
+        Args:
+            root: the folder the server shows (a temporary copy of the notebooks).
+            workdir: an empty folder for the server's own files and its log (`lab.log`).
+            env: extra environment variables; the kernels inherit them (e.g. RESNEXT_EDU_QUICK=1).
+            timeout_s: how long to wait for the server to answer.
+        """
+        settings_dir = workdir / "user-settings"
+        for relpath, settings in LAB_USER_SETTINGS.items():
+            (settings_dir / relpath).parent.mkdir(parents=True, exist_ok=True)
+            (settings_dir / relpath).write_text(json.dumps(settings), encoding="utf-8")
+        for name in ("config", "runtime", "data", "workspaces", "ipython"):
+            (workdir / name).mkdir(exist_ok=True)
+        port, token = free_port(), secrets.token_hex(16)
+        command = [
+            sys.executable, "-m", "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={root}",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.terminals_enabled=False",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: commands, kernel status, cell models
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.user_settings_dir={settings_dir}",
+            f"--LabApp.workspaces_dir={workdir / 'workspaces'}",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")
+        server_env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(workdir / "config"),  # ignore the user's ~/.jupyter
+            "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
+            "JUPYTER_DATA_DIR": str(workdir / "data"),  # the notebook-signing key goes here, not to ~/.local
+            "IPYTHONDIR": str(workdir / "ipython"),  # no startup files or history of the user's profile
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        log_path = workdir / "lab.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                command, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        server = cls(process=process, port=port, token=token, root=root, log_path=log_path)
+        try:
+            server.wait_until_ready(timeout_s)
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def api(self, method: str, path: str, timeout_s: float = 10) -> object:
+        """Call the server's REST API (`/api/...`) with the token; returns the decoded JSON body (or None)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def wait_until_ready(self, timeout_s: float) -> None:
+        """Block until `/api/status` answers; raise with the server log if it exits or does not answer in time."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with code {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                self.api("GET", "/api/status", timeout_s=2)
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.25)  # polling a socket: there is no event to wait on
+        raise TimeoutError(f"JupyterLab did not answer within {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, n_chars: int = 4000) -> str:
+        """The end of the server's log (its kernels write there too)."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-n_chars:]
+        except OSError:
+            return "(no log)"
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel the server runs (a notebook closed in the browser keeps its kernel)."""
+        for kernel in self.api("GET", "/api/kernels") or []:
+            try:
+                self.api("DELETE", f"/api/kernels/{kernel['id']}", timeout_s=30)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+
+    def stop(self, timeout_s: float = 20) -> None:
+        """Shut the kernels and the server down politely; terminate, then kill its process group if it lingers."""
+        if self.process.poll() is None:
+            try:
+                self.shutdown_kernels()
+                self.api("POST", "/api/shutdown")
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+        for sig, wait_s in ((None, timeout_s), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            if sig is not None and self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+            try:
+                self.process.wait(wait_s)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Chromium
+# ----------------------------------------------------------------------------------------------------------------
+def launch_chromium(playwright):
+    """Headless system Chromium through Playwright (with --no-sandbox when running as root)."""
+    args = list(CHROMIUM_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")
+    return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=args)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The notebook, seen from the page. The JavaScript runs in the page; `window.jupyterapp` is JupyterLab's app object
+# (exposed with --LabApp.expose_app_in_browser). Cell nodes are tagged with data-harness-cell="<index>" so that
+# Playwright locators can address one cell's outputs.
+# ----------------------------------------------------------------------------------------------------------------
+JS_NOTEBOOK_READY = """(path) => {
+    const app = window.jupyterapp;
+    const panel = app && app.shell.currentWidget;
+    if (!panel || !panel.sessionContext || !panel.context || panel.context.path !== path) return false;
+    const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+}"""
+
+# Record every kernel message a learner could see as an error: `error` messages, and stderr with a traceback
+# (a widget callback that raises outside an Output widget only reaches JupyterLab's log console this way).
+JS_LISTEN_TO_KERNEL = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel.sessionContext.session.kernel;
+    const harness = window.harness = {errors: [], idleCount: 0, panel: panel};
+    kernel.iopubMessage.connect((_, msg) => {
+        const type = msg.header.msg_type, content = msg.content;
+        if (type === 'status' && content.execution_state === 'idle') harness.idleCount += 1;
+        if (type === 'error') {
+            harness.errors.push(`${content.ename}: ${content.evalue}`);
+        } else if (type === 'stream' && content.name === 'stderr' && /Traceback|Error:/.test(content.text)) {
+            harness.errors.push(content.text.trim().split('\\n').slice(-3).join(' | '));
+        }
+    });
+    panel.content.widgets.forEach((cell, i) => cell.node.setAttribute('data-harness-cell', String(i)));
+}"""
+
+JS_KERNEL_STATUS = """() => {
+    const kernel = window.harness.panel.sessionContext.session && window.harness.panel.sessionContext.session.kernel;
+    return kernel ? kernel.status : 'none';
+}"""
+
+# Done when the kernel is idle (or dead) and no code cell shows [*] (queued or running).
+JS_RUN_FINISHED = """() => {
+    const panel = window.harness.panel;
+    const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+    const status = kernel ? kernel.status : 'dead';
+    if (status === 'dead' || status === 'unknown') return true;
+    const running = panel.content.widgets.some(
+        cell => cell.model.type === 'code' && /\\*/.test(cell.promptNode ? cell.promptNode.textContent : ''));
+    return status === 'idle' && !running;
+}"""
+
+# Per code cell: its index, first source line, execution count, error outputs and stderr tracebacks in the model.
+JS_CELL_STATES = """() => window.harness.panel.content.widgets.map((cell, i) => {
+    if (cell.model.type !== 'code') return null;
+    const outputs = cell.model.outputs.toJSON();
+    const errors = outputs.filter(o => o.output_type === 'error').map(o => `${o.ename}: ${o.evalue}`);
+    outputs.filter(o => o.output_type === 'stream' && o.name === 'stderr')
+           .map(o => Array.isArray(o.text) ? o.text.join('') : o.text)
+           .filter(text => /Traceback/.test(text))
+           .forEach(text => errors.push(text.trim().split('\\n').slice(-2).join(' | ')));
+    return {
+        index: i,
+        firstLine: cell.model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
+        executionCount: cell.model.executionCount,
+        errors: errors,
+        widgetOutputs: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json']).length,
+    };
+}).filter(state => state !== null)"""
+
+# Everything rendered in the notebook: broken-widget texts, rendered widget views, visible widgets.
+JS_RENDERED = """(brokenTexts) => {
+    const notebook = window.harness.panel.content.node;
+    const text = notebook.innerText;
+    const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    const views = [...notebook.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')];
+    return {
+        broken: brokenTexts.filter(t => text.includes(t)),
+        widgetErrorViews: notebook.querySelectorAll('.widget-error').length,
+        widgetViewOutputs: views.length,
+        emptyWidgetViews: views.filter(v => !v.querySelector('.jupyter-widgets')).map(
+            v => v.closest('[data-harness-cell]').getAttribute('data-harness-cell')),
+        visibleWidgets: [...notebook.querySelectorAll('.jupyter-widgets')].filter(visible).length,
+        visibleSliders: [...notebook.querySelectorAll('.widget-slider')].filter(visible).length,
+    };
+}"""
+
+# The cells whose outputs hold a visible control (slider or dropdown): the explorers.
+JS_EXPLORERS = """(handleSelector) => {
+    const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    return [...document.querySelectorAll('[data-harness-cell]')].map(cell => {
+        const area = cell.querySelector('.jp-Cell-outputArea');
+        if (!area) return null;
+        const sliders = [...area.querySelectorAll('.widget-slider')].filter(visible)
+            .filter(s => s.querySelector(handleSelector) && !s.querySelector('[disabled]'));
+        const dropdowns = [...area.querySelectorAll('.widget-dropdown select')].filter(visible)
+            .filter(s => !s.disabled && s.options.length > 1);
+        if (!sliders.length && !dropdowns.length) return null;
+        return {cell: Number(cell.getAttribute('data-harness-cell')), sliders: sliders.length,
+                dropdowns: dropdowns.length};
+    }).filter(e => e !== null);
+}"""
+
+# What an explorer shows: the readouts, a fingerprint of each drawn image, and its other text (labels, HTML, tables).
+JS_EXPLORER_SNAPSHOT = """(cellIndex) => {
+    const area = document.querySelector(`[data-harness-cell="${cellIndex}"] .jp-Cell-outputArea`);
+    const fingerprint = s => {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+        return `${s.length}:${h.toString(16)}`;
+    };
+    const clone = area.cloneNode(true);
+    clone.querySelectorAll('.widget-slider, .widget-readout, img, svg, select').forEach(e => e.remove());
+    return {
+        readouts: [...area.querySelectorAll('.widget-readout')].map(e => e.textContent.trim()),
+        selected: [...area.querySelectorAll('.widget-dropdown select')].map(e => e.value),
+        images: [...area.querySelectorAll('img')].map(img => fingerprint(img.src))
+            .concat([...area.querySelectorAll('.jp-RenderedSVG')].map(svg => fingerprint(svg.innerHTML))),
+        text: clone.textContent.replace(/\\s+/g, ' ').trim(),
+    };
+}"""
+
+JS_FIT_HEIGHT = """() => {
+    const scroller = window.harness.panel.content.node.querySelector('.jp-WindowedPanel-outer')
+        || window.harness.panel.content.node;
+    return scroller.scrollHeight;
+}"""
+
+
+@dataclass
+class NotebookReport:
+    """What the harness saw in one notebook; the test passes when `problems` is empty."""
+
+    notebook: str
+    problems: list[str] = field(default_factory=list)
+    code_cells: int = 0
+    visible_widgets: int = 0
+    moves: list[str] = field(default_factory=list)  # one line per control moved: what changed
+    screenshots: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A readable account for the assertion message and the test log."""
+        lines = [f"{self.notebook}: {self.code_cells} code cells, {self.visible_widgets} visible widgets, "
+                 + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())]
+        lines += [f"  moved: {move}" for move in self.moves]
+        lines += [f"  PROBLEM: {problem}" for problem in self.problems]
+        lines += [f"  screenshot: {path}" for path in self.screenshots]
+        return "\n".join(lines)
+
+
+def open_notebook(page, server: LabServer, relpath: str, timeout_s: float = 180) -> None:
+    """Open a notebook in JupyterLab and wait until its kernel is started and idle; start listening to it."""
+    page.goto(f"{server.url}/lab/tree/{relpath}?token={server.token}", wait_until="domcontentloaded")
+    page.wait_for_function(JS_NOTEBOOK_READY, arg=relpath, timeout=timeout_s * 1000, polling=250)
+    page.evaluate(JS_LISTEN_TO_KERNEL)
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser takes width from figures
+    page.evaluate(f"() => {{ window.harness.snapshot = {JS_EXPLORER_SNAPSHOT}; }}")
+
+
+def run_all_cells(page, timeout_s: float) -> None:
+    """Run all cells (Run > Run All Cells) and wait until the kernel is idle and no cell shows [*]."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_function(JS_RUN_FINISHED, timeout=timeout_s * 1000, polling=500)
+
+
+def collect_problems(page, report: NotebookReport, expect_widgets: bool) -> None:
+    """Add to the report: unfinished cells, error outputs, kernel errors, broken or missing widget views."""
+    status = page.evaluate(JS_KERNEL_STATUS)
+    if status != "idle":
+        report.problems.append(f"kernel is {status!r} after running all cells (did it die?)")
+    cells = page.evaluate(JS_CELL_STATES)
+    report.code_cells = len(cells)
+    for cell in cells:
+        where = f"cell {cell['index']} ({cell['firstLine']!r})"
+        if cell["executionCount"] is None:
+            report.problems.append(f"{where} did not run (no execution count)")
+        report.problems += [f"{where} error output: {error}" for error in cell["errors"]]
+    report.problems += [f"kernel error: {error}" for error in page.evaluate("() => window.harness.errors.splice(0)")]
+    rendered = page.evaluate(JS_RENDERED, list(BROKEN_TEXTS))
+    report.problems += [f"the page shows {text!r}" for text in rendered["broken"]]
+    if rendered["widgetErrorViews"]:
+        report.problems.append(f"{rendered['widgetErrorViews']} widget view(s) failed to render (.widget-error)")
+    report.problems += [f"cell {cell}: a widget output rendered no widget" for cell in rendered["emptyWidgetViews"]]
+    report.visible_widgets = rendered["visibleWidgets"]
+    if expect_widgets and rendered["visibleWidgets"] == 0:
+        report.problems.append("the notebook uses widgets but no widget is visible")
+
+
+def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -> None:
+    """Make the window as tall as the notebook, so that one screenshot shows every cell."""
+    height = page.evaluate(JS_FIT_HEIGHT)
+    page.set_viewport_size({"width": width, "height": min(max_height, max(800, height + 200))})
+
+
+def wait_for_kernel_update(page, idle_before: int, timeout_s: float) -> None:
+    """Wait until the kernel has gone idle again after a change sent from the page (a widget's comm message)."""
+    page.wait_for_function(
+        """(before) => window.harness.idleCount > before
+                && window.harness.panel.sessionContext.session.kernel.status === 'idle'""",
+        arg=idle_before, timeout=timeout_s * 1000, polling=100,
+    )
+
+
+def move_slider(page, handle) -> str:
+    """Focus a slider handle and press an arrow key like a person (right, or left when it sits at its maximum)."""
+    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if now is not None and top is not None and float(now) >= float(top) else "ArrowRight"
+    handle.focus()
+    handle.press(key)
+    return key
+
+
+def change_dropdown(page, select) -> str:
+    """Focus a dropdown and choose the next option with the keyboard (the previous one when on the last)."""
+    last = select.evaluate("s => s.selectedIndex === s.options.length - 1")
+    key = "ArrowUp" if last else "ArrowDown"
+    select.focus()
+    select.press(key)
+    return key
+
+
+def describe_change(before: dict, after: dict) -> list[str]:
+    """Which parts of an explorer's snapshot changed (readouts, selection, images, text)."""
+    return [part for part in ("readouts", "selected", "images", "text") if before[part] != after[part]]
+
+
+def exercise_control(page, report: NotebookReport, cell: int, kind: str, index: int, timeout_s: float) -> None:
+    """Move one control of the explorer in `cell` and check that its value and what it drives both changed."""
+    area = page.locator(f'[data-harness-cell="{cell}"] .jp-Cell-outputArea')
+    if kind == "slider":
+        control = area.locator(".widget-slider").filter(has=page.locator(SLIDER_HANDLE)).nth(index)
+        name = control.locator(".widget-label").first.text_content() or f"slider {index}"
+    else:
+        control = area.locator(".widget-dropdown").nth(index)
+        name = control.locator(".widget-label").first.text_content() or f"dropdown {index}"
+    where = f"cell {cell} {kind} {name.strip()!r}"
+    before = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
+    idle_before = page.evaluate("() => window.harness.idleCount")
+    if kind == "slider":
+        key = move_slider(page, control.locator(SLIDER_HANDLE).first)
+    else:
+        key = change_dropdown(page, control.locator("select"))
+    try:
+        wait_for_kernel_update(page, idle_before, timeout_s)
+    except Exception:  # noqa: BLE001 - a Playwright timeout: the kernel never answered
+        report.problems.append(f"{where}: after {key}, the kernel did not process the change within {timeout_s} s")
+        return
+    try:  # the frontend renders what the kernel sent; wait briefly for the drawing to arrive
+        page.wait_for_function(
+            """([cell, before]) => {
+                const now = window.harness.snapshot(cell);
+                return JSON.stringify([now.images, now.text]) !== JSON.stringify([before.images, before.text]);
+            }""",
+            arg=[cell, before], timeout=5000, polling=100,
+        )
+    except Exception:  # noqa: BLE001 - nothing changed: reported below
+        pass
+    after = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
+    changed = describe_change(before, after)
+    report.moves.append(f"{where} {key}: {before['readouts'] or before['selected']} -> "
+                        f"{after['readouts'] or after['selected']}, changed {changed or 'nothing'}")
+    value_part = "readouts" if kind == "slider" else "selected"
+    if value_part not in changed:
+        report.problems.append(f"{where}: {key} did not change the value shown ({before[value_part]})")
+    if "images" not in changed and "text" not in changed:
+        report.problems.append(f"{where}: {key} changed neither the figure nor the numbers shown")
+    if len(after["images"]) != len(set(after["images"])):
+        report.problems.append(f"{where}: the same figure is drawn twice after {key}")
+
+
+def exercise_explorers(page, report: NotebookReport, timeout_s: float) -> None:
+    """Move every visible slider of every explorer (a dropdown where an explorer has no slider)."""
+    explorers = page.evaluate(JS_EXPLORERS, SLIDER_HANDLE)
+    for explorer in explorers:
+        if explorer["sliders"]:
+            for index in range(explorer["sliders"]):
+                exercise_control(page, report, explorer["cell"], "slider", index, timeout_s)
+        else:
+            exercise_control(page, report, explorer["cell"], "dropdown", 0, timeout_s)
+    if not explorers:
+        report.moves.append("no explorer with a slider or dropdown found")
+
+
+def screenshot(page, report: NotebookReport, artifacts: Path, label: str) -> None:
+    """Save a screenshot of the whole notebook (the viewport fitted to it) as `<notebook>-<label>.png`."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    path = artifacts / f"{Path(report.notebook).stem}-{label}.png"
+    page.screenshot(path=str(path), full_page=True)
+    report.screenshots.append(path)
+
+
+def close_notebook(page) -> None:
+    """Shut the notebook's kernel down from the page (the server finalizer catches any that remain)."""
+    try:
+        page.evaluate("() => window.harness && window.harness.panel.sessionContext.shutdown()")
+    except Exception:  # noqa: BLE001 - best effort: the page may be gone
+        pass
+
+
+def check_notebook(page, server: LabServer, relpath: str, artifacts: Path, expect_widgets: bool = True,
+                   run_timeout_s: float = 600, move_timeout_s: float = 120) -> NotebookReport:
+    """Open `relpath`, run all cells, check errors and widgets, move the explorers' controls, take screenshots.
+
+    Args:
+        page: a Playwright page (its console errors are collected by the caller).
+        server: the JupyterLab server the notebook lives on (`relpath` is relative to its root).
+        artifacts: where the screenshots go.
+        expect_widgets: whether the notebook must show at least one widget.
+        run_timeout_s: how long running all cells may take.
+        move_timeout_s: how long the kernel may take to redraw after one control is moved.
+    """
+    report = NotebookReport(notebook=relpath)
+    start = time.monotonic()
+    open_notebook(page, server, relpath)
+    report.seconds["open"] = time.monotonic() - start
+    start = time.monotonic()
+    try:
+        run_all_cells(page, run_timeout_s)
+    except Exception:  # noqa: BLE001 - a Playwright timeout
+        report.problems.append(f"running all cells did not finish within {run_timeout_s:.0f} s")
+    report.seconds["run all"] = time.monotonic() - start
+    collect_problems(page, report, expect_widgets)
+    fit_viewport_to_notebook(page)
+    screenshot(page, report, artifacts, "1-after-run")
+    if report.problems:
+        return report
+    start = time.monotonic()
+    exercise_explorers(page, report, move_timeout_s)
+    report.seconds["explore"] = time.monotonic() - start
+    collect_problems(page, report, expect_widgets)
+    screenshot(page, report, artifacts, "2-after-moves")
+    return report

@@ -1,0 +1,137 @@
+"""The lessons as a learner meets them: JupyterLab in headless Chromium (issue 6).
+
+For each notebook that uses widgets (the fixture `tests/fixtures/widget_smoke.ipynb` first, then every lesson in
+`notebooks/` whose code mentions `ipywidgets` or `resnext_edu.widgets`): open it in JupyterLab, run all cells in
+quick mode (RESNEXT_EDU_QUICK=1), check that every cell finished without an error and every widget rendered, move
+each explorer's sliders with the arrow keys and check that the numbers and the figure they drive changed. The
+screenshots land in `test-artifacts/browser/` for a person to look at.
+
+The harness checks itself: a copy of the fixture whose slider callback raises must be reported as broken.
+
+Needs the system Chromium (`apt-get install -y chromium`) and Playwright for Python (`pip install -e .[test]`);
+without them every test here is skipped with one line saying so. Select or deselect with `-m browser`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jupyter_browser import LabServer, browser_skip_reason, check_notebook, close_notebook, launch_chromium, uses_widgets
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "widget_smoke.ipynb"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+FIXTURE_DIR = "_harness_fixtures"  # where the fixture and its broken copies sit inside the server's root
+
+#: Seconds that running all cells of one lesson may take in quick mode (the lessons aim at 1-2 minutes).
+RUN_TIMEOUT_S = float(os.environ.get("RESNEXT_EDU_BROWSER_RUN_TIMEOUT", "600"))
+
+#: Ways to break the fixture's slider callback, each as the line of `redraw` before which a `raise` goes: before
+#: drawing (the error only reaches the kernel's messages and JupyterLab's log console) or inside the `with figure:`
+#: block (the traceback shows in the widget).
+BROKEN_CALLBACKS = {
+    "raises-outside-output": "    k = frequency.value\n",
+    "raises-inside-output": "        x = np.linspace(",
+}
+RAISE_LINE = "if change is not None: raise RuntimeError('deliberately broken callback')"
+
+
+def widget_lessons() -> list[str]:
+    """The lesson notebooks that use widgets, as paths relative to `notebooks/`."""
+    return [path.name for path in sorted((REPO / "notebooks").glob("*.ipynb")) if uses_widgets(path)]
+
+
+def break_callback(source: str, where: str) -> str:
+    """The fixture's explorer cell with a `raise` put into its slider callback before the line `where` names."""
+    anchor = BROKEN_CALLBACKS[where]
+    indent = anchor[: len(anchor) - len(anchor.lstrip())]
+    broken = source.replace(anchor, f"{indent}{RAISE_LINE}\n{anchor}", 1)
+    assert broken != source, f"the fixture no longer contains {anchor!r}; update BROKEN_CALLBACKS"
+    return broken
+
+
+def write_broken_fixture(directory: Path, where: str) -> str:
+    """Write a copy of the fixture whose slider callback raises; return its file name."""
+    notebook = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    explorer = next(cell for cell in notebook["cells"] if "observe(" in "".join(cell["source"]))
+    explorer["source"] = break_callback("".join(explorer["source"]), where)
+    name = f"widget_smoke_{where.replace('-', '_')}.ipynb"
+    (directory / name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    return name
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    """JupyterLab on a temporary copy of `notebooks/` (plus the harness fixtures), in quick mode; stopped at the end."""
+    reason = browser_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("lab") / "notebooks"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / FIXTURE_DIR).mkdir()
+    shutil.copy(FIXTURE, root / FIXTURE_DIR / FIXTURE.name)
+    for where in BROKEN_CALLBACKS:
+        write_broken_fixture(root / FIXTURE_DIR, where)
+    server = LabServer.start(root, tmp_path_factory.mktemp("lab-server"), env={"RESNEXT_EDU_QUICK": "1"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(lab_server):
+    """Headless system Chromium, shared by the tests of this module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page; page errors (uncaught JavaScript exceptions) are collected in `page.errors`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    new_page = context.new_page()
+    new_page.errors = []
+    new_page.on("pageerror", lambda error: new_page.errors.append(str(error)))
+    yield new_page
+    close_notebook(new_page)
+    context.close()
+
+
+def check(page, lab_server, relpath: str, artifacts: Path, expect_widgets: bool = True):
+    """Run the harness on one notebook, save its account next to the screenshots, and return the report."""
+    try:
+        report = check_notebook(page, lab_server, relpath, artifacts, expect_widgets, run_timeout_s=RUN_TIMEOUT_S)
+    except Exception as error:
+        raise AssertionError(f"{relpath}: the harness failed: {error}\nJupyterLab log:\n{lab_server.log_tail()}")
+    report.problems += [f"JavaScript error in the page: {error}" for error in page.errors]
+    (artifacts / f"{Path(relpath).stem}.txt").write_text(report.summary() + "\n", encoding="utf-8")
+    print(report.summary())
+    return report
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("relpath", [f"{FIXTURE_DIR}/{FIXTURE.name}"] + widget_lessons())
+def test_notebook_in_browser(page, lab_server, relpath):
+    """Every cell runs, every widget renders, and moving each slider redraws what it drives, without an error."""
+    report = check(page, lab_server, relpath, ARTIFACTS)
+    assert not report.problems, report.summary()
+    if relpath.startswith(FIXTURE_DIR):  # the fixture has an explorer: the harness must find and move its slider
+        assert report.moves and "no explorer" not in report.moves[0], report.summary()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("where", list(BROKEN_CALLBACKS))
+def test_harness_catches_a_broken_callback(page, lab_server, where):
+    """A slider callback that raises makes the harness report the error (so a broken lesson fails the test)."""
+    relpath = f"{FIXTURE_DIR}/widget_smoke_{where.replace('-', '_')}.ipynb"
+    report = check(page, lab_server, relpath, ARTIFACTS / "harness-self-test")
+    assert any("deliberately broken callback" in problem for problem in report.problems), report.summary()
