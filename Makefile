@@ -23,3 +23,21 @@ test: $(VENV)/.installed-test
 
 clean-venv:
 	rm -rf $(VENV)
+
+## make test-widgets7: the widget tests and the lesson runs (headless, no browser) against ipywidgets 7.7, the line
+## Colab runs, in a separate environment .venv-ipw7, so that nothing silently needs ipywidgets 8
+VENV7      ?= .venv-ipw7
+PY7        := $(VENV7)/bin/python
+IPW7_TESTS := $(wildcard tests/test_widgets.py tests/test_notebooks.py)
+
+$(PY7):
+	$(PYTHON) -m venv $(VENV7)
+
+$(VENV7)/.installed-ipw7: pyproject.toml Makefile | $(PY7)
+	$(PY7) -m pip install -e . "ipywidgets>=7.7,<7.8" pytest pytest-timeout nbclient nbformat ipykernel
+	touch $@
+
+test-widgets7: $(VENV7)/.installed-ipw7
+	$(PY7) -c "import ipywidgets as w; assert w.__version__.startswith('7.7.'), w.__version__; print('ipywidgets', w.__version__)"
+	@if [ -z "$(IPW7_TESTS)" ]; then echo "test-widgets7: no tests/test_widgets.py or tests/test_notebooks.py yet"; exit 1; fi
+	$(PY7) -m pytest -m "not browser" $(IPW7_TESTS)
