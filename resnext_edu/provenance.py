@@ -1,0 +1,84 @@
+"""Where a result came from: code version, software, hardware and date, stored beside every measured number.
+
+A figure without its machine is not a figure: this machine's bf16 speed-up (avx512_bf16, 2 cores) differs from a
+laptop's and from a Colab T4's. History files (:mod:`resnext_edu.train`) and benchmark JSONs embed :func:`describe`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def git_commit(repo: str | os.PathLike = REPO) -> dict | None:
+    """``{"commit": sha, "dirty": bool}`` of the checkout holding the package, or None outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX), so bf16 convolutions beat fp32.
+    Without them PyTorch emulates bf16 and it is slower than fp32."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def describe_device(device: str | torch.device = "cpu") -> str:
+    """One line naming the hardware, e.g. ``"cpu: AMD EPYC ... (2 cores, 2 torch threads, avx512_bf16)"``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        return (f"cuda: {props.name} ({props.total_memory / 2**30:.0f} GiB, compute capability "
+                f"{props.major}.{props.minor}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'})")
+    if device.type != "cpu":
+        return f"{device.type}: {platform.machine()}"
+    extras = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    return (f"cpu: {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+            f"{', ' + ', '.join(extras) if extras else ''})")
+
+
+def describe(device: str | torch.device = "cpu") -> dict:
+    """Plain data for a JSON record: date (UTC), git commit, Python/torch/torchvision versions, device."""
+    try:
+        import torchvision
+        tv = torchvision.__version__
+    except ImportError:
+        tv = None
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git": git_commit(),
+            "python": platform.python_version(), "torch": torch.__version__, "torchvision": tv,
+            "platform": platform.platform(), "device": describe_device(device)}
