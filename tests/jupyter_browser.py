@@ -334,19 +334,31 @@ JS_RENDERED = """(brokenTexts) => {
     };
 }"""
 
-# The cells whose outputs hold a visible control (slider or dropdown): the explorers.
+# The explorers: cells whose outputs hold visible, enabled controls (sliders, dropdowns). Each control is tagged with
+# data-harness-control="<id>" for Playwright; its name is its description label.
 JS_EXPLORERS = """(handleSelector) => {
     const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    const nameOf = (el, fallback) => {
+        const label = el.querySelector('.widget-label');
+        return (label && label.textContent.trim()) || fallback;
+    };
     return [...document.querySelectorAll('[data-harness-cell]')].map(cell => {
         const area = cell.querySelector('.jp-Cell-outputArea');
         if (!area) return null;
-        const sliders = [...area.querySelectorAll('.widget-slider')].filter(visible)
-            .filter(s => s.querySelector(handleSelector) && !s.querySelector('[disabled]'));
-        const dropdowns = [...area.querySelectorAll('.widget-dropdown select')].filter(visible)
-            .filter(s => !s.disabled && s.options.length > 1);
-        if (!sliders.length && !dropdowns.length) return null;
-        return {cell: Number(cell.getAttribute('data-harness-cell')), sliders: sliders.length,
-                dropdowns: dropdowns.length};
+        const index = cell.getAttribute('data-harness-cell');
+        const sliders = [...area.querySelectorAll('.widget-slider')]
+            .filter(s => visible(s) && s.querySelector(handleSelector) && !s.querySelector('[disabled]'));
+        const dropdowns = [...area.querySelectorAll('.widget-dropdown')]
+            .filter(d => { const s = d.querySelector('select'); return visible(d) && s && !s.disabled
+                                                                    && s.options.length > 1; });
+        const controls = sliders.map((el, i) => ({el, kind: 'slider', name: nameOf(el, `slider ${i}`)}))
+            .concat(dropdowns.map((el, i) => ({el, kind: 'dropdown', name: nameOf(el, `dropdown ${i}`)})))
+            .map((control, i) => {
+                const id = `${index}-${i}`;
+                control.el.setAttribute('data-harness-control', id);
+                return {id, kind: control.kind, name: control.name};
+            });
+        return controls.length ? {cell: Number(index), controls} : null;
     }).filter(e => e !== null);
 }"""
 
@@ -461,12 +473,11 @@ def move_slider(page, handle) -> str:
 
 
 def change_dropdown(page, select) -> str:
-    """Focus a dropdown and choose the next option with the keyboard (the previous one when on the last)."""
-    last = select.evaluate("s => s.selectedIndex === s.options.length - 1")
-    key = "ArrowUp" if last else "ArrowDown"
-    select.focus()
-    select.press(key)
-    return key
+    """Choose the next option of a dropdown (the first when on the last), as a person picks from the list."""
+    index, count = select.evaluate("s => [s.selectedIndex, s.options.length]")
+    choice = (index + 1) % count
+    select.select_option(index=choice)
+    return f"choosing option {choice}"
 
 
 def describe_change(before: dict, after: dict) -> list[str]:
@@ -474,22 +485,33 @@ def describe_change(before: dict, after: dict) -> list[str]:
     return [part for part in ("readouts", "selected", "images", "text") if before[part] != after[part]]
 
 
-def exercise_control(page, report: NotebookReport, cell: int, kind: str, index: int, timeout_s: float) -> None:
-    """Move one control of the explorer in `cell` and check that its value and what it drives both changed."""
-    area = page.locator(f'[data-harness-cell="{cell}"] .jp-Cell-outputArea')
-    if kind == "slider":
-        control = area.locator(".widget-slider").filter(has=page.locator(SLIDER_HANDLE)).nth(index)
-        name = control.locator(".widget-label").first.text_content() or f"slider {index}"
-    else:
-        control = area.locator(".widget-dropdown").nth(index)
-        name = control.locator(".widget-label").first.text_content() or f"dropdown {index}"
-    where = f"cell {cell} {kind} {name.strip()!r}"
+def exercise_control(page, report: NotebookReport, cell: int, control: dict, timeout_s: float) -> None:
+    """Move one control of the explorer in `cell` and check that its value and what it drives both changed.
+
+    Args:
+        control: as JS_EXPLORERS lists it: `id` (its data-harness-control tag), `kind` (slider, dropdown), `name`.
+    """
+    kind = control["kind"]
+    element = page.locator(f'[data-harness-control="{control["id"]}"]')
+    where = f"cell {cell} {kind} {control['name']!r}"
+    if element.count() == 0:  # an earlier change redrew the explorer's controls
+        report.moves.append(f"{where}: gone after an earlier change, not moved")
+        return
+    value_part = "readouts" if kind == "slider" else "selected"
     before = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
     idle_before = page.evaluate("() => window.harness.idleCount")
     if kind == "slider":
-        key = move_slider(page, control.locator(SLIDER_HANDLE).first)
+        key = move_slider(page, element.locator(SLIDER_HANDLE).first)
     else:
-        key = change_dropdown(page, control.locator("select"))
+        key = change_dropdown(page, element.locator("select"))
+    try:  # the value shown changes in the page at once, before the kernel hears of it
+        page.wait_for_function(
+            "([cell, part, before]) => JSON.stringify(window.harness.snapshot(cell)[part]) !== JSON.stringify(before)",
+            arg=[cell, value_part, before[value_part]], timeout=5000, polling=100,
+        )
+    except Exception:  # noqa: BLE001 - a Playwright timeout
+        report.problems.append(f"{where}: {key} did not change the value shown ({before[value_part]})")
+        return
     try:
         wait_for_kernel_update(page, idle_before, timeout_s)
     except Exception:  # noqa: BLE001 - a Playwright timeout: the kernel never answered
@@ -507,11 +529,7 @@ def exercise_control(page, report: NotebookReport, cell: int, kind: str, index: 
         pass
     after = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
     changed = describe_change(before, after)
-    report.moves.append(f"{where} {key}: {before['readouts'] or before['selected']} -> "
-                        f"{after['readouts'] or after['selected']}, changed {changed or 'nothing'}")
-    value_part = "readouts" if kind == "slider" else "selected"
-    if value_part not in changed:
-        report.problems.append(f"{where}: {key} did not change the value shown ({before[value_part]})")
+    report.moves.append(f"{where} {key}: {before[value_part]} -> {after[value_part]}, changed {changed}")
     if "images" not in changed and "text" not in changed:
         report.problems.append(f"{where}: {key} changed neither the figure nor the numbers shown")
     if len(after["images"]) != len(set(after["images"])):
@@ -519,14 +537,11 @@ def exercise_control(page, report: NotebookReport, cell: int, kind: str, index: 
 
 
 def exercise_explorers(page, report: NotebookReport, timeout_s: float) -> None:
-    """Move every visible slider of every explorer (a dropdown where an explorer has no slider)."""
+    """Move every visible slider and dropdown of every explorer, one at a time, checking each redraw."""
     explorers = page.evaluate(JS_EXPLORERS, SLIDER_HANDLE)
     for explorer in explorers:
-        if explorer["sliders"]:
-            for index in range(explorer["sliders"]):
-                exercise_control(page, report, explorer["cell"], "slider", index, timeout_s)
-        else:
-            exercise_control(page, report, explorer["cell"], "dropdown", 0, timeout_s)
+        for control in explorer["controls"]:
+            exercise_control(page, report, explorer["cell"], control, timeout_s)
     if not explorers:
         report.moves.append("no explorer with a slider or dropdown found")
 

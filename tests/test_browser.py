@@ -24,6 +24,10 @@ from jupyter_browser import LabServer, browser_skip_reason, check_notebook, clos
 
 pytestmark = pytest.mark.browser
 
+SKIP_REASON = browser_skip_reason()
+if SKIP_REASON:  # one line in the summary, for the whole module
+    pytest.skip(SKIP_REASON, allow_module_level=True)
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "widget_smoke.ipynb"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -69,9 +73,6 @@ def write_broken_fixture(directory: Path, where: str) -> str:
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     """JupyterLab on a temporary copy of `notebooks/` (plus the harness fixtures), in quick mode; stopped at the end."""
-    reason = browser_skip_reason()
-    if reason:
-        pytest.skip(reason)
     root = tmp_path_factory.mktemp("lab") / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (root / FIXTURE_DIR).mkdir()
