@@ -381,10 +381,16 @@ JS_EXPLORER_SNAPSHOT = """(cellIndex) => {
     };
 }"""
 
-JS_FIT_HEIGHT = """() => {
-    const scroller = window.harness.panel.content.node.querySelector('.jp-WindowedPanel-outer')
-        || window.harness.panel.content.node;
-    return scroller.scrollHeight;
+# The notebook's scrolling element, as [height of the cells, visible height]; with an offset, scroll it there first.
+# (The cells' height, not scrollHeight, which includes JupyterLab's blank space for scrolling past the end.)
+JS_SCROLLER = """(offset) => {
+    const notebook = window.harness.panel.content.node;
+    const scroller = notebook.querySelector('.jp-WindowedPanel-outer') || notebook;
+    if (offset !== null) scroller.scrollTop = offset;
+    const cells = notebook.querySelectorAll('.jp-Cell');
+    const last = cells.length ? cells[cells.length - 1].getBoundingClientRect().bottom : 0;
+    const cellsHeight = last - scroller.getBoundingClientRect().top + scroller.scrollTop + 20;
+    return [Math.ceil(Math.min(cellsHeight, scroller.scrollHeight)), scroller.clientHeight];
 }"""
 
 
@@ -450,7 +456,7 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool) -> None
 
 def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -> None:
     """Make the window as tall as the notebook, so that one screenshot shows every cell."""
-    height = page.evaluate(JS_FIT_HEIGHT)
+    height, _ = page.evaluate(JS_SCROLLER, None)
     page.set_viewport_size({"width": width, "height": min(max_height, max(800, height + 200))})
 
 
@@ -463,7 +469,7 @@ def wait_for_kernel_update(page, idle_before: int, timeout_s: float) -> None:
     )
 
 
-def move_slider(page, handle) -> str:
+def move_slider(handle) -> str:
     """Focus a slider handle and press an arrow key like a person (right, or left when it sits at its maximum)."""
     now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
     key = "ArrowLeft" if now is not None and top is not None and float(now) >= float(top) else "ArrowRight"
@@ -472,7 +478,7 @@ def move_slider(page, handle) -> str:
     return key
 
 
-def change_dropdown(page, select) -> str:
+def change_dropdown(select) -> str:
     """Choose the next option of a dropdown (the first when on the last), as a person picks from the list."""
     index, count = select.evaluate("s => [s.selectedIndex, s.options.length]")
     choice = (index + 1) % count
@@ -501,9 +507,9 @@ def exercise_control(page, report: NotebookReport, cell: int, control: dict, tim
     before = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
     idle_before = page.evaluate("() => window.harness.idleCount")
     if kind == "slider":
-        key = move_slider(page, element.locator(SLIDER_HANDLE).first)
+        key = move_slider(element.locator(SLIDER_HANDLE).first)
     else:
-        key = change_dropdown(page, element.locator("select"))
+        key = change_dropdown(element.locator("select"))
     try:  # the value shown changes in the page at once, before the kernel hears of it
         page.wait_for_function(
             "([cell, part, before]) => JSON.stringify(window.harness.snapshot(cell)[part]) !== JSON.stringify(before)",
@@ -547,11 +553,18 @@ def exercise_explorers(page, report: NotebookReport, timeout_s: float) -> None:
 
 
 def screenshot(page, report: NotebookReport, artifacts: Path, label: str) -> None:
-    """Save a screenshot of the whole notebook (the viewport fitted to it) as `<notebook>-<label>.png`."""
+    """Save the notebook as `<notebook>-<label>.png`; one longer than the window in parts (`-part2`, ...)."""
     artifacts.mkdir(parents=True, exist_ok=True)
-    path = artifacts / f"{Path(report.notebook).stem}-{label}.png"
-    page.screenshot(path=str(path), full_page=True)
-    report.screenshots.append(path)
+    content, visible = page.evaluate(JS_SCROLLER, 0)
+    last = max(content - visible, 0)
+    offsets = [*range(0, last, max(visible, 1)), last]  # window after window, the last one flush with the end
+    for part, offset in enumerate(offsets, start=1):
+        page.evaluate(JS_SCROLLER, offset)
+        suffix = f"-part{part}" if len(offsets) > 1 else ""
+        path = artifacts / f"{Path(report.notebook).stem}-{label}{suffix}.png"
+        page.screenshot(path=str(path))
+        report.screenshots.append(path)
+    page.evaluate(JS_SCROLLER, 0)
 
 
 def close_notebook(page) -> None:
