@@ -1,0 +1,108 @@
+"""Self-checks for lesson 03 (the three equivalent forms).
+
+* :func:`check_form_b_forward`: the learner writes form B's forward (Fig. 3(b)) as a function ``f(block, x)``;
+  it is run on random blocks and inputs and compared with the package's form B and with its form-C conversion.
+* :func:`check_dense_nonzeros`: how many numbers of the dense equivalent of a grouped 3x3 are not forced to zero.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..blocks import ResNeXtBlock, convert
+from . import Feedback, check_number
+
+TOLERANCE = 1e-4        # float32 rounding of a 64-channel block is ~1e-6; a real mistake is ~1e-1
+
+
+def _random_block(in_channels: int, out_channels: int, stride: int, seed: int) -> ResNeXtBlock:
+    """A small form-B block with non-trivial BN statistics, in eval mode (so BN uses its running statistics)."""
+    torch.manual_seed(seed)
+    block = ResNeXtBlock(in_channels, out_channels, stride=stride, cardinality=4, bottleneck_width=8, form="B")
+    for module in block.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.uniform_(module.weight, 0.5, 1.5)
+            nn.init.uniform_(module.bias, -0.5, 0.5)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    return block.eval()
+
+
+def _mistakes(block: ResNeXtBlock, x: Tensor) -> dict[str, Tensor]:
+    """What common slips compute, to recognise them in the learner's output."""
+    ys = [branch(x) for branch in block.branches]
+    shortcut = x if block.downsample is None else block.downsample(x)
+    merged = block.bn3(block.conv3(torch.cat(ys, dim=1)))
+    return {"no_relu": merged + shortcut, "no_shortcut": torch.relu(merged),
+            "no_bn3": torch.relu(block.conv3(torch.cat(ys, dim=1)) + shortcut)}
+
+
+def _close(a, b: Tensor) -> bool:
+    return isinstance(a, Tensor) and a.shape == b.shape and (a - b).abs().max().item() < TOLERANCE
+
+
+def check_form_b_forward(forward) -> Feedback:
+    """Run ``forward(block, x)`` on two random form-B blocks (an identity shortcut, then a projection shortcut) and
+    compare it with ``block(x)`` and with the form-C block of :func:`~resnext_edu.blocks.convert`."""
+    if forward is None or forward is ...:
+        return Feedback(False, "Fill in your function first, then run this cell again.")
+    if not callable(forward):
+        return Feedback(False, f"Pass your function itself (no parentheses), got a {type(forward).__name__}.")
+    cases = [("a block with an identity shortcut (64 -> 64 channels)", _random_block(64, 64, 1, seed=0)),
+             ("a block with a projection shortcut (64 -> 128 channels, stride 2)", _random_block(64, 128, 2, seed=1))]
+    for what, block in cases:
+        x = torch.randn(2, block.in_channels, 8, 8)
+        with torch.no_grad():
+            expected = block(x)
+            try:
+                got = forward(block, x)
+            except NotImplementedError:
+                return Feedback(False, "Fill in your function first, then run this cell again.")
+            except Exception as error:  # the learner's code: report any error as feedback, not as a traceback
+                hint = ("Run it by hand on a block and a batch and print the shapes of ys, the concatenation and "
+                        "conv3's output.")
+                if block.downsample is not None:    # the identity-shortcut block passed already
+                    hint = ("It works with an identity shortcut; here the shape changes, so the shortcut is "
+                            "block.downsample(x), not x (block.downsample is None for an identity shortcut).")
+                return Feedback(False, f"On {what}, your function raised {type(error).__name__}: {error}", hint)
+            if got is None or got is ...:
+                return Feedback(False, "Your function returns nothing yet: fill it in, ending with `return out`.")
+            if not isinstance(got, Tensor):
+                return Feedback(False, f"Your function should return a tensor, got a {type(got).__name__}.")
+            if got.shape != expected.shape:
+                return Feedback(False, f"On {what}, your output has shape {tuple(got.shape)}, expected "
+                                       f"{tuple(expected.shape)}.",
+                                "Concatenate the branch outputs along the channel dimension (dim=1), then apply "
+                                "block.conv3, which takes C·d channels to out_channels.")
+            if _close(got, expected):
+                form_c = convert(block, "C")
+                if not _close(got, form_c(x)):
+                    return Feedback(False, "Your output matches form B but not its form-C conversion: "
+                                           "please report this, it should not happen.")
+                continue
+            diff = (got - expected).abs().max().item()
+            for slip, value in _mistakes(block, x).items():
+                if _close(got, value):
+                    hint = {"no_relu": "The block ends with a ReLU, after the shortcut is added.",
+                            "no_shortcut": "Add the shortcut before the final ReLU: it is what makes the block "
+                                           "residual.",
+                            "no_bn3": "After the dense 1x1 (block.conv3) comes its BatchNorm, block.bn3."}[slip]
+                    return Feedback(False, f"On {what}, your output is off by up to {diff:.3g}.", hint)
+            return Feedback(False, f"On {what}, your output differs from form B's by up to {diff:.3g}.",
+                            "Form B: run every branch on x, torch.cat the C outputs along dim=1, apply "
+                            "block.conv3 and block.bn3, add the shortcut, then ReLU.")
+    return Feedback(True, "Your form-B forward equals the package's form B and its form-C conversion (grouped "
+                          f"convolution) on both test blocks, to within {TOLERANCE:g}.")
+
+
+def dense_nonzeros(cardinality: int, bottleneck_width: int, kernel_size: int = 3) -> int:
+    """Weights of a grouped conv (C groups of d -> d): the only numbers of its dense equivalent that are not zero."""
+    return cardinality * bottleneck_width * bottleneck_width * kernel_size * kernel_size
+
+
+def check_dense_nonzeros(answer, cardinality: int = 32, bottleneck_width: int = 4) -> Feedback:
+    """How many of the numbers in the dense (C·d) x (C·d) x 3 x 3 equivalent of a grouped 3x3 can be nonzero?"""
+    return check_number(answer, dense_nonzeros(cardinality, bottleneck_width),
+                        what=f"the nonzero weights of the dense equivalent (C = {cardinality}, d = {bottleneck_width})",
+                        hint="Only the C diagonal blocks are filled, each d x d x 3 x 3; everything else is zero.")

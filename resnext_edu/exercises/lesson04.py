@@ -1,0 +1,46 @@
+"""Self-checks for lesson 04 (counting params and MACs). The expected values come from the package's formulas,
+which the tests check against the measured counter."""
+
+from __future__ import annotations
+
+from .. import counting
+from . import Feedback, check_number
+
+# Exercise 1 and 2: a block of ResNeXt-50's conv3 stage (Table 1): 512 -> 512 channels, C = 32, d = 8, 28x28 maps.
+CONV3_BLOCK = {"in_channels": 512, "out_channels": 512, "cardinality": 32, "bottleneck_width": 8}
+CONV3_SIZE = 28
+
+
+def check_conv3_params(answer) -> Feedback:
+    """Eq. 4 for a conv3-stage block of ResNeXt-50 (512 -> 512, C = 32, d = 8): conv weights only."""
+    b = CONV3_BLOCK
+    return check_number(answer, counting.eq4_params(b["cardinality"], b["bottleneck_width"], b["in_channels"],
+                                                    b["out_channels"]),
+                        what="the conv weights of the conv3 block (Eq. 4)",
+                        hint="C·(in·d + 3·3·d·d + d·out) with in = out = 512, C = 32, d = 8. "
+                             "Count weights only: no BN, no shortcut.")
+
+
+def check_conv3_macs(answer) -> Feedback:
+    """MACs per image of that block on its 28x28 map (no stride, identity shortcut)."""
+    expected = counting.block_macs(**CONV3_BLOCK, input_size=CONV3_SIZE)
+    feedback = check_number(answer, expected, what="the MACs of the conv3 block at 28x28",
+                            hint="Every conv weight is used once per output position: Eq. 4 x 28·28. "
+                                 "MACs, not FLOPs (FLOPs would be twice as many).")
+    if not feedback.passed and answer not in (None, ...):
+        try:
+            if float(answer) == 2 * expected:
+                return Feedback(False, "You have counted FLOPs (2 per multiply-accumulate); the question asks "
+                                       "for MACs.", "Halve it.")
+        except (TypeError, ValueError):
+            pass
+    return feedback
+
+
+def check_matched_width(answer, cardinality: int = 64, budget_percent: int = 200) -> Feedback:
+    """The complexity-matched d for ``cardinality`` at ``budget_percent`` of ResNet's conv2 block (Table 4: 2x)."""
+    budget = counting.eq4_params(1, 64) * budget_percent // 100
+    expected = counting.solve_bottleneck_width(cardinality, budget=budget)
+    return check_number(answer, expected, what=f"d for C = {cardinality} at {budget_percent}% of the budget",
+                        hint=f"Find the d whose Eq. 4 count C·(256·d + 9·d·d + 256·d) is closest to {budget:,}; "
+                             "the explorer (budget box) or counting.solve_bottleneck_width(C, budget=...) tell you.")
