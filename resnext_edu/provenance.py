@@ -80,5 +80,5 @@ def describe(device: str | torch.device = "cpu") -> dict:
     except ImportError:
         tv = None
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git": git_commit(),
-            "python": platform.python_version(), "torch": torch.__version__, "torchvision": tv,
+            "python": platform.python_version(), "torch": str(torch.__version__), "torchvision": str(tv) if tv else None,
             "platform": platform.platform(), "device": describe_device(device)}

@@ -1,0 +1,181 @@
+"""The training loop: schedules by hand-derived values, learning on the synthetic set, bit-identical resume, NaN
+handling and the error cases. Tiny models (ResNeXt-11, stage widths 8/16/32) on small subsets keep each test short."""
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from resnext_edu import train as T
+from resnext_edu.data import load_cifar10
+from resnext_edu.models import create
+from resnext_edu.train import CheckpointMismatch, TrainConfig, TrainingDiverged, fit, lr_factor
+
+TINY = dict(stage_widths=(8, 16, 32), stem_width=8)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: tiny models gain nothing from two, and on a busy 2-core machine (tests run beside other
+    work) two threads waiting on each other are several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_model(seed=0, name="resnext11_2x32d"):
+    torch.manual_seed(seed)
+    return create(name, **TINY)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return load_cifar10(dataset="synthetic", subset=256, test_subset=50)
+
+
+def quick(**changes):
+    return TrainConfig(**{"epochs": 2, "batch_size": 32, "lr": 0.05, "precision": "fp32", "device": "cpu",
+                          **changes})
+
+
+# --- schedules and precision ----------------------------------------------------------------------------------
+
+def test_step_schedule_divides_by_ten_at_half_and_three_quarters():
+    spe = 391                                                # 50,000 / 128, rounded down
+    at = lambda epoch: lr_factor("step", epoch * spe, 300 * spe, spe, 0.0)
+    assert [at(0), at(149), at(150), at(224), at(225), at(299)] == [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
+
+
+def test_onecycle_and_cosine_by_hand():
+    f = lambda kind, step: lr_factor(kind, step, 100, 10, 0.2)    # 20 warm-up steps
+    assert f("onecycle", 0) == pytest.approx(1 / 20) and f("onecycle", 19) == 1.0
+    assert f("onecycle", 20) == 1.0 and f("onecycle", 60) == pytest.approx(0.5) and f("onecycle", 99) > 0
+    assert f("cosine", 19) == 1.0 and f("cosine", 40) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
+    assert f("cosine", 60) == pytest.approx(0.5)
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    cpu = torch.device("cpu")
+    plain = T.resolve_precision("fp32", cpu)
+    assert plain.autocast is None and not plain.channels_last and not plain.grad_scaler
+    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: True)
+    fast = T.resolve_precision("auto", cpu)
+    assert fast.autocast == torch.bfloat16 and fast.channels_last
+    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: False)
+    assert T.resolve_precision("auto", cpu).autocast is None
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        T.resolve_precision("fp16", cpu)
+
+
+# --- learning ---------------------------------------------------------------------------------------------------
+
+def test_a_lesson_size_model_beats_chance_on_the_synthetic_set(synthetic_data):
+    model = tiny_model()
+    history = fit(model, synthetic_data, quick(epochs=1, batch_size=64, lr=0.1, precision="auto"), progress=False)
+    record = history["epochs"][-1]
+    assert record["test_acc"] > 0.25                                     # chance is 0.10 (500 test images)
+    assert {"img_per_s", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(record)
+    assert history["model"]["params"] == sum(p.numel() for p in model.parameters())
+    assert history["data"]["synthetic"] and "SYNTHETIC" in history["data"]["source"]
+    assert history["provenance"]["torch"] == torch.__version__
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(small_data, tmp_path):
+    straight = tiny_model()
+    fit(straight, small_data, quick(), out_dir=tmp_path / "a", progress=False)
+
+    def disconnect(record, history):
+        raise Interrupted                                                # after epoch 1's checkpoint is written
+    with pytest.raises(Interrupted):
+        fit(tiny_model(), small_data, quick(), out_dir=tmp_path / "b", callback=disconnect, progress=False)
+    resumed = tiny_model(seed=123)                                       # other initial weights: all must come back
+    history = fit(resumed, small_data, quick(), out_dir=tmp_path / "b", resume=True, progress=False)
+
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [r["epoch"] for r in history["epochs"]] == [1, 2] and history["resumed"][0]["at_epoch"] == 1
+    saved = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 2 and saved["model"].keys() == straight.state_dict().keys()
+    on_disk = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [r["test_acc"] for r in on_disk["epochs"]] == [r["test_acc"] for r in history["epochs"]]
+
+
+class PoisonedAfter(nn.Module):
+    """A tiny model whose logits become NaN from its ``n``-th training forward pass on (a stand-in for divergence)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.inner, self.n, self.calls = tiny_model(), n, 0
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+        out = self.inner(x)
+        return out * float("nan") if self.calls >= self.n else out
+
+
+def test_nan_loss_stops_with_epoch_step_and_cause_and_keeps_the_good_checkpoint(small_data, tmp_path):
+    steps = len(small_data.train_labels) // 32                           # 8 steps per epoch
+    saved = {}
+    model = PoisonedAfter(n=steps + 3)                                   # epoch 2, step 3
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 3 of 8.*learning rate.*too high") as info:
+        fit(model, small_data, quick(precision="auto"), out_dir=tmp_path,
+            callback=lambda r, h: saved.setdefault("bytes", (tmp_path / "checkpoint.pt").read_bytes()),
+            progress=False)
+    assert isinstance(info.value, RuntimeError) and str(tmp_path / "checkpoint.pt") in str(info.value)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == saved["bytes"]   # epoch 1's checkpoint, untouched
+    assert len(json.loads((tmp_path / "history.json").read_text())["epochs"]) == 1
+
+
+# --- bad input --------------------------------------------------------------------------------------------------
+
+def test_batch_larger_than_the_data_is_refused(small_data):
+    with pytest.raises(ValueError, match="batch_size 1,000 is larger than the 256 training images"):
+        fit(tiny_model(), small_data, quick(batch_size=1000), progress=False)
+
+
+def test_resume_without_a_checkpoint_names_the_path(small_data, tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing" / "checkpoint.pt")):
+        fit(tiny_model(), small_data, quick(), out_dir=tmp_path / "nothing", resume=True, progress=False)
+
+
+def test_checkpoint_of_another_model_is_refused_and_earlier_runs_are_not_overwritten(small_data, tmp_path):
+    fit(tiny_model(), small_data, quick(epochs=1, precision="auto"), out_dir=tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(CheckpointMismatch, match=r"checkpoint.pt belongs to another model.*'cardinality': 4"):
+        fit(tiny_model(name="resnext11_4x32d"), small_data, quick(), out_dir=tmp_path, resume=True,
+            progress=False)
+    with pytest.raises(FileExistsError, match="resume=True"):
+        fit(tiny_model(), small_data, quick(), out_dir=tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
+def test_bad_settings_get_a_clear_message(small_data):
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        fit(tiny_model(), small_data, quick(schedule="linear"), progress=False)
+    with pytest.raises(ValueError, match="lr must be positive"):
+        fit(tiny_model(), small_data, quick(lr=0), progress=False)
+
+
+# --- command line -----------------------------------------------------------------------------------------------
+
+def test_command_line_trains_writes_history_and_checkpoint(tmp_path, capsys):
+    from resnext_edu.cli import main
+    args = ["train", "--model", "resnext11_2x32d", "--stage-widths", "8", "16", "32", "--stem-width", "8",
+            "--epochs", "1", "--batch-size", "32", "--subset", "128", "--test-subset", "50", "--dataset",
+            "synthetic", "--precision", "fp32", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    assert "final test accuracy" in capsys.readouterr().out
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["epochs"][0]["img_per_s"] > 0 and history["config"]["precision"] == "fp32"
+    model = create("resnext11_2x32d", **TINY)
+    model.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"])
+    assert main(args[:-3] + ["--out", str(tmp_path / "none"), "--resume", "--no-progress"]) == 2
+    assert "No checkpoint at" in capsys.readouterr().err
