@@ -74,8 +74,9 @@ def write_broken_fixture(directory: Path, where: str) -> str:
 def lab_server(tmp_path_factory):
     """JupyterLab on a temporary copy of `notebooks/` (plus the harness fixtures), in quick mode; stopped at the end."""
     root = tmp_path_factory.mktemp("lab") / "notebooks"
-    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (root / FIXTURE_DIR).mkdir()
+    if (REPO / "notebooks").is_dir():
+        shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / FIXTURE_DIR).mkdir(parents=True)
     shutil.copy(FIXTURE, root / FIXTURE_DIR / FIXTURE.name)
     for where in BROKEN_CALLBACKS:
         write_broken_fixture(root / FIXTURE_DIR, where)
