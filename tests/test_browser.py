@@ -3,7 +3,8 @@
 For each notebook that uses widgets (the fixture `tests/fixtures/widget_smoke.ipynb` first, then every lesson in
 `notebooks/` whose code mentions `ipywidgets` or `resnext_edu.widgets`): open it in JupyterLab, run all cells in
 quick mode (RESNEXT_EDU_QUICK=1), check that every cell finished without an error and every widget rendered, move
-each explorer's sliders with the arrow keys and check that the numbers and the figure they drive changed. The
+each explorer's sliders with the arrow keys (and pick another option in its dropdowns) and check that the numbers
+and the figure they drive changed. The
 screenshots land in `test-artifacts/browser/` for a person to look at.
 
 The harness checks itself: a copy of the fixture whose slider callback raises must be reported as broken.
@@ -60,12 +61,17 @@ def break_callback(source: str, where: str) -> str:
     return broken
 
 
+def broken_fixture_name(where: str) -> str:
+    """The file name of the fixture's copy broken at `where` (a key of BROKEN_CALLBACKS)."""
+    return f"widget_smoke_{where.replace('-', '_')}.ipynb"
+
+
 def write_broken_fixture(directory: Path, where: str) -> str:
     """Write a copy of the fixture whose slider callback raises; return its file name."""
     notebook = json.loads(FIXTURE.read_text(encoding="utf-8"))
     explorer = next(cell for cell in notebook["cells"] if "observe(" in "".join(cell["source"]))
     explorer["source"] = break_callback("".join(explorer["source"]), where)
-    name = f"widget_smoke_{where.replace('-', '_')}.ipynb"
+    name = broken_fixture_name(where)
     (directory / name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return name
 
@@ -134,6 +140,6 @@ def test_notebook_in_browser(page, lab_server, relpath):
 @pytest.mark.parametrize("where", list(BROKEN_CALLBACKS))
 def test_harness_catches_a_broken_callback(page, lab_server, where):
     """A slider callback that raises makes the harness report the error (so a broken lesson fails the test)."""
-    relpath = f"{FIXTURE_DIR}/widget_smoke_{where.replace('-', '_')}.ipynb"
+    relpath = f"{FIXTURE_DIR}/{broken_fixture_name(where)}"
     report = check(page, lab_server, relpath, ARTIFACTS / "harness-self-test")
     assert any("deliberately broken callback" in problem for problem in report.problems), report.summary()
