@@ -1,0 +1,66 @@
+"""Self-checks for lesson 01 (the ResNet block). Each returns a :class:`~resnext_edu.exercises.Feedback`.
+
+The expected answers come from the package (the closed forms of :mod:`resnext_edu.counting`, or a block built and
+run on the "meta" device, which costs no memory), never from typed-in constants.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..blocks import Bottleneck
+from ..counting import eq4_params
+from . import Feedback, check_number
+
+
+def check_bottleneck_params(answer, *, in_channels: int = 512, bottleneck_width: int = 128,
+                            out_channels: int = 512) -> Feedback:
+    """Exercise 1: the conv weights of a bottleneck block (no BN, no shortcut), counted by hand."""
+    return check_number(answer, eq4_params(1, bottleneck_width, in_channels, out_channels),
+                        what=f"the conv weights of a {in_channels} -> {bottleneck_width} -> {out_channels} bottleneck",
+                        hint="Three convolutions without biases: in·w for the first 1x1, 3·3·w·w for the 3x3, "
+                             "w·out for the last 1x1. Add them up.")
+
+
+def check_basic_block_params(answer, *, channels: int = 256) -> Feedback:
+    """Exercise 2: the conv weights of a basic block (two 3x3 convolutions) of ``channels`` channels."""
+    return check_number(answer, 2 * 3 * 3 * channels * channels,
+                        what=f"the conv weights of a basic block with {channels} channels",
+                        hint=f"Each 3x3 convolution from {channels} to {channels} channels has 3·3·{channels}·"
+                             f"{channels} weights, and there are two of them.")
+
+
+def expected_output_shape(input_shape: tuple[int, ...], in_channels: int, out_channels: int, stride: int,
+                          bottleneck_width: int) -> tuple[int, ...]:
+    """The output shape of a :class:`~resnext_edu.blocks.Bottleneck`, found by running it on the meta device."""
+    with torch.device("meta"):
+        block = Bottleneck(in_channels, out_channels, stride=stride, bottleneck_width=bottleneck_width)
+        return tuple(block(torch.empty(input_shape)).shape)
+
+
+def check_output_shape(answer, *, input_shape: tuple[int, ...] = (8, 256, 32, 32), in_channels: int = 256,
+                       out_channels: int = 512, stride: int = 2, bottleneck_width: int = 128) -> Feedback:
+    """Exercise 3: predict (N, C, H, W) after a bottleneck that changes the width and halves the map."""
+    expected = expected_output_shape(input_shape, in_channels, out_channels, stride, bottleneck_width)
+    what = (f"the output shape of Bottleneck({in_channels}, {out_channels}, stride={stride}, "
+            f"bottleneck_width={bottleneck_width}) on an input of shape {tuple(input_shape)}")
+    if answer is None or answer is ...:
+        return Feedback(False, f"Fill in your value for {what} first.", "A tuple of four numbers: (N, C, H, W).")
+    try:
+        answer = tuple(int(v) for v in answer)
+    except (TypeError, ValueError):
+        return Feedback(False, f"{what} should be a tuple of four whole numbers, got {answer!r}.",
+                        "Write it like (8, 256, 32, 32).")
+    if answer == expected:
+        return Feedback(True, f"{what} is {expected}: the batch is unchanged, the channels are the block's "
+                              f"out_channels and stride {stride} divides height and width by {stride}.")
+    if len(answer) != 4:
+        return Feedback(False, f"A feature map has four dimensions (N, C, H, W); you gave {len(answer)}.",
+                        "Write it like (8, 256, 32, 32).")
+    wrong = [name for name, a, e in zip(("N (the batch)", "C (channels)", "H", "W"), answer, expected) if a != e]
+    hints = {"N (the batch)": "A block never changes the batch size.",
+             "C (channels)": "The last 1x1 convolution decides the channels that come out.",
+             "H": f"The 3x3 convolution has stride {stride} and padding 1.",
+             "W": f"The 3x3 convolution has stride {stride} and padding 1."}
+    return Feedback(False, f"You have {answer}; {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} off.",
+                    hints[wrong[0]])

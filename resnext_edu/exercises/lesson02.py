@@ -1,0 +1,89 @@
+"""Self-checks for lesson 02 (split-transform-merge). Each returns a :class:`~resnext_edu.exercises.Feedback`.
+
+:func:`check_block_forward` compares the learner's Eq. 3 with an independent computation: the same weights in form
+C (one grouped convolution, :func:`~resnext_edu.blocks.convert`), so a sum over the wrong branches, a missing BN or
+a missing shortcut cannot agree with it by accident.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..blocks import ResNeXtBlock, convert
+from ..counting import eq4_params
+from ..models import config_for
+from . import Feedback, check_number
+
+
+def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_channels: int = 256,
+              out_channels: int = 256) -> Feedback:
+    """Exercise 1: Eq. 4 for one of Table 2's settings, by hand."""
+    C, d = cardinality, bottleneck_width
+    return check_number(answer, eq4_params(C, d, in_channels, out_channels),
+                        what=f"the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)",
+                        hint=f"Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), with C = {C} and d = {d}.")
+
+
+def check_group_width(answer, *, model: str = "resnext50_32x4d", stage: int = 3) -> Feedback:
+    """Exercise 2: the group width C·d of a later stage, from the design rule "width doubles when the map halves"."""
+    config = config_for(model)
+    expected = config.cardinality * config.stage_bottleneck_widths()[stage - 1]
+    return check_number(answer, expected, what=f"the group width C·d in stage {stage} of {model}",
+                        hint="Stage 1 of ResNeXt-50 32x4d has C·d = 32·4 = 128. Each later stage halves the map "
+                             "and doubles the width, and C stays 32.")
+
+
+def _example_block(seed: int = 0) -> tuple[ResNeXtBlock, torch.Tensor]:
+    """A small form-A block with random weights and BN statistics (eval mode), and an input for it."""
+    g = torch.Generator().manual_seed(seed)
+    block = ResNeXtBlock(16, 16, cardinality=4, bottleneck_width=3, form="A").eval()
+    with torch.no_grad():
+        for name, tensor in block.state_dict().items():
+            if name.endswith(("weight", "bias", "running_mean")):
+                tensor.copy_(0.5 * torch.randn(tensor.shape, generator=g))
+            elif name.endswith("running_var"):
+                tensor.copy_(0.5 + torch.rand(tensor.shape, generator=g))
+    return block, torch.randn(2, 16, 8, 8, generator=g)
+
+
+def check_block_forward(my_forward) -> Feedback:
+    """Exercise 3: ``my_forward(block, x)`` should compute a form-A block's output y = ReLU(BN(sum_i T_i(x)) + x)
+    from ``block.branches``, ``block.bn3`` and the identity shortcut (Eq. 2-3, BN after the aggregation)."""
+    what = "my_forward(block, x)"
+    block, x = _example_block()
+    try:
+        with torch.no_grad():
+            mine = my_forward(block, x)
+    except NotImplementedError:
+        mine = None
+    except Exception as error:  # the learner's code: report, never raise
+        return Feedback(False, f"{what} raised {type(error).__name__}: {error}",
+                        "Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
+                        "and take torch.relu.")
+    if mine is None:
+        return Feedback(False, f"Fill in your code for {what} first (it returned None).",
+                        "Start from: total = sum(branch(x) for branch in block.branches).")
+    if not isinstance(mine, torch.Tensor):
+        return Feedback(False, f"{what} should return a tensor, got {type(mine).__name__}.")
+    with torch.no_grad():
+        expected = convert(block, "C")(x)                   # the same weights as one grouped convolution
+        aggregated = sum(branch(x) for branch in block.branches)
+        candidates = {
+            "the sum of the branches alone (Eq. 2)": aggregated,
+            "BN of the sum, without the shortcut": torch.relu(block.bn3(aggregated)),
+            "the sum plus x, without BN": torch.relu(aggregated + x),
+            "the shortcut added before BN": torch.relu(block.bn3(aggregated + x)),
+            "BN(sum) + x without the final ReLU": block.bn3(aggregated) + x,
+        }
+    if mine.shape != expected.shape:
+        return Feedback(False, f"{what} has shape {tuple(mine.shape)}, the block's output {tuple(expected.shape)}.")
+    if torch.allclose(mine, expected, atol=1e-5):
+        return Feedback(True, f"{what} matches the block, computed independently as one grouped convolution "
+                              f"(form C): max difference {(mine - expected).abs().max().item():.1e}.")
+    for name, value in candidates.items():
+        if value.shape == mine.shape and torch.allclose(mine, value, atol=1e-5):
+            return Feedback(False, f"{what} returns {name}.",
+                            "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add the "
+                            "identity shortcut x, then torch.relu.")
+    return Feedback(False, f"{what} differs from the block by up to {(mine - expected).abs().max().item():.3g}.",
+                    "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add x, then torch.relu.")

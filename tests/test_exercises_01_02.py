@@ -1,0 +1,100 @@
+"""Self-checks of lessons 01 and 02: right answers pass, wrong ones get a hint, blanks ask to be filled in."""
+
+from __future__ import annotations
+
+import torch
+
+from resnext_edu import counting
+from resnext_edu.blocks import Bottleneck
+from resnext_edu.exercises import Feedback, lesson01, lesson02
+
+
+def is_blank_prompt(feedback: Feedback) -> bool:
+    return not feedback.passed and "fill in" in feedback.message.lower()
+
+
+def test_lesson01_bottleneck_params():
+    assert lesson01.check_bottleneck_params(278_528)            # 512·128 + 3·3·128·128 + 128·512
+    assert lesson01.check_bottleneck_params(256 * 64 + 9 * 64 * 64 + 64 * 256, in_channels=256, bottleneck_width=64,
+                                            out_channels=256)
+    wrong = lesson01.check_bottleneck_params(278_528 - 1)
+    assert not wrong and "too low" in wrong.message and wrong.hint
+    assert is_blank_prompt(lesson01.check_bottleneck_params(None))
+    assert is_blank_prompt(lesson01.check_bottleneck_params(...))
+
+
+def test_lesson01_basic_block_params():
+    block = torch.nn.Sequential(torch.nn.Conv2d(256, 256, 3, bias=False), torch.nn.Conv2d(256, 256, 3, bias=False))
+    assert lesson01.check_basic_block_params(sum(p.numel() for p in block.parameters()))
+    assert not lesson01.check_basic_block_params(69_632)
+    assert is_blank_prompt(lesson01.check_basic_block_params(None))
+
+
+def test_lesson01_output_shape():
+    real = tuple(Bottleneck(256, 512, stride=2, bottleneck_width=128)(torch.zeros(8, 256, 32, 32)).shape)
+    assert real == lesson01.expected_output_shape((8, 256, 32, 32), 256, 512, 2, 128)
+    assert lesson01.check_output_shape(real)
+    assert lesson01.check_output_shape(list(real))
+    off = lesson01.check_output_shape((8, 512, 32, 32))
+    assert not off and "H, W" in off.message and "stride" in off.hint
+    assert "channels" in lesson01.check_output_shape((8, 256, 16, 16)).hint.lower()
+    assert not lesson01.check_output_shape((512, 16, 16))
+    assert not lesson01.check_output_shape("a shape")
+    assert is_blank_prompt(lesson01.check_output_shape(None))
+
+
+def test_lesson02_eq4_and_group_width():
+    assert lesson02.check_eq4(71_456)                            # Table 2: 8x14d
+    assert lesson02.check_eq4(counting.eq4_params(2, 40), cardinality=2, bottleneck_width=40)
+    assert not lesson02.check_eq4(69_632)
+    assert is_blank_prompt(lesson02.check_eq4(None))
+    assert lesson02.check_group_width(512)                       # 128 -> 256 -> 512 in stage 3
+    assert lesson02.check_group_width(128, stage=1) and lesson02.check_group_width(1024, stage=4)
+    assert not lesson02.check_group_width(128)
+    assert is_blank_prompt(lesson02.check_group_width(None))
+
+
+def right(block, x):
+    return torch.relu(block.bn3(sum(branch(x) for branch in block.branches)) + x)
+
+
+def test_lesson02_block_forward_right_answer():
+    feedback = lesson02.check_block_forward(right)
+    assert feedback.passed and "grouped convolution" in feedback.message
+
+
+def test_lesson02_block_forward_names_the_usual_mistakes():
+    def no_bn(block, x):
+        return torch.relu(sum(branch(x) for branch in block.branches) + x)
+
+    def no_shortcut(block, x):
+        return torch.relu(block.bn3(sum(branch(x) for branch in block.branches)))
+
+    def first_branch_only(block, x):
+        return torch.relu(block.bn3(block.branches[0](x)) + x)
+
+    assert "without BN" in lesson02.check_block_forward(no_bn).message
+    assert "without the shortcut" in lesson02.check_block_forward(no_shortcut).message
+    assert "differs" in lesson02.check_block_forward(first_branch_only).message
+
+
+def test_lesson02_block_forward_blank_or_broken_never_raises():
+    def blank(block, x):
+        return None  # the notebook's unanswered cell
+
+    def not_implemented(block, x):
+        raise NotImplementedError
+
+    def broken(block, x):
+        return block.no_such_layer(x)
+
+    assert is_blank_prompt(lesson02.check_block_forward(blank))
+    assert is_blank_prompt(lesson02.check_block_forward(not_implemented))
+    feedback = lesson02.check_block_forward(broken)
+    assert not feedback.passed and "AttributeError" in feedback.message
+    assert "tensor" in lesson02.check_block_forward(lambda block, x: 3.0).message
+
+
+def test_feedback_renders_html():
+    html = lesson02.check_eq4(None)._repr_html_()
+    assert "Not yet" in html and "Fill in" in html
