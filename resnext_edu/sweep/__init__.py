@@ -1,0 +1,25 @@
+"""Complexity-matched cardinality sweeps: configurations, a resumable runner, result files, report (lesson 05).
+
+The paper's central experiment (Xie et al. 2017, Table 3; Table 4 for 2x complexity), at a scale a learner can
+run: models of equal parameter count (and about equal MACs) that differ in how they spend them, C parallel
+transformations of width d. Modules:
+
+* :mod:`.configs`: budgets and the complexity-matched models (the width solver), the table printed before training
+* :mod:`.runner`: training each (model, seed) into its own result file; resume, skip, ownership, ``--list``
+* :mod:`.results`: reading result folders (corrupt and foreign files are reported and skipped), mean +- std
+* :mod:`.report`: the table and the plots; the paper's numbers beside (never mixed with) the measured ones
+* :mod:`.commands`: ``python -m resnext_edu sweep`` and ``sweep-report``
+"""
+
+from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv
+from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_table, get_budget,
+                      max_cardinality, table4_configs)
+from .results import METRICS, SHIPPED, Gathered, Result, ResultError, gather, load_result, shipped, summarize, \
+    summary_table
+from .runner import RESULT_FORMAT, Run, SweepConflict, SweepOutcome, SweepSettings, plan, run_sweep
+
+__all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
+           "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",
+           "load_result", "shipped", "summarize", "summary_table", "RESULT_FORMAT", "Run", "SweepConflict",
+           "SweepOutcome", "SweepSettings", "plan", "run_sweep", "add_report_arguments", "add_sweep_arguments",
+           "main_report", "main_sweep", "sweep_argv"]

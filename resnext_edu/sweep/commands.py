@@ -1,0 +1,150 @@
+"""``python -m resnext_edu sweep ...`` and ``python -m resnext_edu sweep-report DIR`` (wired in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
+                      config_table, table4_configs)
+from .runner import SweepSettings, plan, run_sweep
+
+SCHEDULES = ("onecycle", "cosine", "step")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() in ("all", "none") else int(text)
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    d = SweepSettings()
+    parser.add_argument("--budget", choices=tuple(BUDGETS), default="lesson",
+                        help="complexity budget: " + "; ".join(f"{b.name}: {b.about}" for b in BUDGETS.values()))
+    parser.add_argument("--cardinalities", type=int, nargs="+", default=list(DEFAULT_CARDINALITIES),
+                        help="C values; d comes from the width solver (default 1 2 4 8 16 32)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per model (default 0 1 2)")
+    parser.add_argument("--table4", action="store_true",
+                        help="also the 2x-complexity models of Table 4: deeper, wider, more cardinality")
+    parser.add_argument("--table4-cardinalities", type=int, nargs="+", default=list(DEFAULT_TABLE4_CARDINALITIES),
+                        help="cardinalities at 2x complexity (default 2 64, the paper's 2x64d and 64x4d)")
+    parser.add_argument("--table4-seeds", type=int, nargs="+", default=None,
+                        help="seeds of the 2x models (default: the first of --seeds)")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, default {d.lr}")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"default {d.schedule}")
+    parser.add_argument("--warmup", type=float, default=d.warmup, help=f"warm-up fraction, default {d.warmup}")
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"default {d.weight_decay}")
+    parser.add_argument("--subset", type=_optional_int, default=d.subset,
+                        help=f"training images, class-balanced ('all' for 50,000; default {d.subset})")
+    parser.add_argument("--test-subset", type=_optional_int, default=d.test_subset,
+                        help=f"test images evaluated after every epoch, for the curves (default {d.test_subset})")
+    parser.add_argument("--final-test-subset", type=_optional_int, default=d.final_test_subset,
+                        help="test images of the final evaluation (default: all)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data-dir", default=None, help="CIFAR-10 image folder (train/<class>/, test/<class>/)")
+    source.add_argument("--dataset", choices=("cifar10", "synthetic"), default=d.dataset,
+                        help="synthetic: a small made-up set for checking the code, not CIFAR-10")
+    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision, help="default auto")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: PyTorch's choice; 1 is faster on a busy 2-core machine)")
+    parser.add_argument("--out", default=None, help="the sweep's folder (default runs/sweep-BUDGET)")
+    parser.add_argument("--list", action="store_true",
+                        help="print one shell command per run (for GNU parallel, a Slurm array, ...) and exit")
+    parser.add_argument("--only", nargs="+", default=None, metavar="RUN_ID", help="train only these runs")
+    parser.add_argument("--no-progress", action="store_true", help="one short line per epoch, no progress bar")
+
+
+def settings_from_args(args: argparse.Namespace) -> SweepSettings:
+    return SweepSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+                         warmup=args.warmup, weight_decay=args.weight_decay, dataset=args.dataset,
+                         subset=args.subset, test_subset=args.test_subset,
+                         final_test_subset=args.final_test_subset, precision=args.precision)
+
+
+def runs_from_args(args: argparse.Namespace):
+    configs = cardinality_configs(args.budget, args.cardinalities)
+    extra = []
+    if args.table4:
+        seeds = args.table4_seeds if args.table4_seeds is not None else args.seeds[:1]
+        extra.append((table4_configs(args.budget, args.table4_cardinalities), seeds))
+    return plan(configs, args.seeds, extra)
+
+
+def sweep_argv(budget: str, cardinalities, seeds, settings: SweepSettings, out: str, *, table4: bool = False,
+               table4_cardinalities=DEFAULT_TABLE4_CARDINALITIES, table4_seeds=None) -> list[str]:
+    """The command line (as a list) that runs this sweep: what ``--list`` prints and lesson 05 shows."""
+    def opt(value):
+        return "all" if value is None else str(value)
+    argv = ["python", "-m", "resnext_edu", "sweep", "--budget", budget,
+            "--cardinalities", *map(str, cardinalities), "--seeds", *map(str, seeds)]
+    if table4:
+        argv += ["--table4", "--table4-cardinalities", *map(str, table4_cardinalities)]
+        if table4_seeds is not None:
+            argv += ["--table4-seeds", *map(str, table4_seeds)]
+    argv += ["--epochs", str(settings.epochs), "--batch-size", str(settings.batch_size), "--lr", str(settings.lr),
+             "--schedule", settings.schedule, "--warmup", str(settings.warmup),
+             "--weight-decay", str(settings.weight_decay), "--subset", opt(settings.subset),
+             "--test-subset", opt(settings.test_subset), "--final-test-subset", opt(settings.final_test_subset),
+             "--precision", settings.precision]
+    if settings.dataset != "cifar10":
+        argv += ["--dataset", settings.dataset]
+    return argv + ["--out", str(out)]
+
+
+def main_sweep(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out is not None else Path("runs") / f"sweep-{args.budget}"
+    settings = settings_from_args(args)
+    runs = runs_from_args(args)
+    if args.only:
+        known = {r.run_id: r for r in runs}
+        unknown = [r for r in args.only if r not in known]
+        if unknown:
+            raise ValueError(f"--only names run(s) this sweep does not have: {', '.join(unknown)}. "
+                             f"Its runs: {', '.join(known)}.")
+        runs = [known[r] for r in args.only]
+    if args.list:
+        base = sweep_argv(args.budget, args.cardinalities, args.seeds, settings, str(out), table4=args.table4,
+                          table4_cardinalities=args.table4_cardinalities, table4_seeds=args.table4_seeds)
+        for extra in ("--data-dir", "--device", "--threads"):
+            value = getattr(args, extra[2:].replace("-", "_"))
+            if value is not None and not (extra == "--device" and value == "auto"):
+                base += [extra, str(value)]
+        for run in runs:
+            print(shlex.join(base + ["--no-progress", "--only", run.run_id]))
+        return 0
+    configs = list(dict.fromkeys(r.config for r in runs))
+    print(f"Sweep into {out}: {len(runs)} runs ({len(configs)} models x seeds), budget {args.budget!r}, "
+          f"{settings.epochs} epochs each")
+    print(config_table(configs))
+    print()
+    outcome = run_sweep(runs, settings, out, data_dir=args.data_dir, device=args.device, threads=args.threads,
+                        progress=not args.no_progress)
+    done = len(outcome.already_done) + len(outcome.trained)
+    print(f"\n{done} of {len(runs)} runs have result files in {out} ({len(outcome.trained)} trained now, "
+          f"{len(outcome.already_done)} finished before).")
+    if outcome.busy:
+        print(f"{len(outcome.busy)} run(s) are being trained by other sweeps: {', '.join(outcome.busy)}. Re-run this "
+              f"command after they finish to check that everything is there.", file=sys.stderr)
+    for message in outcome.problems:
+        print(f"problem: {message}", file=sys.stderr)
+    print(f"Report: python -m resnext_edu sweep-report {out}")
+    return 0 if outcome.complete else 3
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folders", nargs="+", help="sweep folders (or result files) to gather")
+    parser.add_argument("--plots", default=None, help="folder for the PNG plots (default: FIRST_FOLDER/report)")
+    parser.add_argument("--no-plots", action="store_true", help="only the table")
+    parser.add_argument("--metric", default="test_acc", help="final metric of the table (default test_acc)")
+
+
+def main_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    return write_report(args.folders, plots=None if args.no_plots else (args.plots or
+                                                                         Path(args.folders[0]) / "report"),
+                        metric=args.metric)

@@ -1,0 +1,266 @@
+"""Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's Tables 2-4).
+
+A **budget** is a CIFAR ResNeXt-29 template (``resnet29``, i.e. 1x64d) at chosen stage widths; its parameter count
+is the complexity every model of the sweep is matched to. Two axes, as in the paper:
+
+* **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d that the width
+  solver (:func:`resnext_edu.counting.match_bottleneck_width`) picks so that the model's parameter count is the
+  closest to the template's (within a few percent: d is a whole number).
+* **2x complexity** (Table 4): at twice the budget's parameters, the three ways to spend them: *deeper* (C = 1,
+  d = 64, more blocks: the CIFAR depth 11, 20, 29, ... closest to 2x), *wider* (C = 1, d solved for 2x) and
+  *cardinality* (C = 2 and C = 64 by default, d solved for 2x; the paper's 2x64d and 64x4d).
+
+Parameters are counted on the "meta" device (no memory, no compute); MACs per 32x32 image by
+:func:`resnext_edu.counting.count` (units: params = learnable numbers; MACs = multiply-accumulates, conv + fc).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import torch
+
+from .. import counting, models
+
+CIFAR_DEPTHS = tuple(range(11, 300, 9))          # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
+DEFAULT_CARDINALITIES = (1, 2, 4, 8, 16, 32)
+DEFAULT_TABLE4_CARDINALITIES = (2, 64)           # the paper's ResNeXt-101 2x64d and 64x4d at 2x complexity
+AXES = ("cardinality", "deeper", "wider")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A complexity budget: the parameter count of ``template`` (a C = 1 ResNet) at these stage widths."""
+
+    name: str                              # used in file names and plots: "lesson", "tiny", ...
+    stage_widths: tuple[int, ...]          # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
+    stem_width: int                        # channels of the 3x3 stem (the paper: 64)
+    about: str = ""                        # one line for learners
+    template: str = "resnet29"             # the C = 1 model whose parameters set the budget
+    num_classes: int = 10
+
+    def overrides(self) -> dict:
+        return {"stage_widths": tuple(self.stage_widths), "stem_width": self.stem_width,
+                "num_classes": self.num_classes}
+
+    @property
+    def params(self) -> int:
+        """Parameters of the template at this budget (measured on the meta device)."""
+        return _params(self.template, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes)
+
+
+BUDGETS = {
+    "tiny": Budget("tiny", (8, 16, 32), 8, "about 80 k params; for tests and smoke runs (C up to 8)"),
+    "lesson": Budget("lesson", (16, 32, 64), 16, "about 0.31 M params; the shipped CPU sweep (C up to 32)"),
+    "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 128)"),
+    "paper": Budget("paper", (64, 128, 256), 64, "ResNet-29 1x64d, 4.9 M params: Table 7's template at d = 64"),
+}
+
+
+def get_budget(name: str | Budget) -> Budget:
+    if isinstance(name, Budget):
+        return name
+    if name not in BUDGETS:
+        raise ValueError(f"Unknown budget {name!r}. Choose one of: " +
+                         "; ".join(f"{b.name} ({b.about})" for b in BUDGETS.values()) + ".")
+    return BUDGETS[name]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """One model of a sweep, with the counts that show it is complexity-matched."""
+
+    budget: str                  # the budget's name
+    scale: int                   # 1: the budget itself; 2: twice its parameters (Table 4)
+    axis: str                    # "cardinality", "deeper" or "wider"
+    depth: int                   # 29 for ResNeXt-29; more for "deeper"
+    cardinality: int             # C
+    bottleneck_width: int        # d (at a stage of 64 planes; the stages scale it, models.py)
+    stage_widths: tuple[int, ...]
+    stem_width: int
+    num_classes: int
+    target_params: int           # scale x the budget's params: what the solver matched
+    params: int                  # this model's learnable numbers
+    macs: int                    # multiply-accumulates per 32x32 image
+
+    @property
+    def model_name(self) -> str:
+        """E.g. ``resnext29_4x24d``; ``resnet56`` for C = 1, d = 64."""
+        return models.name_of(models.config_for(self._base_name()))
+
+    def _base_name(self) -> str:
+        return f"resnext{self.depth}_{self.cardinality}x{self.bottleneck_width}d"
+
+    @property
+    def setting(self) -> str:
+        """The paper's notation, "Cxdd": 1x64d, 32x4d."""
+        return f"{self.cardinality}x{self.bottleneck_width}d"
+
+    @property
+    def group(self) -> str:
+        """Budget and scale, e.g. ``lesson-1x``: runs in one group are complexity-matched."""
+        return f"{self.budget}-{self.scale}x"
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe identity of the model, e.g. ``lesson-1x_resnext29_4x24d``."""
+        return f"{self.group}_{self.model_name}"
+
+    @property
+    def label(self) -> str:
+        extra = "" if self.axis == "cardinality" else f", {self.axis}"
+        return f"{self.setting} (depth {self.depth}{extra})" if self.depth != 29 or extra else self.setting
+
+    def overrides(self) -> dict:
+        return {"stage_widths": tuple(self.stage_widths), "stem_width": self.stem_width,
+                "num_classes": self.num_classes}
+
+    def create(self) -> models.ResNeXt:
+        """Build the model (weights from the current torch seed)."""
+        return models.create(self._base_name(), **self.overrides())
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["stage_widths"] = list(self.stage_widths)
+        out.update(model_name=self.model_name, setting=self.setting, group=self.group, key=self.key)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SweepConfig":
+        names = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in names}
+        values["stage_widths"] = tuple(values["stage_widths"])
+        return cls(**values)
+
+
+@lru_cache(maxsize=512)
+def _params(template: str, cardinality: int | None, bottleneck_width: int | None, stage_widths: tuple,
+            stem_width: int, num_classes: int) -> int:
+    overrides = {"stage_widths": stage_widths, "stem_width": stem_width, "num_classes": num_classes}
+    if cardinality is not None:
+        overrides.update(cardinality=cardinality, bottleneck_width=bottleneck_width)
+    with torch.device("meta"):
+        model = models.create(template, **overrides)
+    return sum(p.numel() for p in model.parameters())
+
+
+@lru_cache(maxsize=512)
+def _macs(name: str, stage_widths: tuple, stem_width: int, num_classes: int) -> int:
+    with torch.device("meta"):
+        model = models.create(name, stage_widths=stage_widths, stem_width=stem_width, num_classes=num_classes)
+    return counting.count(model, 32).macs
+
+
+def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -> SweepConfig:
+    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
+    name = f"resnext{depth}_{C}x{d}d"
+    return SweepConfig(budget.name, scale, axis, depth, C, d, sw, stem, k, scale * budget.params,
+                       _params(name, None, None, sw, stem, k), _macs(name, sw, stem, k))
+
+
+def _check_cardinalities(cardinalities) -> tuple[int, ...]:
+    values = tuple(cardinalities)
+    if not values:
+        raise ValueError("Give at least one cardinality, e.g. 1 2 4 8 16 32.")
+    for C in values:
+        if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+            raise ValueError(f"A cardinality C is a whole number >= 1 (1 is ResNet), got {C!r}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"Each cardinality once, please: got {list(values)}.")
+    return values
+
+
+def cardinality_configs(budget: str | Budget = "lesson",
+                        cardinalities=DEFAULT_CARDINALITIES) -> list[SweepConfig]:
+    """Table 3 at a learner's scale: for each C, the d from the width solver that matches the budget's params.
+
+    Raises ValueError (naming the largest C the budget holds) for a cardinality whose d would fall below the
+    thinnest width every stage can hold.
+    """
+    budget = get_budget(budget)
+    configs = []
+    for C in _check_cardinalities(cardinalities):
+        try:
+            d = counting.match_bottleneck_width(budget.template, C, **budget.overrides())
+        except ValueError:
+            raise ValueError(_too_many(budget, C, 1)) from None
+        configs.append(_config(budget, 1, "cardinality", 29, C, d))
+    return configs
+
+
+def _too_many(budget: Budget, C: int, scale: int) -> str:
+    smallest = -(-models.REFERENCE_PLANES // min(budget.stage_widths))
+    need = _params(budget.template, C, smallest, tuple(budget.stage_widths), budget.stem_width, budget.num_classes)
+    return (f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({scale * budget.params:,} params) cannot "
+            f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs {need:,} params. "
+            f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C or a larger "
+            f"budget ({', '.join(BUDGETS)}).")
+
+
+def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
+    """The largest power-of-two cardinality whose thinnest model still fits ``scale`` x the budget's params."""
+    budget = get_budget(budget)
+    smallest = -(-models.REFERENCE_PLANES // min(budget.stage_widths))   # d that gives every stage >= 1 channel
+    C = 1
+    while _params(budget.template, 2 * C, smallest, tuple(budget.stage_widths), budget.stem_width,
+                  budget.num_classes) <= scale * budget.params:
+        C *= 2
+    return C
+
+
+def width_for_params(budget: Budget, cardinality: int, target: int, depth: int = 29) -> int:
+    """The d whose model (at this cardinality and depth) has the parameter count closest to ``target``: the same
+    solver as :func:`~resnext_edu.counting.match_bottleneck_width`, aimed at another budget (2x for Table 4)."""
+    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
+    smallest = -(-models.REFERENCE_PLANES // min(sw))
+    return counting._closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
+                                   target, f"cardinality {cardinality} at {target:,} params", smallest)
+
+
+def depth_for_params(budget: Budget, target: int) -> int:
+    """The CIFAR depth (11, 20, 29, ...) of the C = 1, d = 64 model with the parameter count closest to ``target``."""
+    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
+    best = None
+    for depth in CIFAR_DEPTHS:
+        params = _params(f"resnet{depth}", None, None, sw, stem, k)
+        if best is None or abs(params - target) < abs(best[1] - target):
+            best = (depth, params)
+        if params > target:
+            break
+    return best[0]
+
+
+def table4_configs(budget: str | Budget = "lesson",
+                   cardinalities=DEFAULT_TABLE4_CARDINALITIES) -> list[SweepConfig]:
+    """Table 4 at a learner's scale: three ways to spend 2x the budget's parameters.
+
+    Returns, in this order: *deeper* (C = 1, d = 64, the depth closest to 2x), *wider* (C = 1, d solved for 2x)
+    and one *cardinality* model per C in ``cardinalities`` (d solved for 2x). Compare them with the 1x sweep's
+    1x64d (the baseline) and with each other.
+    """
+    budget = get_budget(budget)
+    target = 2 * budget.params
+    configs = [_config(budget, 2, "deeper", depth_for_params(budget, target), 1, 64),
+               _config(budget, 2, "wider", 29, 1, width_for_params(budget, 1, target))]
+    for C in _check_cardinalities(cardinalities):
+        try:
+            d = width_for_params(budget, C, target)
+        except ValueError:
+            raise ValueError(_too_many(budget, C, 2)) from None
+        configs.append(_config(budget, 2, "cardinality", 29, C, d))
+    return configs
+
+
+def config_table(configs: list[SweepConfig]) -> str:
+    """The table printed before anything trains: C, d, group width, params (and % of the target), MACs."""
+    lines = [f"{'model':<22}{'axis':<12}{'C':>4}{'d':>5}{'depth':>7}{'params':>12}{'vs target':>11}"
+             f"{'MACs':>15}",
+             "-" * 88]
+    for c in configs:
+        lines.append(f"{c.model_name:<22}{c.axis + (' 2x' if c.scale == 2 else ''):<12}{c.cardinality:>4}"
+                     f"{c.bottleneck_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
+                     f"{c.macs:>15,}")
+    lines.append("params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
+                 "difference from the budget's params (x2 for Table 4's rows)")
+    return "\n".join(lines)
