@@ -237,6 +237,16 @@ def command_line() -> str:
     return shlex.join(argv)
 
 
+def code_fingerprint() -> dict:
+    """SHA-256 (first 16 hex digits) of each training-relevant source file, so a result names the exact code even
+    when the checkout has uncommitted changes (``git.dirty``)."""
+    import hashlib
+    root = Path(__file__).resolve().parent.parent
+    files = ["blocks.py", "models.py", "data.py", "train.py", "sweep/configs.py", "sweep/runner.py"]
+    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:16] for name in files
+            if (root / name).exists()}
+
+
 def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
     """Load the data once: the training subset, the per-epoch test subset and the final test set."""
     if data is None:
@@ -423,7 +433,7 @@ def _train_one(run, settings, prepared, folder, out, device, command, resume, pr
         "provenance": {**describe(dev), "command": command, "cwd": os.getcwd(), "host": socket.gethostname(),
                        "pid": os.getpid(), "niceness": os.nice(0) if hasattr(os, "nice") else None,
                        "torch_threads": torch.get_num_threads(), "python_executable": sys.executable,
-                       "machine": platform.machine(),
+                       "machine": platform.machine(), "code_sha256": code_fingerprint(),
                        "wall_seconds": epochs[-1]["elapsed_seconds"] + final_seconds,
                        "session_seconds": time.perf_counter() - started,
                        "wall_seconds_means": "training + evaluation time of this run, all sessions (resumes) "
