@@ -1,0 +1,83 @@
+"""Self-checks for lesson 06 (training ResNeXt-29). The expected values come from the package: the measured MACs of
+ResNeXt-29 8x64d (:func:`resnext_edu.counting.count`), the paper's recipe (:func:`resnext_edu.estimate.paper_recipe`)
+and the estimate's formula (:func:`resnext_edu.estimate.training_flops_per_image`)."""
+
+from __future__ import annotations
+
+from .. import counting, estimate
+from . import Feedback, check_number
+
+PAPER_MODEL = "resnext29_8x64d"
+SUSTAINED_TFLOPS = 20.0      # the exercise's GPU: 20 x 10^12 FLOP/s of useful work, sustained
+TOLERANCE = 0.05             # 5%: rounding 5.387 G to 5.4 G, or 14,976,000 images to 15 million, is fine
+
+
+def paper_hours(sustained_tflops: float = SUSTAINED_TFLOPS) -> float:
+    """Hours of training (no evaluation) of the paper's recipe for ResNeXt-29 8x64d at ``sustained_tflops``."""
+    macs = counting.count(PAPER_MODEL).macs
+    images = estimate.paper_recipe().epochs * estimate.paper_recipe().train_images
+    return images * estimate.training_flops_per_image(macs) / (sustained_tflops * 1e12) / 3600
+
+
+def check_paper_hours(answer, sustained_tflops: float = SUSTAINED_TFLOPS) -> Feedback:
+    """Exercise 1: the hours the paper's 300 epochs of ResNeXt-29 8x64d need on a GPU that sustains
+    ``sustained_tflops`` TFLOP/s (training only). Recognises the usual slips: MACs taken as FLOPs, the backward pass
+    forgotten, seconds or minutes instead of hours."""
+    expected = paper_hours(sustained_tflops)
+    hint = ("images = 300 epochs x 50,000; FLOPs per training image = 2 (per MAC) x 3 (forward + backward) x "
+            "5.387 G MACs; hours = images x FLOPs per image / (TFLOP/s x 10^12) / 3600.")
+    feedback = check_number(answer, expected, what=f"hours at {sustained_tflops:g} TFLOP/s", hint=hint,
+                            tolerance=TOLERANCE)
+    if feedback.passed:
+        return Feedback(True, f"About {expected:.1f} hours at {sustained_tflops:g} TFLOP/s sustained, before any "
+                              f"evaluation, checkpointing or Colab disconnects. A T4 sustains well below its 65 "
+                              f"TFLOP/s peak, which is why the lesson's estimate is longer.")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return feedback
+    slips = [(expected / 2, "You used MACs as FLOPs: one multiply-accumulate is 2 FLOPs.", "Multiply by 2."),
+             (expected / 3, "You counted the forward pass only; training also runs the backward pass, about twice "
+                            "the forward's work.", "Multiply the forward FLOPs by 3."),
+             (expected / 6, "You counted forward MACs only: a MAC is 2 FLOPs, and backward adds twice the forward.",
+              "Multiply by 2 x 3 = 6."),
+             (expected * 3600, "That is the right time in seconds; the question asks for hours.", "Divide by 3,600."),
+             (expected * 60, "That is the right time in minutes; the question asks for hours.", "Divide by 60.")]
+    for wrong, message, slip_hint in slips:
+        if abs(value - wrong) <= TOLERANCE * wrong:
+            return Feedback(False, message, slip_hint)
+    return feedback
+
+
+def check_paper_steps(total_steps, first_drop_step=None) -> Feedback:
+    """Exercise 2: how many SGD steps the paper's recipe takes in this course's loop (which drops the last partial
+    batch of each epoch), and the step after which the learning rate first falls from 0.1 to 0.01 (epoch 150)."""
+    recipe = estimate.paper_recipe()
+    steps, per_epoch = recipe.steps, recipe.steps_per_epoch
+    drop = recipe.epochs // 2 * per_epoch
+    hint = (f"Steps per epoch = 50,000 // {recipe.batch_size} (whole batches only); the first drop comes after "
+            f"half of the {recipe.epochs} epochs.")
+    if total_steps is None or total_steps is ...:
+        return Feedback(False, "Fill in total_steps first (and first_drop_step), then run this cell again.", hint)
+    try:
+        total = float(total_steps)
+    except (TypeError, ValueError):
+        return Feedback(False, f"total_steps should be a number, got {total_steps!r}.", hint)
+    with_partial = recipe.epochs * -(-recipe.train_images // recipe.batch_size)
+    if total == with_partial:
+        return Feedback(False, f"{with_partial:,} counts the last, partial batch of each epoch (80 images). The "
+                               f"course's loop drops it, so every step has exactly {recipe.batch_size} images.",
+                        "Use floor division: 50,000 // 128.")
+    if total == recipe.epochs * recipe.train_images / recipe.batch_size:
+        return Feedback(False, "An epoch cannot have a fraction of a step.", "Use floor division: 50,000 // 128.")
+    feedback = check_number(total_steps, steps, what="the total number of SGD steps", hint=hint)
+    if not feedback.passed or first_drop_step is None or first_drop_step is ...:
+        if feedback.passed:
+            return Feedback(False, f"total_steps = {steps:,} is right. Now fill in first_drop_step.", hint)
+        return feedback
+    drop_feedback = check_number(first_drop_step, drop, what="the step of the first learning-rate drop",
+                                 hint=f"{recipe.epochs // 2} epochs x {per_epoch} steps.")
+    if not drop_feedback.passed:
+        return drop_feedback
+    return Feedback(True, f"{steps:,} steps in all ({per_epoch} per epoch); the learning rate is 0.1 for the first "
+                          f"{drop:,} steps, 0.01 until step {recipe.epochs * 3 // 4 * per_epoch:,}, then 0.001.")

@@ -1,0 +1,52 @@
+"""Self-checks of lesson 06: right answers pass, unanswered ones ask to fill in, the usual slips get a specific
+hint, and nothing a learner types makes a check raise."""
+
+import pytest
+
+from resnext_edu.exercises import lesson06
+
+# By hand: 300 epochs x 50,000 images x (2 x 3 x 5.387e9 FLOPs) / 20e12 FLOP/s / 3,600 s per hour
+HOURS_BY_HAND = 300 * 50_000 * 6 * 5.387e9 / 20e12 / 3600          # 6.73 h
+
+
+def test_the_expected_hours_agree_with_arithmetic_by_hand():
+    assert lesson06.paper_hours() == pytest.approx(HOURS_BY_HAND, rel=1e-3)
+
+
+@pytest.mark.parametrize("answer", [HOURS_BY_HAND, 6.7, 6.9, "6.73"])
+def test_right_hours_pass(answer):
+    feedback = lesson06.check_paper_hours(answer)
+    assert feedback.passed and "6.7 hours" in feedback.message, str(feedback)
+
+
+@pytest.mark.parametrize("answer, words", [
+    (HOURS_BY_HAND / 2, "MACs as FLOPs"), (HOURS_BY_HAND / 3, "backward"), (HOURS_BY_HAND / 6, "2 x 3"),
+    (HOURS_BY_HAND * 3600, "seconds"), (HOURS_BY_HAND * 60, "minutes")])
+def test_usual_slips_in_the_hours_get_named(answer, words):
+    feedback = lesson06.check_paper_hours(answer)
+    assert not feedback.passed and words in feedback.message + feedback.hint, str(feedback)
+
+
+@pytest.mark.parametrize("answer", [None, ..., "six", [6.7], 100.0])
+def test_unanswered_or_odd_hours_never_raise(answer):
+    feedback = lesson06.check_paper_hours(answer)
+    assert not feedback.passed and feedback.hint and "Not yet." in str(feedback)
+    assert "Not yet." in feedback._repr_html_()
+
+
+def test_hours_follow_the_stated_rate():
+    assert lesson06.check_paper_hours(HOURS_BY_HAND / 2, sustained_tflops=40).passed
+
+
+def test_steps_and_first_drop():
+    assert lesson06.check_paper_steps(117_000, 58_500).passed
+    only_total = lesson06.check_paper_steps(117_000)
+    assert not only_total.passed and "first_drop_step" in only_total.message
+    assert not lesson06.check_paper_steps(117_000, 58_650).passed
+    partial = lesson06.check_paper_steps(117_300, 58_650)
+    assert not partial.passed and "partial batch" in partial.message and "//" in partial.hint
+    assert "fraction" in lesson06.check_paper_steps(300 * 50_000 / 128).message
+    for unanswered in (None, ...):
+        feedback = lesson06.check_paper_steps(unanswered)
+        assert not feedback.passed and "Fill in" in feedback.message
+    assert not lesson06.check_paper_steps("many").passed
