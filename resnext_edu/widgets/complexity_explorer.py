@@ -121,6 +121,8 @@ class ComplexityExplorer(Explorer):
         Cs, ds = state["curve_C"], state["curve_d"]
         ax.fill_between(Cs, ds, d_max, color="#fce8e6", label="above the curve: more params")
         ax.fill_between(Cs, 0.85, ds, color="#e6f4ea", label="below the curve: fewer params")
+        if Cs[-1] < MAX_CARDINALITY:     # beyond the curve's end even d = 1 is over budget
+            ax.axvspan(Cs[-1], C_max, color="#fce8e6")
         ax.plot(Cs, ds, "-o", color="#1a73e8", markersize=3, label=f"d(C) at {state['budget_percent']}% budget")
         if state["template"] == "resnext50_conv2" and state["budget_percent"] == 100:
             rows = paper.table("table2")["rows"]
