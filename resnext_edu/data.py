@@ -333,24 +333,35 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
-                  augment: bool = True, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
+                  augment: bool = True, dtype: torch.dtype = torch.float32, channels_last: bool = False,
+                  rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
     """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
-    dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device."""
+    dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
+
+    With ``world_size`` > 1 (one rank of a torchrun job, :mod:`.distributed`), ``batch_size`` is the global batch and
+    this yields rank ``rank``'s consecutive ``batch_size // world_size`` images of each. Every rank draws the same
+    order and the same crop/flip offsets (one per position in the order), so the ranks' parts of a step together are
+    the single-process batch, each image augmented exactly as in a single-process run.
+    """
     n = len(labels)
     if batch_size > n:
         raise ValueError(f"batch_size {batch_size:,} is larger than the {n:,} training images, so an epoch would have "
                          f"no full batch. Use a batch size of at most {n:,} (128 is the paper's), or more data.")
+    if batch_size % world_size or not 0 <= rank < world_size:
+        raise ValueError(f"A global batch of {batch_size} cannot be split evenly over {world_size} ranks (or rank "
+                         f"{rank} is not one of them): use a batch size that is a multiple of the number of ranks.")
+    per_rank = batch_size // world_size
     g = epoch_generator(seed, epoch)
     order = torch.randperm(n, generator=g)
     dy, dx = torch.randint(0, 2 * PAD + 1, (2, n), generator=g)
     flip = torch.rand(n, generator=g) < 0.5
     order, dy, dx, flip = (t.to(images.device) for t in (order, dy, dx, flip))
     for start in range(0, n - batch_size + 1, batch_size):
-        idx = order[start:start + batch_size]
+        mine = slice(start + rank * per_rank, start + (rank + 1) * per_rank)   # all of it for world size 1
+        idx = order[mine]
         x = images[idx]
         if augment:
-            x = crop_flip(x, dy[start:start + batch_size], dx[start:start + batch_size], flip[start:start + batch_size])
+            x = crop_flip(x, dy[mine], dx[mine], flip[mine])
         yield normalize(x, dtype, channels_last), labels[idx]
 
 
