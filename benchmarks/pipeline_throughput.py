@@ -1,0 +1,132 @@
+"""Benchmark 1: training throughput of this package's pipeline against the tutorial pipeline a learner would write.
+
+Both train the same model with the same batch size and SGD settings:
+
+* "tutorial": a CIFAR10-style dataset (uint8 HWC arrays in memory; ``__getitem__`` makes a PIL image, exactly as
+  ``torchvision.datasets.CIFAR10`` does), PIL transforms (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor,
+  Normalize), a ``DataLoader`` (shuffle, ``--workers`` worker processes; 2 as in PyTorch's CIFAR tutorial), fp32 NCHW.
+* "resnext_edu": :func:`resnext_edu.train.fit` (data on the device as uint8, crop/flip/normalise on whole batches,
+  precision "auto": bf16 autocast + channels_last on a CPU with native bf16).
+
+Each round trains one epoch of ``--images`` images with each pipeline, alternately, so both see the same machine
+load; the first round is a warm-up and is not counted. img/s = images / seconds of the training steps (data loading
+and augmentation included, evaluation excluded). Reported: medians over rounds and their ratio.
+
+    .venv/bin/python benchmarks/pipeline_throughput.py [--model resnext29_4x16d --stage-widths 16 32 64]
+
+Writes benchmarks/results/pipeline_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from resnext_edu import data as D  # noqa: E402
+from resnext_edu.models import create  # noqa: E402
+from resnext_edu.provenance import describe  # noqa: E402
+from resnext_edu.train import TrainConfig, fit  # noqa: E402
+
+
+class CIFAR10Style(torch.utils.data.Dataset):
+    """What ``torchvision.datasets.CIFAR10`` does per item: uint8 HWC array -> PIL image -> transforms."""
+
+    def __init__(self, images_hwc, labels, transform):
+        self.images, self.labels, self.transform = images_hwc, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def tutorial_epoch(model, optimizer, loader) -> float:
+    """One epoch the way the PyTorch CIFAR tutorial trains; returns images per second."""
+    model.train()
+    start, n = time.perf_counter(), 0
+    for x, y in loader:
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        n += len(y)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnext29_4x16d")
+    parser.add_argument("--stage-widths", type=int, nargs=3, default=(16, 32, 64))
+    parser.add_argument("--stem-width", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--images", type=int, default=2560, help="training images per round and pipeline")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds after the warm-up round")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial pipeline")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "pipeline_throughput.json"))
+    args = parser.parse_args()
+    from torchvision import transforms
+
+    try:
+        data = D.load_cifar10(subset=args.images, test_subset=100)
+    except D.DataNotFoundError:
+        print("real CIFAR-10 not found: measuring on the SYNTHETIC set (same shapes, same work per image)")
+        data = D.load_cifar10(dataset="synthetic", subset=min(args.images, 2000), test_subset=100)
+    images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
+    tutorial_transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                             transforms.ToTensor(), transforms.Normalize(D.MEAN, D.STD)])
+    loader = torch.utils.data.DataLoader(CIFAR10Style(images_hwc, data.train_labels.numpy(), tutorial_transform),
+                                         batch_size=args.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=args.workers, persistent_workers=args.workers > 0)
+    overrides = dict(stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
+    torch.manual_seed(0)
+    tutorial_model = create(args.model, **overrides)
+    tutorial_opt = torch.optim.SGD(tutorial_model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    ours_model = create(args.model, **overrides)
+    config = TrainConfig(epochs=1, batch_size=args.batch_size, lr=0.05, device="cpu")
+
+    rates = {"tutorial": [], "resnext_edu": []}
+    precision = None
+    load_before = os.getloadavg()
+    for r in range(args.rounds + 1):
+        tutorial = tutorial_epoch(tutorial_model, tutorial_opt, loader)
+        history = fit(ours_model, data, config, progress=False)
+        ours, precision = history["epochs"][0]["img_per_s"], history["precision"]
+        label = "warm-up" if r == 0 else f"round {r}"
+        print(f"{label:>8}: tutorial {tutorial:7.0f} img/s   resnext_edu {ours:7.0f} img/s   ratio {ours / tutorial:5.2f}")
+        if r > 0:
+            rates["tutorial"].append(tutorial)
+            rates["resnext_edu"].append(ours)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    ratio = med["resnext_edu"] / med["tutorial"]
+    print(f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
+          f"{med['resnext_edu']:.0f} img/s, ratio {ratio:.2f}x (target >= 3x)")
+    result = {"benchmark": "training throughput, this pipeline vs the tutorial pipeline", "unit": "images per second",
+              "model": args.model, "overrides": overrides, "batch_size": args.batch_size,
+              "images_per_round": len(data.train_labels), "rounds": args.rounds, "data": data.source,
+              "tutorial": {"img_per_s": rates["tutorial"], "median": med["tutorial"],
+                           "pipeline": f"CIFAR10-style dataset + PIL transforms + DataLoader({args.workers} workers), "
+                                       f"fp32 NCHW"},
+              "resnext_edu": {"img_per_s": rates["resnext_edu"], "median": med["resnext_edu"],
+                              "pipeline": "resnext_edu.train.fit, device-resident uint8 data", "precision": precision},
+              "ratio": ratio, "target_ratio": 3.0, "torch_threads": torch.get_num_threads(),
+              "load_average_before_after": [load_before, os.getloadavg()],
+              "note": "other programs may have been running on this machine (see load averages)",
+              "command": "python benchmarks/pipeline_throughput.py " + " ".join(sys.argv[1:]),
+              "provenance": describe("cpu")}
+    D.atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
