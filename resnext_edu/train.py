@@ -33,6 +33,8 @@ from torch import nn
 
 from .blocks import check_choice, check_positive_int
 from .data import CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches
+from .distributed import (DEFAULT_TIMEOUT, LR_RULES, SINGLE_PROCESS, Distributed, DistributedSetupError, describe_lr,
+                          from_environment, scaled_lr, sync_batchnorm)
 from .provenance import cpu_has_native_bf16, describe
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -156,22 +158,28 @@ def check_config(config: TrainConfig) -> None:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision = "fp32",
-             batch_size: int = 500) -> dict:
+             batch_size: int = 500, distributed: Distributed | None = None) -> dict:
     """Mean cross-entropy and accuracy of ``model`` on ``data``'s test images (no augmentation, eval-mode BN).
 
-    The model must be on ``data``'s device. Returns ``{"test_loss": float, "test_acc": float}``.
+    The model must be on ``data``'s device. Returns ``{"test_loss": float, "test_acc": float}``. With
+    ``distributed`` (a torchrun job), each rank evaluates its part of the test set and the sums are added up over the
+    ranks, so every rank returns the figures for the whole test set.
     """
+    dist = distributed or SINGLE_PROCESS
     if isinstance(precision, str):
         precision = resolve_precision(precision, data.device)
     was_training = model.training
     model.eval()
     loss_sum, correct = torch.zeros((), device=data.device), torch.zeros((), device=data.device, dtype=torch.long)
-    for x, y in eval_batches(data.test_images, data.test_labels, batch_size, channels_last=precision.channels_last):
+    mine = dist.shard(len(data.test_labels))                        # all of the test set in a single process
+    for x, y in eval_batches(data.test_images[mine], data.test_labels[mine], batch_size,
+                             channels_last=precision.channels_last):
         with torch.autocast(data.device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
             logits = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
         correct += (logits.argmax(1) == y).sum()
     model.train(was_training)
+    loss_sum, correct = dist.sum_over_ranks(loss_sum), dist.sum_over_ranks(correct)
     n = len(data.test_labels)
     return {"test_loss": loss_sum.item() / n, "test_acc": correct.item() / n}
 
@@ -225,7 +233,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
 
 def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, *,
         out_dir: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False,
-        callback: Callable[[dict, dict], None] | None = None, progress: bool = True) -> dict:
+        callback: Callable[[dict, dict], None] | None = None, progress: bool = True,
+        distributed: Distributed | None = None) -> dict:
     """Train ``model`` on ``data`` and return the history (also written to ``out_dir/history.json``).
 
     Args:
@@ -238,6 +247,10 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
         callback: called as ``callback(record, history)`` after each epoch's checkpoint is safely written, e.g. to
             draw live curves in a notebook; an exception raised there stops the run like an interruption.
         progress: show a tqdm progress bar (loss, accuracy, img/s, time left) and one line per epoch.
+        distributed: this process's place in a torchrun job (:func:`~resnext_edu.distributed.from_environment`);
+            None: a single process. Each rank trains on its part of every global batch of ``config.batch_size``
+            under DistributedDataParallel; rank 0 alone shows progress and writes ``out_dir``; the callback runs
+            on every rank (with the all-rank figures) after rank 0 has written the checkpoint.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the last good checkpoint is kept).
@@ -247,7 +260,15 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
 
     config = config or TrainConfig()
     check_config(config)
+    dist = distributed or SINGLE_PROCESS
     device = resolve_device(config.device)
+    if dist.world_size > 1:
+        if dist.device is None or dist.device.type != device.type:
+            raise ValueError(f"config.device {config.device!r} is a {device.type} device, but this rank of the "
+                             f"torchrun job was set up for {dist.device}. Pass the same device to both.")
+        device = dist.device                            # cuda:LOCAL_RANK, not every rank on cuda:0
+        dist.per_rank_batch(config.batch_size)          # the global batch must split evenly over the ranks
+    progress = progress and dist.is_main
     precision = resolve_precision(config.precision, device, config.channels_last)
     n_train = len(data.train_labels)
     if config.batch_size > n_train:
@@ -258,9 +279,12 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     checkpoint, history_file = (out / CHECKPOINT, out / HISTORY) if out else (None, None)
     if resume and out is None:
         raise ValueError("resume needs out_dir (--out): the folder whose checkpoint.pt should be continued.")
-    if not resume and not overwrite and checkpoint is not None and checkpoint.exists():
-        raise FileExistsError(f"{checkpoint} is from an earlier run. Continue it with resume=True (--resume), pick "
-                              f"another out_dir (--out), or pass overwrite=True (--overwrite) to replace it.")
+    def refuse_to_overwrite() -> None:
+        if checkpoint.exists():
+            raise FileExistsError(f"{checkpoint} is from an earlier run. Continue it with resume=True (--resume), "
+                                  f"pick another out_dir (--out), or pass overwrite=True (--overwrite) to replace it.")
+    if not resume and not overwrite and checkpoint is not None:
+        dist.from_main(refuse_to_overwrite)             # rank 0 writes, so rank 0's disk is the one that counts
 
     counts = count(model)                               # params and MACs per 32x32 image (counting.py)
     data = data.to(device)
@@ -282,27 +306,33 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
                "precision": {"name": precision.name, "channels_last": precision.channels_last,
                              "grad_scaler": precision.grad_scaler, "reason": precision.reason},
                "provenance": describe(device), "resumed": [], "epochs": []}
+    if dist.world_size > 1:
+        history["distributed"] = dist.describe(config.batch_size, model)
     start = 0
     if resume:
-        state = load_checkpoint(checkpoint, model)
+        state = dist.from_main(lambda: load_checkpoint(checkpoint, model))   # rank 0's file, on every rank
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
         if device.type == "cuda" and state["rng"]["cuda"]:
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            for index, rng in enumerate(state["rng"]["cuda"][:torch.cuda.device_count()]):  # saved on more GPUs?
+                torch.cuda.set_rng_state(rng, index)
         changed = {k: (v, getattr(config, k)) for k, v in state["train_config"].items() if getattr(config, k) != v}
-        if changed:
+        if changed and dist.is_main:
             warnings.warn(f"Resuming {checkpoint} with changed settings {changed} (saved, now); the rest of the run "
                           f"uses the new ones.", stacklevel=2)
         start, history = state["epoch"], state["history"]
         history["config"] = asdict(config)
-        history["resumed"].append({"at_epoch": start, "provenance": describe(device)})
+        history["resumed"].append({"at_epoch": start, "world_size": dist.world_size, "provenance": describe(device)})
         if start >= config.epochs and progress:
             print(f"{checkpoint} already holds {start} epochs of the {config.epochs} asked for; nothing to do.")
 
-    net = torch.compile(model) if config.compile else model
+    net = dist.wrap(model)                              # DistributedDataParallel for 2+ ranks, else the model
+    net = torch.compile(net) if config.compile else net
+    # DDP's forward may talk to the other ranks, which evaluation (a different number of batches per rank) must not
+    eval_net = net if dist.world_size == 1 else model
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
     bar = tqdm(total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True)
     try:
@@ -310,15 +340,18 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
             bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
             t0 = time.perf_counter()
             record = _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epoch, steps, device,
-                                  bar, checkpoint)
-            record.update(evaluate(net, data, precision=precision, batch_size=config.eval_batch_size))
+                                  bar, checkpoint, dist)
+            dist.broadcast_buffers(model)               # rank 0's BatchNorm running averages on every rank
+            record.update(evaluate(eval_net, data, precision=precision, batch_size=config.eval_batch_size,
+                                   distributed=dist))
             record["seconds"] = time.perf_counter() - t0
             elapsed += record["seconds"]
             record["elapsed_seconds"] = elapsed
             history["epochs"].append(record)
-            if out is not None:
+            if out is not None and dist.is_main:
                 _save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history)
                 write_json(history_file, history)
+            dist.barrier()                              # the checkpoint is written before any rank goes on
             if progress:
                 bar.write(f"epoch {epoch + 1}/{config.epochs}: train loss {record['train_loss']:.3f} acc "
                           f"{record['train_acc']:.1%} | test loss {record['test_loss']:.3f} acc {record['test_acc']:.1%}"
@@ -336,16 +369,18 @@ def _model_name(model: nn.Module) -> str:
 
 
 def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epoch, steps, device, bar,
-                 checkpoint) -> dict:
+                 checkpoint, dist=SINGLE_PROCESS) -> dict:
     """One pass over the training set. Losses stay on the device and are checked every ``sync_every`` steps (every
-    step on a CPU, where checking is free; every 25 on a GPU, where it would stall the queue)."""
+    step on a CPU, where checking is free; every 25 on a GPU, where it would stall the queue). With several ranks,
+    each trains on its part of every global batch, and the losses and hits are added up over the ranks when checked,
+    so every rank sees the global figures (and a NaN stops all ranks at the same step)."""
     net.train()
     sync_every = 1 if device.type == "cpu" else 25
     losses, corrects, checked = [], [], 0
     seen_loss, seen_correct = 0.0, 0
     t0 = time.perf_counter()
     batches = train_batches(data.train_images, data.train_labels, config.batch_size, seed=config.seed, epoch=epoch,
-                            channels_last=precision.channels_last)
+                            channels_last=precision.channels_last, rank=dist.rank, world_size=dist.world_size)
     for step, (x, y) in enumerate(batches):
         with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
             logits = net(x)                                                  # (B, classes)
@@ -359,12 +394,12 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
         losses.append(loss.detach().float())
         corrects.append((logits.detach().argmax(1) == y).sum())
         if (step + 1) % sync_every == 0 or step + 1 == steps:
-            new_losses = torch.stack(losses[checked:]).cpu()
+            new_losses = dist.mean_over_ranks(torch.stack(losses[checked:])).cpu()   # global batch's mean loss
             bad = (~torch.isfinite(new_losses)).nonzero()
             if len(bad):
                 _diverged(epoch, checked + bad[0].item(), new_losses[bad[0]].item(), lr, checkpoint, steps)
             seen_loss += new_losses.sum().item()
-            seen_correct += torch.stack(corrects[checked:]).sum().item()
+            seen_correct += dist.sum_over_ranks(torch.stack(corrects[checked:])).sum().item()
             bar.update(step + 1 - checked)
             checked = step + 1
             seconds = time.perf_counter() - t0
@@ -409,8 +444,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stem-width", type=int, default=None, help="override the stem width")
     parser.add_argument("--form", choices=("A", "B", "C"), default=None, help="block form of Fig. 3 (default C)")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size,
+                        help=f"images per SGD step over all ranks (the global batch; under torchrun each of N ranks "
+                             f"takes batch/N), default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, default {d.lr}")
+    parser.add_argument("--lr-scaling", choices=LR_RULES, default="none",
+                        help="none (default): --lr as given for the global batch; linear: --lr x batch-size / 128 "
+                             "(linear scaling rule, relative to the paper's batch 128)")
     parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
                         help="step: the paper's lr/10 at 50%% and 75%%; onecycle (default) or cosine: short runs")
     parser.add_argument("--warmup", type=float, default=d.warmup, help=f"warm-up fraction, default {d.warmup}")
@@ -434,33 +474,85 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier run's files in --out")
     parser.add_argument("--seed", type=int, default=d.seed, help="model initialisation, data order, augmentation")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+    group = parser.add_argument_group("under torchrun (torchrun --nproc_per_node=N -m resnext_edu train ...)")
+    group.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm: BatchNorm statistics over the global "
+                       "batch, not each rank's part (CUDA only)")
+    group.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help=f"seconds a rank waits for the others before giving up, default {DEFAULT_TIMEOUT:g}")
 
 
 def main_train(args: argparse.Namespace) -> int:
-    """Build the model and data from ``args``, train, print the final test accuracy. Returns the exit code."""
+    """Build the model and data from ``args``, train, print the final test accuracy. Returns the exit code.
+
+    Under torchrun every rank runs this; rank 0 prints and writes (:mod:`resnext_edu.distributed`).
+    """
+    try:
+        dist = from_environment(args.device, timeout=args.dist_timeout)   # a single process outside torchrun
+    except DistributedSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        return _main_train(args, dist)
+    except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as error:
+        if dist.world_size == 1:
+            raise                                       # cli.main prints it (exit code 2)
+        dist.print(f"error: {error}", file=sys.stderr)  # the same on every rank: rank 0 says it once
+        return 2
+    except RuntimeError as error:
+        if dist.world_size == 1:
+            raise
+        print(f"error on rank {dist.rank} of {dist.world_size}: {type(error).__name__}: {error}\nWhen the ranks "
+              f"stopped talking to each other (a time-out, a closed connection), another rank has usually died or "
+              f"hangs: look for its message above. Each rank waits --dist-timeout {dist.timeout:g} s.",
+              file=sys.stderr)
+        return 1
+    finally:
+        dist.close()
+
+
+def _main_train(args: argparse.Namespace, dist: Distributed) -> int:
     from .models import create
 
-    data = load_cifar10(args.data_dir, dataset=args.dataset, subset=args.subset, test_subset=args.test_subset)
+    dist.per_rank_batch(args.batch_size)                          # before anything slow: N must divide the batch
+    try:
+        data = dist.in_turn(lambda: load_cifar10(args.data_dir, dataset=args.dataset, subset=args.subset,
+                                                 test_subset=args.test_subset))
+    except (ValueError, FileNotFoundError) as error:
+        if dist.world_size == 1:
+            raise
+        print(f"error on rank {dist.rank} of {dist.world_size}: {error}", file=sys.stderr)   # may be one machine's
+        return 2
     torch.manual_seed(args.seed)                                   # the model's initial weights
     overrides = {"stage_widths": args.stage_widths, "stem_width": args.stem_width, "form": args.form,
                  "num_classes": len(data.classes)}
     model = create(args.model, **{k: v for k, v in overrides.items() if v is not None})
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, nesterov=args.nesterov,
+    if args.sync_bn:
+        if dist.world_size == 1:
+            print("note: --sync-bn has no effect in a single process (BatchNorm already sees the whole batch).")
+        model = sync_batchnorm(model, dist)
+    lr = scaled_lr(args.lr, args.batch_size, args.lr_scaling)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, nesterov=args.nesterov,
                          weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
                          label_smoothing=args.label_smoothing, precision=args.precision,
                          channels_last=args.channels_last, compile=args.compile, seed=args.seed, device=args.device)
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
-    print(f"data: {data.source}")
+    dist.print(f"data: {data.source}")
+    if dist.world_size > 1:
+        dist.print(f"distributed: {dist.world_size} ranks ({dist.backend}, rank 0 on {dist.device}); batch "
+                   f"{dist.per_rank_batch(args.batch_size)} per rank x {dist.world_size} ranks = {args.batch_size} "
+                   f"global{'; SyncBatchNorm' if args.sync_bn else ''}")
+    if dist.world_size > 1 or args.lr_scaling != "none":
+        dist.print(describe_lr(args.lr, args.batch_size, args.lr_scaling))
     try:
         history = fit(model, data, config, out_dir=out, resume=args.resume, overwrite=args.overwrite,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, distributed=dist)
     except (FileExistsError, TrainingDiverged) as error:
-        print(f"error: {error}", file=sys.stderr)
+        dist.print(f"error: {error}", file=sys.stderr)
         return 2
     last = history["epochs"][-1] if history["epochs"] else None
     if last is None:
         return 0
     note = " (SYNTHETIC data, not CIFAR-10)" if data.synthetic else ""
-    print(f"final test accuracy: {last['test_acc']:.2%} after {last['epoch']} epochs{note}; "
-          f"history in {out / HISTORY}, checkpoint in {out / CHECKPOINT}")
+    dist.print(f"final test accuracy: {last['test_acc']:.2%} after {last['epoch']} epochs{note}; "
+               f"history in {out / HISTORY}, checkpoint in {out / CHECKPOINT}")
     return 0
