@@ -1,0 +1,47 @@
+"""The learner's own sweep in lesson 05: the shipped experiment, small enough to train while reading.
+
+Quick mode (``RESNEXT_EDU_QUICK=1``, the course's tests): three cardinalities, one seed, one epoch on 1,000
+images: a check that the machinery works on your machine, with numbers too noisy to mean anything. Default mode:
+all six cardinalities, two seeds, three epochs on 2,000 images (several minutes on a laptop CPU). Both use the
+lesson budget, so their configs are exactly the shipped ones; only the training is shorter.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from .configs import DEFAULT_CARDINALITIES, cardinality_configs
+from .runner import SweepOutcome, SweepSettings, plan, run_sweep
+
+
+@dataclass(frozen=True)
+class LearnerSweep:
+    """What the lesson's train button runs."""
+
+    budget: str
+    cardinalities: tuple[int, ...]
+    seeds: tuple[int, ...]
+    settings: SweepSettings
+
+
+def learner_sweep(quick: bool) -> LearnerSweep:
+    if quick:
+        return LearnerSweep("lesson", (1, 4, 32), (0,),
+                            SweepSettings(epochs=1, subset=1000, test_subset=500, final_test_subset=1000))
+    return LearnerSweep("lesson", DEFAULT_CARDINALITIES, (0, 1),
+                        SweepSettings(epochs=3, subset=2000, test_subset=500, final_test_subset=2000))
+
+
+def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn: Callable[[str], None] = print,
+                        data=None, on_epoch=None) -> SweepOutcome:
+    """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it stopped)."""
+    from .commands import sweep_argv
+    import shlex
+
+    runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
+    command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
+               shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))
+    return run_sweep(runs, spec.settings, out_dir, data=data, command=command, progress=False, print_fn=print_fn,
+                     on_epoch=on_epoch)

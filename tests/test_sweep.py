@@ -1,0 +1,259 @@
+"""The sweep: complexity-matched configs (against the solver, hand-known widths and an independent count), the
+runner (resume after a kill, skip, ownership, --list), and the report over a folder with corrupt/foreign files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from resnext_edu import cli, counting, models
+from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
+                               summarize, table4_configs)
+from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
+from resnext_edu.sweep.runner import OWNER, RUNS, acquire, release
+
+REPO = Path(__file__).resolve().parent.parent
+LESSON = {"stage_widths": (16, 32, 64), "stem_width": 16}
+
+
+def params_of(name: str, **overrides) -> int:
+    """An independent count: build the model (on the meta device: shapes only) and add up its tensors' sizes."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in models.create(name, **overrides).parameters())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configs
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_lesson_configs_are_the_solvers_and_within_five_percent():
+    configs = cardinality_configs("lesson")
+    # d for C = 1..32 at stage widths (16, 32, 64), stem 16: worked out with the solver by hand in the brief
+    assert [(c.cardinality, c.bottleneck_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
+                                                                      (32, 4)]
+    template = params_of("resnet29", **LESSON)
+    for c in configs:
+        assert c.bottleneck_width == counting.match_bottleneck_width("resnet29", c.cardinality, **LESSON)
+        with torch.device("meta"):
+            model = c.create()
+        counted = counting.count(model)
+        assert (counted.params, counted.macs) == (c.params, c.macs)
+        assert c.target_params == template
+        assert abs(c.params / template - 1) < 0.05, c
+        assert model.config.cardinality == c.cardinality and model.config.depth == 29
+
+
+def test_table4_configs_spend_twice_the_budget_three_ways():
+    budget = get_budget("lesson")
+    target = 2 * params_of("resnet29", **LESSON)
+    deeper, wider, *more = table4_configs("lesson", (2,))
+    assert (deeper.axis, deeper.cardinality, deeper.bottleneck_width) == ("deeper", 1, 64)
+    # the chosen depth beats its neighbours (depth +- 9 blocks of 3 layers) in closeness to 2x
+    for other in (deeper.depth - 9, deeper.depth + 9):
+        assert abs(params_of(f"resnet{other}", **LESSON) - target) >= abs(deeper.params - target)
+    assert deeper.depth in CIFAR_DEPTHS and deeper.depth > 29
+    # wider: C = 1, and d +- 1 are no closer to 2x
+    assert (wider.axis, wider.cardinality, wider.depth) == ("wider", 1, 29) and wider.bottleneck_width > 64
+    for d in (wider.bottleneck_width - 1, wider.bottleneck_width + 1):
+        assert abs(params_of(f"resnext29_1x{d}d", **LESSON) - target) >= abs(wider.params - target)
+    (card,) = more
+    assert card.cardinality == 2 and card.scale == 2 and abs(card.params / target - 1) < 0.05
+    assert all(c.target_params == target for c in (deeper, wider, card)) and budget.params == target // 2
+
+
+def test_a_cardinality_the_budget_cannot_hold_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"cannot hold cardinality 16.*largest cardinality it holds is 8"):
+        cardinality_configs("tiny", (1, 16))
+    with pytest.raises(ValueError, match="Unknown budget 'huge'"):
+        cardinality_configs("huge")
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        cardinality_configs("tiny", (0,))
+
+
+def test_plan_is_seed_by_seed_with_unique_ids():
+    configs = cardinality_configs("tiny", (1, 2))
+    runs = plan(configs, [0, 1])
+    assert [(r.config.cardinality, r.seed) for r in runs] == [(1, 0), (2, 0), (1, 1), (2, 1)]
+    assert len({r.run_id for r in runs}) == 4
+    with pytest.raises(ValueError, match="Each seed once"):
+        plan(configs, [0, 0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The runner: kill, re-run, every run finished exactly once
+# ---------------------------------------------------------------------------------------------------------------
+
+TINY_ARGS = ["--budget", "tiny", "--cardinalities", "1", "2", "--seeds", "0", "--epochs", "3", "--batch-size", "32",
+             "--subset", "256", "--test-subset", "100", "--final-test-subset", "200", "--dataset", "synthetic",
+             "--threads", "1", "--no-progress"]
+
+
+def _sweep(out: Path) -> list[str]:
+    return [sys.executable, "-m", "resnext_edu", "sweep", *TINY_ARGS, "--out", str(out)]
+
+
+def _events(out: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split()[3:5]) for line in (out / "sweep.log").read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_an_interrupted_sweep_resumes_and_every_run_finishes_once(tmp_path):
+    out = tmp_path / "sweep"
+    first, second = (f"tiny-1x_{name}_seed0" for name in ("resnext29_1x65d", "resnext29_2x41d"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(_sweep(out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:  # kill it once the first run is done and the second has a checkpoint, i.e. mid-way through the second
+        deadline = time.time() + 240
+        while not ((out / f"{first}.json").exists() and (out / RUNS / second / "checkpoint.pt").exists()):
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.time() < deadline, "the sweep did not get to its second run in time"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (out / f"{second}.json").exists(), "killed too late: the second run had finished"
+    assert (out / RUNS / second / OWNER).exists()          # the dead owner's marker is left behind
+    finished_first = (out / f"{first}.json").read_bytes()
+
+    rerun = subprocess.run(_sweep(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "took over from pid" in rerun.stdout and "1 of 2 runs already finished" in rerun.stdout
+
+    events = _events(out)
+    for run_id in (first, second):
+        assert events.count(("finished", run_id)) == 1, events
+        assert events.count(("started", run_id)) == 1, events
+    assert events.count(("resumed", second)) == 1 and ("resumed", first) not in events
+    assert (out / f"{first}.json").read_bytes() == finished_first      # not trained again
+    result = json.loads((out / f"{second}.json").read_text())
+    assert [e["epoch"] for e in result["history"]] == [1, 2, 3]           # each epoch once, none lost
+    assert len(result["resumed"]) == 1 and 1 <= result["resumed"][0]["at_epoch"] < 3
+    prov = result["provenance"]
+    assert "resnext_edu sweep" in prov["command"] and prov["torch"] == torch.__version__ and prov["wall_seconds"] > 0
+    assert not (out / RUNS / second / OWNER).exists()                      # released when done
+
+    again = subprocess.run(_sweep(out), cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "2 of 2 runs already finished" in again.stdout
+    assert [e for e in _events(out) if e[0] in ("started", "resumed", "finished")] == \
+           [e for e in events if e[0] in ("started", "resumed", "finished")]
+
+
+def test_ownership_of_a_run_by_a_live_process_and_take_over_from_a_dead_one(tmp_path):
+    folder = tmp_path / "runs" / "some-run"
+    folder.mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        import socket
+        (folder / OWNER).write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(),
+                                                "since": "earlier", "command": "another sweep"}))
+        owned, message = acquire(folder, "me")
+        assert not owned and f"pid {sleeper.pid}" in message and "another sweep" in message
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    owned, note = acquire(folder, "me")
+    assert owned and f"took over from pid {sleeper.pid}" in note
+    assert json.loads((folder / OWNER).read_text())["pid"] == os.getpid()
+    release(folder)
+    assert not (folder / OWNER).exists()
+
+
+def test_list_prints_one_runnable_command_per_run(tmp_path, capsys):
+    assert cli.main(["sweep", "--budget", "tiny", "--cardinalities", "1", "2", "--seeds", "0", "1", "--list",
+                     "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    parser = cli.build_parser()
+    picked = []
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[:4] == ["python", "-m", "resnext_edu", "sweep"]
+        args = parser.parse_args(argv[3:])
+        assert args.out == str(tmp_path) and len(args.only) == 1
+        picked += args.only
+    assert sorted(picked) == sorted(r.run_id for r in plan(cardinality_configs("tiny", (1, 2)), [0, 1]))
+
+
+def test_cli_bad_cardinality_says_what_to_do(capsys):
+    assert cli.main(["sweep", "--budget", "tiny", "--cardinalities", "32", "--list"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot hold cardinality 32" in err and "largest cardinality it holds is 8" in err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One real (tiny) sweep in this process, shared by the tests below
+# ---------------------------------------------------------------------------------------------------------------
+
+SETTINGS = SweepSettings(epochs=2, batch_size=32, subset=128, test_subset=100, final_test_subset=100,
+                         dataset="synthetic")
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny-sweep")
+    lines = []
+    runs = plan(cardinality_configs("tiny", (1, 2)), [0, 1])
+    outcome = run_sweep(runs, SETTINGS, out, threads=1, progress=False, print_fn=lines.append)
+    assert sorted(outcome.trained) == sorted(r.run_id for r in runs) and outcome.complete
+    return out, runs
+
+
+def test_a_rerun_with_other_settings_is_refused_before_training(tiny_sweep, tmp_path):
+    out, runs = tiny_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with pytest.raises(SweepConflict, match=r"(?s)epochs was 2, now 3.*another --out"):
+        run_sweep(runs, SweepSettings(**{**SETTINGS.__dict__, "epochs": 3}), copy, progress=False,
+                  print_fn=lambda s: None)
+
+
+def test_a_corrupt_result_is_reported_and_skipped_by_the_runner(tiny_sweep, tmp_path):
+    out, runs = tiny_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    broken = copy / f"{runs[0].run_id}.json"
+    broken.write_text(broken.read_text()[:200])          # truncated, as by a full disk or a bad copy
+    outcome = run_sweep(runs, SETTINGS, copy, progress=False, print_fn=lambda s: None)
+    assert outcome.trained == [] and len(outcome.already_done) == 3
+    assert len(outcome.problems) == 1 and runs[0].run_id in outcome.problems[0] and "Move or delete" in \
+        outcome.problems[0]
+
+
+def test_report_over_a_folder_with_corrupt_and_foreign_files(tiny_sweep, tmp_path, capsys):
+    out, runs = tiny_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "truncated.json").write_text((out / f"{runs[0].run_id}.json").read_text()[:300])
+    (copy / "foreign.json").write_text(json.dumps({"loss": [1, 2, 3]}))
+    plots = tmp_path / "plots"
+    assert cli.main(["sweep-report", str(copy), "--plots", str(plots)]) == 0
+    captured = capsys.readouterr()
+    assert "truncated.json: is not valid JSON" in captured.err
+    assert "foreign.json: is not a resnext-edu sweep result" in captured.err
+    assert (plots / "overview.png").stat().st_size > 10_000 and (plots / "curves.png").exists()
+    # the table's mean and spread, recomputed by hand from the files
+    for C, d in ((1, 65), (2, 41)):
+        accs = [100 * json.loads((out / f"tiny-1x_resnext29_{C}x{d}d_seed{s}.json").read_text())["final"]["test_acc"]
+                for s in (0, 1)]
+        assert f"{statistics.mean(accs):7.2f} +- {statistics.stdev(accs):.2f}" in captured.out
+    found = gather(copy)
+    assert len(found.results) == 4 and len(found.problems) == 2
+    rows = summarize(found.results)
+    assert [r.n for r in rows] == [2, 2] and all(len(r.mean_curve) == 2 for r in rows)
+
+
+def test_report_of_an_empty_folder_fails_clearly(tmp_path, capsys):
+    assert cli.main(["sweep-report", str(tmp_path), "--no-plots"]) == 2
+    assert "no sweep result files" in capsys.readouterr().err
