@@ -17,6 +17,7 @@ Selectors are those of JupyterLab 4 with ipywidgets 8 (`.noUi-handle`); the jQue
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import secrets
@@ -95,11 +96,54 @@ def browser_skip_reason() -> str | None:
     return None
 
 
-def uses_widgets(notebook: Path) -> bool:
-    """Whether a notebook's source uses widgets (mentions `ipywidgets` or `resnext_edu.widgets`)."""
+def imported_modules(source: str, module: str = "", is_package: bool = False) -> set[str]:
+    """The absolute names of the modules a piece of Python code imports.
+
+    `from a.b import c` yields `a`, `a.b` and `a.b.c` (c may be a submodule; importing `a.b` imports `a`). Relative imports are resolved against
+    `module` (a package when `is_package`). Lines of IPython magics and shell escapes are ignored.
+    """
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    parents = {".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 1)}
+    return (names | parents) - {""}
+
+
+def module_imports_ipywidgets(name: str, package_dir: Path, seen: set[str] | None = None) -> bool:
+    """Whether module `name` of the package in `package_dir` imports ipywidgets, directly or through its own modules."""
+    seen = set() if seen is None else seen
+    if name.split(".")[0] == "ipywidgets":
+        return True
+    if name in seen or name.split(".")[0] != package_dir.name:
+        return False
+    seen.add(name)
+    relative = Path(*name.split(".")[1:])
+    for path, is_package in ((package_dir / relative / "__init__.py", True), (package_dir / f"{relative}.py", False)):
+        if path.is_file():
+            imports = imported_modules(path.read_text(encoding="utf-8"), name, is_package)
+            return any(module_imports_ipywidgets(other, package_dir, seen) for other in imports)
+    return False
+
+
+def uses_widgets(notebook: Path, package_dir: Path) -> bool:
+    """Whether a notebook shows widgets: its code imports ipywidgets, itself or through the package in `package_dir`
+    (e.g. `from resnext_edu.live import LiveCurves`, whose curves are drawn in an ipywidgets Output)."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     source = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
-    return "ipywidgets" in source or "resnext_edu.widgets" in source or "from resnext_edu import widgets" in source
+    return any(module_imports_ipywidgets(name, package_dir) for name in imported_modules(source))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -456,6 +500,7 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool) -> None
 
 def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -> None:
     """Make the window as tall as the notebook, so that one screenshot shows every cell."""
+    page.wait_for_function("() => [...document.images].every(image => image.complete)", timeout=30000)
     height, _ = page.evaluate(JS_SCROLLER, None)
     page.set_viewport_size({"width": width, "height": min(max_height, max(800, height + 200))})
 

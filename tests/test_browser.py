@@ -1,7 +1,7 @@
 """The lessons as a learner meets them: JupyterLab in headless Chromium (issue 6).
 
 For each notebook that uses widgets (the fixture `tests/fixtures/widget_smoke.ipynb` first, then every lesson in
-`notebooks/` whose code mentions `ipywidgets` or `resnext_edu.widgets`): open it in JupyterLab, run all cells in
+`notebooks/` that imports ipywidgets, itself or through a module of `resnext_edu`): open it in JupyterLab, run all cells in
 quick mode (RESNEXT_EDU_QUICK=1), check that every cell finished without an error and every widget rendered, move
 each explorer's sliders with the arrow keys (and pick another option in its dropdowns) and check that the numbers
 and the figure they drive changed. The
@@ -49,7 +49,8 @@ RAISE_LINE = "if change is not None: raise RuntimeError('deliberately broken cal
 
 def widget_lessons() -> list[str]:
     """The lesson notebooks that use widgets, as paths relative to `notebooks/`."""
-    return [path.name for path in sorted((REPO / "notebooks").glob("*.ipynb")) if uses_widgets(path)]
+    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    return [path.name for path in notebooks if uses_widgets(path, REPO / "resnext_edu")]
 
 
 def break_callback(source: str, where: str) -> str:
