@@ -213,7 +213,8 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
         return SINGLE_PROCESS
     missing = [k for k in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
     if missing:
-        raise DistributedSetupError(f"WORLD_SIZE is {world_size} but {', '.join(missing)} is not set. Start "
+        raise DistributedSetupError(f"WORLD_SIZE is {world_size} but {', '.join(missing)} "
+                                    f"{'is' if len(missing) == 1 else 'are'} not set. Start "
                                     f"distributed runs with torchrun (e.g. torchrun --nproc_per_node=2 -m "
                                     f"resnext_edu train ...), which sets them all; for one process, unset WORLD_SIZE.")
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])

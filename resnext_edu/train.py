@@ -502,8 +502,8 @@ def main_train(args: argparse.Namespace) -> int:
         if dist.world_size == 1:
             raise
         print(f"error on rank {dist.rank} of {dist.world_size}: {type(error).__name__}: {error}\nWhen the ranks "
-              f"stopped talking to each other (a time-out, a closed connection), another rank has usually died or "
-              f"hangs: look for its message above. Each rank waits --dist-timeout {dist.timeout:g} s.",
+              f"stopped talking to each other (a time-out, a closed connection), another rank has usually died (look "
+              f"for its message above) or hangs. Each rank waits --dist-timeout {dist.timeout:g} s for the others.",
               file=sys.stderr)
         return 1
     finally:
