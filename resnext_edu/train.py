@@ -12,6 +12,9 @@ Speed where it pays, exactness where asked (``precision``):
   lesson-size ResNeXt-29 trains 2.5-3.5x faster in bf16 + channels_last than in fp32 (benchmarks/README.md).
 * "fp32": plain fp32, NCHW unless ``channels_last=True``; on CPU, repeatable bit for bit (the resume test).
 * "bf16" / "fp16": that autocast dtype, whatever the hardware.
+
+On several GPUs or machines, ``torchrun --nproc_per_node=N -m resnext_edu train ...`` runs this same loop on N
+processes under DistributedDataParallel; ``batch_size`` is then the global batch (:mod:`resnext_edu.distributed`).
 """
 
 from __future__ import annotations
@@ -279,6 +282,7 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     checkpoint, history_file = (out / CHECKPOINT, out / HISTORY) if out else (None, None)
     if resume and out is None:
         raise ValueError("resume needs out_dir (--out): the folder whose checkpoint.pt should be continued.")
+
     def refuse_to_overwrite() -> None:
         if checkpoint.exists():
             raise FileExistsError(f"{checkpoint} is from an earlier run. Continue it with resume=True (--resume), "
