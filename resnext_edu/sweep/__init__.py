@@ -14,12 +14,13 @@ transformations of width d. Modules:
 from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv
 from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_table, get_budget,
                       max_cardinality, table4_configs)
-from .results import METRICS, SHIPPED, Gathered, Result, ResultError, gather, load_result, shipped, summarize, \
-    summary_table
+from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, compare_to_baseline, comparison_table, gather,
+                      load_result, shipped, summarize, summary_table)
 from .runner import RESULT_FORMAT, Run, SweepConflict, SweepOutcome, SweepSettings, plan, run_sweep
 
 __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
            "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",
+           "compare_to_baseline", "comparison_table",
            "load_result", "shipped", "summarize", "summary_table", "RESULT_FORMAT", "Run", "SweepConflict",
            "SweepOutcome", "SweepSettings", "plan", "run_sweep", "add_report_arguments", "add_sweep_arguments",
            "main_report", "main_sweep", "sweep_argv"]

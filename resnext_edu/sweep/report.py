@@ -103,7 +103,9 @@ def plot_complexity(ax, rows: list[Row]) -> None:
 
 
 def plot_time(ax, rows: list[Row]) -> None:
-    """Measured seconds per training epoch vs cardinality: equal MACs, unequal time (grouped convolutions)."""
+    """Measured seconds per training epoch vs cardinality: equal MACs, unequal time (grouped convolutions).
+
+    Each run's fastest epoch (the one least slowed by other programs on a shared machine), mean over seeds."""
     rows = _cardinality_rows(rows)
     if not rows:
         return
@@ -113,7 +115,7 @@ def plot_time(ax, rows: list[Row]) -> None:
         ax.plot([r.config.cardinality for r in mine], means, "o-", label=experiment)
     _cardinality_axis(ax, rows)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("seconds per training epoch")
+    ax.set_ylabel("seconds per training epoch (fastest)")
     ax.set_title("Time: equal MACs, unequal time")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

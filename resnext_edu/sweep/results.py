@@ -196,7 +196,7 @@ class Row:
     seeds: list[int]
     values: list[float]
     curves: list[list[float]]
-    seconds_per_epoch: list[float]
+    seconds_per_epoch: list[float]   # per seed: its fastest training epoch (the least disturbed by other programs)
 
     @property
     def n(self) -> int:
@@ -232,7 +232,7 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
         row.seeds.append(r.seed)
         row.values.append(m.final(r))
         row.curves.append(m.curve(r))
-        row.seconds_per_epoch.append(r.final["seconds_per_epoch"])
+        row.seconds_per_epoch.append(r.final.get("min_seconds_per_epoch", r.final["seconds_per_epoch"]))
     axis_order = {"cardinality": 0, "wider": 1, "deeper": 2}
     return sorted(rows.values(), key=lambda row: (row.experiment, row.config.scale, row.config.axis != "cardinality",
                                                   axis_order.get(row.config.axis, 3), row.config.cardinality))
@@ -254,6 +254,38 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
         lines.append(f"  {c.model_name:<20}{setting:<16}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
                      f"{secs:>8.1f}")
     if lines:
-        lines.append("\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: "
-                     "multiply-accumulates per 32x32 image; s/epoch: training time of one epoch on the run's machine")
+        lines.append("\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: multiply-"
+                     "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its machine, mean "
+                     "over seeds")
     return "\n".join(lines).lstrip("\n")
+
+
+def compare_to_baseline(rows: list[Row]) -> list[dict]:
+    """Each cardinality's mean minus the C = 1 model's (same experiment), with the standard error of that
+    difference, sqrt(s1^2/n1 + s2^2/n2) (Welch), and their ratio: how many standard errors apart they are.
+
+    A ratio below about 2 means the seeds' noise could explain the difference on its own.
+    """
+    out = []
+    for experiment in dict.fromkeys(r.experiment for r in rows):
+        mine = sorted((r for r in rows if r.experiment == experiment and r.config.scale == 1
+                       and r.config.axis == "cardinality"), key=lambda r: r.config.cardinality)
+        if not mine or mine[0].config.cardinality != 1:
+            continue
+        base = mine[0]
+        for r in mine[1:]:
+            se = math.sqrt(r.std ** 2 / r.n + base.std ** 2 / base.n)
+            diff = r.mean - base.mean
+            out.append({"experiment": experiment, "setting": r.config.setting, "baseline": base.config.setting,
+                        "difference": diff, "standard_error": se, "ratio": diff / se if se > 0 else math.nan,
+                        "n": (r.n, base.n)})
+    return out
+
+
+def comparison_table(rows: list[Row]) -> str:
+    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage points)."""
+    lines = [f"  {'setting':<10}{'vs':<8}{'difference':>11}{'std. error':>12}{'ratio':>8}  seeds"]
+    for c in compare_to_baseline(rows):
+        lines.append(f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{c['standard_error']:>12.2f}"
+                     f"{c['ratio']:>8.1f}  {c['n'][0]} vs {c['n'][1]}")
+    return "\n".join(lines)

@@ -238,13 +238,26 @@ def command_line() -> str:
 
 
 def code_fingerprint() -> dict:
-    """SHA-256 (first 16 hex digits) of each training-relevant source file, so a result names the exact code even
-    when the checkout has uncommitted changes (``git.dirty``)."""
+    """SHA-256 (first 16 hex digits) of every ``resnext_edu`` source file this process has imported, so a result
+    names the exact code even when the checkout had uncommitted changes (``git.dirty``). Call it when the sweep
+    starts (:func:`run_sweep` does): the files are read then, right after they were imported."""
     import hashlib
     root = Path(__file__).resolve().parent.parent
-    files = ["blocks.py", "models.py", "data.py", "train.py", "sweep/configs.py", "sweep/runner.py"]
-    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:16] for name in files
-            if (root / name).exists()}
+    out = {}
+    for name, module in sorted(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if name.startswith("resnext_edu") and path and path.endswith(".py"):
+            out[Path(path).resolve().relative_to(root).as_posix()] = \
+                hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return out
+
+
+def session_provenance() -> dict:
+    """What identifies the code of this process, taken when the sweep starts (not when a result is written: other
+    commits may land while a long sweep runs)."""
+    from ..provenance import git_commit
+    return {"git": git_commit(), "code_sha256": code_fingerprint(),
+            "sweep_started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
@@ -295,6 +308,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
     """
     from ..train import fit, evaluate, resolve_device, resolve_precision
 
+    session = session_provenance()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     command = command or command_line()
@@ -320,7 +334,8 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
                 continue
             diff = _differences(saved.get("settings", {}), wanted)
             if diff:
-                conflicts.append(f"{path.name}: " + ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
+                conflicts.append(f"{path.name}: " + ", ".join(f"{k} was {a!r}, now {b!r}"
+                                                               for k, (a, b) in diff.items()))
             else:
                 outcome.already_done.append(run.run_id)
             continue
@@ -372,7 +387,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
                      f"seed {run.seed}" + (f" [{note}]" if note else ""))
             log_event(out, "resumed" if resume else "started", run.run_id, note)
             _train_one(run, settings, prepared, folder, out, device, command, resume, progress, on_epoch, print_fn,
-                       fit, evaluate, resolve_device, resolve_precision)
+                       session, fit, evaluate, resolve_device, resolve_precision)
             outcome.trained.append(run.run_id)
         finally:
             release(folder)
@@ -384,7 +399,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
 
 
 def _train_one(run, settings, prepared, folder, out, device, command, resume, progress, on_epoch, print_fn,
-               fit, evaluate, resolve_device, resolve_precision) -> None:
+               session, fit, evaluate, resolve_device, resolve_precision) -> None:
     torch.manual_seed(run.seed)                                  # the initial weights
     model = run.config.create()
     config = settings.train_config(run.seed, device)
@@ -433,11 +448,12 @@ def _train_one(run, settings, prepared, folder, out, device, command, resume, pr
         "provenance": {**describe(dev), "command": command, "cwd": os.getcwd(), "host": socket.gethostname(),
                        "pid": os.getpid(), "niceness": os.nice(0) if hasattr(os, "nice") else None,
                        "torch_threads": torch.get_num_threads(), "python_executable": sys.executable,
-                       "machine": platform.machine(), "code_sha256": code_fingerprint(),
+                       "machine": platform.machine(), **session,
                        "wall_seconds": epochs[-1]["elapsed_seconds"] + final_seconds,
                        "session_seconds": time.perf_counter() - started,
-                       "wall_seconds_means": "training + evaluation time of this run, all sessions (resumes) "
-                                             "together; session_seconds: the last session only"},
+                       "notes": "wall_seconds: training + evaluation time of this run, all sessions (resumes) "
+                                "together; session_seconds: the last session only; git and code_sha256: the "
+                                "checkout's commit and the imported resnext_edu sources when this sweep started"},
     }
     write_json(result_path(out, run), result)
     log_event(out, "finished", run.run_id, f"test_acc={final['test_acc']:.4f} epochs={len(epochs)}")

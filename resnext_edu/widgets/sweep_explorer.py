@@ -74,13 +74,20 @@ class SweepExplorer(Explorer):
         wanted = self.controls["experiment"].value
         if select_source is not None:
             wanted = next((e for e in experiments if e.startswith(select_source + ":")), wanted)
-        with self.controls["experiment"].hold_trait_notifications():
+        self._quiet = True                  # one redraw at the end, not one per changed control
+        try:
             self.controls["experiment"].options = experiments
             self.controls["experiment"].value = wanted if wanted in experiments else experiments[0]
-        self.controls["seeds"].options = seeds
-        self.controls["seeds"].value = tuple(seeds)
+            self.controls["seeds"].options = seeds
+            self.controls["seeds"].value = tuple(seeds)
+        finally:
+            self._quiet = False
         self._show_problems()
         self.update()
+
+    def update(self) -> None:
+        if not getattr(self, "_quiet", False):
+            super().update()
 
     def _show_problems(self) -> None:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in self.found.problems)

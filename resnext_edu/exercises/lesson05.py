@@ -1,0 +1,53 @@
+"""Self-checks for lesson 05 (the cardinality sweep). Expected values come from the shipped result files and the
+width solver, never from typed-in numbers."""
+
+from __future__ import annotations
+
+from . import Feedback, check_number
+
+
+def _lesson_rows():
+    from ..sweep import shipped, summarize
+    found = shipped("lesson")
+    rows = [r for r in summarize(found.results) if r.config.scale == 1 and r.config.axis == "cardinality"]
+    return {r.config.cardinality: r for r in rows}
+
+
+def check_difference(difference, standard_error, cardinality: int = 32) -> Feedback:
+    """Exercise 1: the shipped sweep's mean test accuracy of ``cardinality`` minus that of C = 1 (percentage
+    points), and the standard error of that difference, sqrt(s_C^2 / n_C + s_1^2 / n_1)."""
+    rows = _lesson_rows()
+    if 1 not in rows or cardinality not in rows:
+        return Feedback(False, "The shipped lesson results are not installed, so there is nothing to check against.",
+                        "Reinstall the package (pip install -e .) or check resnext_edu/results/lesson/.")
+    a, b = rows[cardinality], rows[1]
+    expected_diff = a.mean - b.mean
+    expected_se = (a.std ** 2 / a.n + b.std ** 2 / b.n) ** 0.5
+    if difference is None or standard_error is None:
+        return Feedback(False, "Fill in both numbers first.", "Use the rows' .mean, .std and .n.")
+    try:
+        diff, se = float(difference), float(standard_error)
+    except (TypeError, ValueError):
+        return Feedback(False, f"Both answers should be numbers, got {difference!r} and {standard_error!r}.")
+    if abs(diff - expected_diff) > 0.01 + 0.01 * abs(expected_diff):
+        hint = "Subtract in the order asked: C = {0} minus C = 1, in percentage points.".format(cardinality)
+        if abs(diff + expected_diff) <= 0.01 + 0.01 * abs(expected_diff):
+            return Feedback(False, "Your difference has the wrong sign.", hint)
+        return Feedback(False, f"The difference of the means is off (you have {diff:.2f}).", hint)
+    if abs(se - expected_se) > 0.01 + 0.02 * expected_se:
+        hint = "The variance of a mean is s^2 / n; the variances of two independent means add. Use the sample std."
+        return Feedback(False, f"The difference is right; the standard error is off (you have {se:.2f}).", hint)
+    ratio = expected_diff / expected_se if expected_se else float("inf")
+    verdict = ("more than two standard errors: unlikely to be the seeds' noise alone" if abs(ratio) > 2 else
+               "less than two standard errors: the seeds' noise alone could produce a difference this large")
+    return Feedback(True, f"{cardinality}x vs 1x: {expected_diff:+.2f} points, standard error {expected_se:.2f}, "
+                          f"ratio {ratio:+.1f}: {verdict}.")
+
+
+def check_matched_width(answer, cardinality: int = 16, budget: str = "medium") -> Feedback:
+    """Exercise 2: the complexity-matched d for ``cardinality`` at another budget (the width solver's answer)."""
+    from ..sweep import cardinality_configs
+    expected = cardinality_configs(budget, (cardinality,))[0].bottleneck_width
+    return check_number(answer, expected, what=f"d for C = {cardinality} at the {budget!r} budget",
+                        hint="sweep.cardinality_configs(budget, [C]) runs the width solver; or try d values by hand "
+                             "with counting.count(models.create(...)) until the params are closest to 1x64d's.")

@@ -1,0 +1,125 @@
+"""Lesson 05's explorer and train button, driven without a browser on hand-made result files whose means and
+spreads are worked out by hand here."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from resnext_edu.sweep import RESULT_FORMAT, SweepSettings, cardinality_configs  # noqa: E402
+from resnext_edu.widgets.sweep_explorer import SweepExplorer, TrainButton  # noqa: E402
+
+# final test accuracy (fraction) per cardinality and seed, and a 3-epoch curve each
+ACCS = {1: {0: 0.50, 1: 0.52, 2: 0.57}, 2: {0: 0.55, 1: 0.51, 2: 0.53}}
+CURVES = {1: [0.2, 0.4, 0.5], 2: [0.3, 0.35, 0.6]}
+
+
+@pytest.fixture(scope="module")
+def configs():
+    return {c.cardinality: c for c in cardinality_configs("tiny", (1, 2))}
+
+
+def write_result(folder, config, seed, acc, curve, settings=SweepSettings(epochs=3, subset=500)):
+    run_id = f"{config.key}_seed{seed}"
+    history = [{"epoch": i + 1, "test_acc": a, "test_loss": 2 - a, "train_acc": a, "train_loss": 2 - a,
+                "train_seconds": 10.0 + config.cardinality} for i, a in enumerate(curve)]
+    result = {"format": RESULT_FORMAT, "run_id": run_id, "seed": seed, "config": config.as_dict(),
+              "settings": settings.__dict__, "data": {"source": "hand-made"},
+              "final": {"test_acc": acc, "test_loss": 2 - acc, "train_acc": acc, "train_loss": 2 - acc,
+                        "seconds_per_epoch": 10.0 + config.cardinality, "epochs": len(curve)},
+              "history": history, "provenance": {"command": "hand-made for a test"}}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{run_id}.json").write_text(json.dumps(result))
+
+
+@pytest.fixture
+def mine(tmp_path, configs):
+    for C, by_seed in ACCS.items():
+        for seed, acc in by_seed.items():
+            write_result(tmp_path / "mine", configs[C], seed, acc, CURVES[C])
+    return tmp_path / "mine"
+
+
+def test_accuracy_vs_cardinality_mean_and_spread_by_hand(mine):
+    explorer = SweepExplorer(mine, include_shipped=False)
+    state = explorer.state
+    assert explorer.controls["experiment"].value == "mine: tiny, 3 epochs on 500 CIFAR-10 images"
+    assert state["cardinalities"] == [1, 2] and state["n"] == [3, 3]
+    for C, mean, std in zip(state["cardinalities"], state["means"], state["stds"]):
+        values = [100 * a for a in ACCS[C].values()]
+        assert mean == pytest.approx(statistics.mean(values)) and std == pytest.approx(statistics.stdev(values))
+    assert "53.00" in explorer.readout_html.value and "n = 3" in explorer.readout_html.value
+
+    explorer.controls["metric"].value = "test_error"
+    assert explorer.state["means"] == pytest.approx([100 - 53.0, 100 - 53.0])
+    explorer.controls["seeds"].value = (0, 1)
+    assert explorer.state["means"] == pytest.approx([100 - 51.0, 100 - 53.0])
+    assert explorer.state["stds"] == pytest.approx([statistics.stdev([50, 48]), statistics.stdev([45, 49])])
+
+
+def test_invalid_choices_show_a_message_and_keep_the_last_figure(mine):
+    explorer = SweepExplorer(mine, include_shipped=False)
+    draws, state = explorer.draws, explorer.state
+    explorer.controls["seeds"].value = ()
+    assert "at least one seed" in explorer.message.value
+    assert explorer.draws == draws and explorer.state is state
+    explorer.controls["seeds"].value = (1,)
+    assert explorer.message.value == "" and explorer.state["n"] == [1, 1] and explorer.state["stds"] == [0, 0]
+    explorer.controls["view"].value = "table4"
+    assert "no 2x-complexity runs" in explorer.message.value
+
+
+def test_learning_curves_are_the_mean_over_seeds(mine):
+    explorer = SweepExplorer(mine, include_shipped=False)
+    explorer.controls["view"].value = "curves"
+    curves = explorer.state["curves"]
+    c1 = next(k for k in curves if k.startswith("1x"))
+    assert curves[c1] == pytest.approx([100 * a for a in CURVES[1]])   # three seeds, same curve: the mean is it
+    explorer.controls["paper"].value = False
+    figure = explorer.draw(explorer.state)
+    assert len(figure.axes) == 1
+    explorer.controls["paper"].value = True
+    assert len(explorer.draw(explorer.state).axes) == 2
+
+
+def test_corrupt_files_are_listed_not_fatal(mine):
+    (mine / "broken.json").write_text("{not json")
+    explorer = SweepExplorer(mine, include_shipped=False)
+    assert "1 file(s) skipped" in explorer.problems.value and "broken.json" in explorer.problems.value
+    assert explorer.state["n"] == [3, 3]
+
+
+def test_no_results_at_all_is_a_message(tmp_path):
+    explorer = SweepExplorer(tmp_path / "nothing-here", include_shipped=False)
+    assert "No results to show yet" in explorer.message.value
+
+
+def test_the_train_button_runs_the_function_then_shows_the_new_runs(tmp_path, configs):
+    own = tmp_path / "own"
+    explorer = SweepExplorer(own, include_shipped=False)
+    seen = []
+
+    def train(print_fn):
+        assert button.button.disabled                       # no second sweep from a double click
+        print_fn("training")
+        write_result(own, configs[1], 0, 0.6, [0.3, 0.6])
+        seen.append(True)
+        return "outcome"
+
+    button = TrainButton(train, explorer)
+    assert button.click() == "outcome", button.status.value
+    assert seen == [True] and not button.button.disabled
+    assert explorer.controls["experiment"].value.startswith("mine:")
+    assert explorer.state["means"] == pytest.approx([60.0])
+
+    def broken(print_fn):
+        raise FileNotFoundError("Could not find CIFAR-10")
+
+    failing = TrainButton(broken, explorer)
+    failing.click()
+    assert "Could not find CIFAR-10" in failing.status.value and not failing.button.disabled
