@@ -47,7 +47,7 @@ class SweepSettings:
 
     # The defaults are the shipped lesson sweep's (resnext_edu/results/README.md): sized so that 18 runs fit in
     # about an hour on a busy 2-core CPU. On a GPU, raise subset (None: all 50,000) and epochs.
-    epochs: int = 5                   # passes over the training images
+    epochs: int = 4                   # passes over the training images
     batch_size: int = 64              # images per SGD step (the paper: 128; half, for twice the steps in a short run)
     lr: float = 0.05                  # peak learning rate (the paper: 0.1 at batch 128; scaled linearly to 64)
     schedule: str = "onecycle"        # train.py's schedules; onecycle anneals to lr 0 in the last step
