@@ -144,9 +144,10 @@ class Distributed:
         if message[0][0] == "error":
             _, kind, text = message[0]
             try:
-                raise kind(text)
+                error = kind(text)
             except TypeError:          # an exception class that cannot be built from one message
-                raise RuntimeError(f"rank 0 failed ({kind.__name__}): {text}") from None
+                error = RuntimeError(f"rank 0 failed ({kind.__name__}): {text}")
+            raise error
         return message[0][1]
 
     def in_turn(self, fn: Callable[[], T]) -> T:

@@ -189,7 +189,6 @@ def test_command_line_under_torchrun_rank0_writes_ranks_agree_and_it_learns(tmp_
     out, dump = tmp_path / "out", tmp_path / "dump"
     args = ["train", *TINY_RESNEXT, "--epochs", "1", "--batch-size", "64", "--lr", "0.1", "--dataset", "synthetic",
             "--precision", "fp32", "--device", "cpu", "--out", str(out), "--dist-timeout", "60"]
-    started = time.perf_counter()
     done = torchrun(worker("cli", dump, *args, "--no-progress"))
     assert done.returncode == 0, done.stderr
     assert "batch 32 per rank x 2 ranks = 64 global" in done.stdout
@@ -206,7 +205,6 @@ def test_command_line_under_torchrun_rank0_writes_ranks_agree_and_it_learns(tmp_
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"][0]["test_acc"] > 0.25                        # chance: 0.10
     assert history["distributed"]["per_rank_batch"] == 32
-    print(f"2-rank command line run: {time.perf_counter() - started:.0f} s")
 
     # continue the 2-rank run for one more epoch in one plain process
     from resnext_edu.cli import main
@@ -223,7 +221,7 @@ def test_command_line_under_torchrun_rank0_writes_ranks_agree_and_it_learns(tmp_
 def test_a_batch_the_ranks_cannot_share_ends_with_a_clear_message(tmp_path):
     out = tmp_path / "out"
     done = torchrun(["-m", "resnext_edu", "train", *TINY_RESNEXT, "--batch-size", "33", "--dataset", "synthetic",
-                     "--device", "cpu", "--out", str(out), "--no-progress"], timeout=180)
+                     "--device", "cpu", "--out", str(out), "--no-progress"], timeout=240)
     assert done.returncode != 0
     assert done.stderr.count("The batch size 33 (the global batch, over all ranks) cannot be split evenly over 2 "
                              "ranks. Use a multiple of 2, e.g. --batch-size 32 or 34") == 1   # said once, by rank 0
@@ -233,12 +231,11 @@ def test_a_batch_the_ranks_cannot_share_ends_with_a_clear_message(tmp_path):
 @pytest.mark.slow
 def test_a_rank_that_hangs_ends_the_job_after_the_timeout(tmp_path):
     out, dump = tmp_path / "out", tmp_path / "dump"
-    started = time.perf_counter()
     done = torchrun(worker("stall", dump, "train", *TINY_RESNEXT, "--dataset", "synthetic", "--device", "cpu",
-                           "--out", str(out), "--no-progress", "--dist-timeout", "5"), timeout=180)
+                           "--out", str(out), "--no-progress", "--dist-timeout", "5"), timeout=240)  # < rank 1's sleep
     assert done.returncode != 0
-    assert "error on rank 0 of 2" in done.stderr and "--dist-timeout 5 s" in done.stderr
-    assert time.perf_counter() - started < 150                            # rank 1 sleeps for 600 s
+    assert "error on rank 0 of 2" in done.stderr and "Timed out" in done.stderr
+    assert "--dist-timeout 5 s" in done.stderr
     assert not out.exists()
 
 
@@ -276,7 +273,7 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         return real_fit(model, *a, **k)
 
     def stall(*a, **k):
-        time.sleep(600)
+        time.sleep(3600)
         return real_load(*a, **k)
 
     T.atomic_write, T.fit = logged_write, keep_model
