@@ -11,13 +11,12 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from .configs import SweepConfig
 from .runner import RESULT_FORMAT, RUNS
 
-SHIPPED = Path(str(resources.files("resnext_edu"))) / "results"
+SHIPPED = Path(__file__).resolve().parent.parent / "results"   # resnext_edu/results (package data)
 REQUIRED = ("run_id", "seed", "config", "settings", "final", "history", "provenance", "data")
 PROVENANCE_FIELDS = ("command", "git", "device", "torch", "date", "wall_seconds")
 
