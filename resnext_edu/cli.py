@@ -42,7 +42,8 @@ def _cmd_count(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m resnext_edu", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m resnext_edu",
+                                     description="resnext-edu: ResNeXt models, counting, training and sweeps.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list the registered models").set_defaults(func=_cmd_models)
 
@@ -56,26 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (model, input_size, params, macs, flops)")
     p.set_defaults(func=_cmd_count)
 
-    try:
-        from . import train
-    except ImportError:  # the training loop is optional for counting
-        train = None
-    if train is not None and hasattr(train, "add_train_arguments"):
-        p = sub.add_parser("train", help="train a model on CIFAR-10 (or the synthetic set)")
-        train.add_train_arguments(p)
-        p.set_defaults(func=train.main_train)
+    from . import sweep, train   # imported here so that `count` and `models` start fast
 
-    try:
-        from . import sweep
-    except ImportError:
-        sweep = None
-    if sweep is not None and hasattr(sweep, "add_sweep_arguments"):
-        p = sub.add_parser("sweep", help="train a complexity-matched cardinality sweep (resumable)")
-        sweep.add_sweep_arguments(p)
-        p.set_defaults(func=sweep.main_sweep)
-        p = sub.add_parser("sweep-report", help="gather a sweep folder's results into a table and plots")
-        sweep.add_report_arguments(p)
-        p.set_defaults(func=sweep.main_report)
+    p = sub.add_parser("train", help="train a model on CIFAR-10 (or the synthetic set); torchrun-aware")
+    train.add_train_arguments(p)
+    p.set_defaults(func=train.main_train)
+
+    p = sub.add_parser("sweep", help="train a complexity-matched cardinality sweep (resumable)")
+    sweep.add_sweep_arguments(p)
+    p.set_defaults(func=sweep.main_sweep)
+    p = sub.add_parser("sweep-report", help="gather a sweep folder's results into a table and plots")
+    sweep.add_report_arguments(p)
+    p.set_defaults(func=sweep.main_report)
     return parser
 
 
