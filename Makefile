@@ -28,7 +28,8 @@ clean-venv:
 ## Colab runs, in a separate environment .venv-ipw7, so that nothing silently needs ipywidgets 8
 VENV7      ?= .venv-ipw7
 PY7        := $(VENV7)/bin/python
-IPW7_TESTS := $(wildcard tests/test_widgets.py tests/test_notebooks.py)
+# the tests of the widgets (every test file that mentions them, less the browser test) and the lesson runs
+IPW7_TESTS := $(filter-out tests/test_browser.py,$(shell grep -l widgets tests/test_*.py)) $(wildcard tests/test_notebooks.py)
 
 $(PY7):
 	$(PYTHON) -m venv $(VENV7)
@@ -39,5 +40,5 @@ $(VENV7)/.installed-ipw7: pyproject.toml Makefile | $(PY7)
 
 test-widgets7: $(VENV7)/.installed-ipw7
 	$(PY7) -c "import ipywidgets as w; assert w.__version__.startswith('7.7.'), w.__version__; print('ipywidgets', w.__version__)"
-	@if [ -z "$(IPW7_TESTS)" ]; then echo "test-widgets7: no tests/test_widgets.py or tests/test_notebooks.py yet"; exit 1; fi
+	@if [ -z "$(strip $(IPW7_TESTS))" ]; then echo "test-widgets7: no widget tests or lesson runs found in tests/"; exit 1; fi
 	$(PY7) -m pytest -m "not browser" $(IPW7_TESTS)
