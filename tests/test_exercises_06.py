@@ -38,15 +38,23 @@ def test_hours_follow_the_stated_rate():
     assert lesson06.check_paper_hours(HOURS_BY_HAND / 2, sustained_tflops=40).passed
 
 
-def test_steps_and_first_drop():
-    assert lesson06.check_paper_steps(117_000, 58_500).passed
-    only_total = lesson06.check_paper_steps(117_000)
+def test_steps_and_first_drop_at_batch_256():
+    # By hand: 50,000 // 256 = 195 steps per epoch; 300 x 195 = 58,500; the first drop after 150 x 195 = 29,250
+    right = lesson06.check_paper_steps(58_500, 29_250)
+    assert right.passed and "0.2" in right.message, str(right)
+    only_total = lesson06.check_paper_steps(58_500)
     assert not only_total.passed and "first_drop_step" in only_total.message
-    assert not lesson06.check_paper_steps(117_000, 58_650).passed
-    partial = lesson06.check_paper_steps(117_300, 58_650)
+    assert not lesson06.check_paper_steps(58_500, 29_400).passed
+    partial = lesson06.check_paper_steps(300 * 196, 150 * 196)
     assert not partial.passed and "partial batch" in partial.message and "//" in partial.hint
-    assert "fraction" in lesson06.check_paper_steps(300 * 50_000 / 128).message
+    assert "fraction" in lesson06.check_paper_steps(300 * 50_000 / 256).message
+    assert not lesson06.check_paper_steps(117_000, 58_500).passed           # batch 128's answer
     for unanswered in (None, ...):
         feedback = lesson06.check_paper_steps(unanswered)
         assert not feedback.passed and "Fill in" in feedback.message
     assert not lesson06.check_paper_steps("many").passed
+
+
+def test_steps_at_the_papers_batch_of_128():
+    assert lesson06.check_paper_steps(117_000, 58_500, batch_size=128).passed
+    assert "80 images" in lesson06.check_paper_steps(117_300, batch_size=128).message

@@ -49,35 +49,42 @@ def check_paper_hours(answer, sustained_tflops: float = SUSTAINED_TFLOPS) -> Fee
     return feedback
 
 
-def check_paper_steps(total_steps, first_drop_step=None) -> Feedback:
-    """Exercise 2: how many SGD steps the paper's recipe takes in this course's loop (which drops the last partial
-    batch of each epoch), and the step after which the learning rate first falls from 0.1 to 0.01 (epoch 150)."""
-    recipe = estimate.paper_recipe()
+def check_paper_steps(total_steps, first_drop_step=None, batch_size: int = 256) -> Feedback:
+    """Exercise 2: the paper's 300 epochs at another ``batch_size`` (default 256, as on a GPU with memory to spare):
+    how many SGD steps in this course's loop (which drops the last partial batch of each epoch), and the step
+    after which the learning rate first drops (epoch 150)."""
+    from dataclasses import replace
+
+    recipe = replace(estimate.paper_recipe(), batch_size=batch_size)
     steps, per_epoch = recipe.steps, recipe.steps_per_epoch
     drop = recipe.epochs // 2 * per_epoch
-    hint = (f"Steps per epoch = 50,000 // {recipe.batch_size} (whole batches only); the first drop comes after "
-            f"half of the {recipe.epochs} epochs.")
+    hint = (f"Steps per epoch = {recipe.train_images:,} // {batch_size} (whole batches only); the first drop comes "
+            f"after half of the {recipe.epochs} epochs.")
     if total_steps is None or total_steps is ...:
         return Feedback(False, "Fill in total_steps first (and first_drop_step), then run this cell again.", hint)
     try:
         total = float(total_steps)
     except (TypeError, ValueError):
         return Feedback(False, f"total_steps should be a number, got {total_steps!r}.", hint)
-    with_partial = recipe.epochs * -(-recipe.train_images // recipe.batch_size)
-    if total == with_partial:
-        return Feedback(False, f"{with_partial:,} counts the last, partial batch of each epoch (80 images). The "
-                               f"course's loop drops it, so every step has exactly {recipe.batch_size} images.",
-                        "Use floor division: 50,000 // 128.")
-    if total == recipe.epochs * recipe.train_images / recipe.batch_size:
-        return Feedback(False, "An epoch cannot have a fraction of a step.", "Use floor division: 50,000 // 128.")
+    leftover = recipe.train_images % batch_size
+    if leftover and total == recipe.epochs * (per_epoch + 1):
+        return Feedback(False, f"{total:,.0f} counts the last, partial batch of each epoch ({leftover} images). The "
+                               f"course's loop drops it, so every step has exactly {batch_size} images.",
+                        f"Use floor division: {recipe.train_images:,} // {batch_size}.")
+    if leftover and total == recipe.epochs * recipe.train_images / batch_size:
+        return Feedback(False, "An epoch cannot have a fraction of a step.",
+                        f"Use floor division: {recipe.train_images:,} // {batch_size}.")
     feedback = check_number(total_steps, steps, what="the total number of SGD steps", hint=hint)
-    if not feedback.passed or first_drop_step is None or first_drop_step is ...:
-        if feedback.passed:
-            return Feedback(False, f"total_steps = {steps:,} is right. Now fill in first_drop_step.", hint)
+    if not feedback.passed:
         return feedback
+    if first_drop_step is None or first_drop_step is ...:
+        return Feedback(False, f"total_steps = {steps:,} is right. Now fill in first_drop_step.", hint)
     drop_feedback = check_number(first_drop_step, drop, what="the step of the first learning-rate drop",
                                  hint=f"{recipe.epochs // 2} epochs x {per_epoch} steps.")
     if not drop_feedback.passed:
         return drop_feedback
-    return Feedback(True, f"{steps:,} steps in all ({per_epoch} per epoch); the learning rate is 0.1 for the first "
-                          f"{drop:,} steps, 0.01 until step {recipe.epochs * 3 // 4 * per_epoch:,}, then 0.001.")
+    return Feedback(True, f"{steps:,} steps in all ({per_epoch} per epoch); the learning rate falls by 10x after step "
+                          f"{drop:,} and again after step {recipe.epochs * 3 // 4 * per_epoch:,}. Larger batches mean "
+                          f"fewer steps, so the peak learning rate is usually scaled with the batch (0.1 x "
+                          f"{batch_size} / 128 = {0.1 * batch_size / 128:g}, the linear scaling rule of Goyal et al. "
+                          f"2017).")
