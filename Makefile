@@ -17,9 +17,11 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 lab: $(VENV)/.installed-notebook
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
-## make test: install the package with its test extras and run the whole test suite
+## make test: install the package with its test extras and run the whole test suite.
+## OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep instead of spinning while they wait, so the kernels, JupyterLab and
+## the torchrun workers that the tests start beside pytest do not slow one another down on a 2-core machine.
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest
 
 clean-venv:
 	rm -rf $(VENV)
