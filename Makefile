@@ -43,4 +43,4 @@ $(VENV7)/.installed-ipw7: pyproject.toml Makefile | $(PY7)
 test-widgets7: $(VENV7)/.installed-ipw7
 	$(PY7) -c "import ipywidgets as w; assert w.__version__.startswith('7.7.'), w.__version__; print('ipywidgets', w.__version__)"
 	@if [ -z "$(strip $(IPW7_TESTS))" ]; then echo "test-widgets7: no widget tests or lesson runs found in tests/"; exit 1; fi
-	$(PY7) -m pytest -m "not browser" $(IPW7_TESTS)
+	OMP_WAIT_POLICY=PASSIVE $(PY7) -m pytest -m "not browser" $(IPW7_TESTS)
