@@ -10,7 +10,10 @@ Both train the same model with the same batch size and SGD settings:
 
 Each round trains one epoch of ``--images`` images with each pipeline, alternately, so both see the same machine
 load; the first round is a warm-up and is not counted. img/s = images / seconds of the training steps (data loading
-and augmentation included, evaluation excluded). Reported: medians over rounds and their ratio.
+and augmentation included, evaluation excluded). Also recorded: CPU seconds per image (the process, plus for the
+tutorial its DataLoader workers, which end with each epoch as in the tutorial; for resnext_edu the whole ``fit`` call,
+so its parameter count and a 100-image evaluation are charged too). On a shared machine the CPU cost is the steadier
+comparison: other programs do not inflate it. Reported: medians over rounds and their ratios.
 
     .venv/bin/python benchmarks/pipeline_throughput.py [--model resnext29_4x16d --stage-widths 16 32 64]
 
@@ -22,12 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP: see benchmarks/README.md
+import torch  # noqa: E402
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,17 +56,24 @@ class CIFAR10Style(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def tutorial_epoch(model, optimizer, loader) -> float:
-    """One epoch the way the PyTorch CIFAR tutorial trains; returns images per second."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished child processes (DataLoader workers)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def tutorial_epoch(model, optimizer, loader) -> tuple[float, float]:
+    """One epoch the way the PyTorch CIFAR tutorial trains; returns (images per second, CPU seconds per image)."""
     model.train()
-    start, n = time.perf_counter(), 0
+    start, cpu, n = time.perf_counter(), cpu_seconds(), 0
     for x, y in loader:
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         n += len(y)
-    return n / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return n / seconds, (cpu_seconds() - cpu) / n
 
 
 def main() -> None:
@@ -87,7 +99,7 @@ def main() -> None:
                                              transforms.ToTensor(), transforms.Normalize(D.MEAN, D.STD)])
     loader = torch.utils.data.DataLoader(CIFAR10Style(images_hwc, data.train_labels.numpy(), tutorial_transform),
                                          batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.workers, persistent_workers=args.workers > 0)
+                                         num_workers=args.workers)
     overrides = dict(stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
     torch.manual_seed(0)
     tutorial_model = create(args.model, **overrides)
@@ -96,31 +108,45 @@ def main() -> None:
     config = TrainConfig(epochs=1, batch_size=args.batch_size, lr=0.05, device="cpu")
 
     rates = {"tutorial": [], "resnext_edu": []}
+    cpu_cost = {"tutorial": [], "resnext_edu": []}
     precision = None
     load_before = os.getloadavg()
     for r in range(args.rounds + 1):
-        tutorial = tutorial_epoch(tutorial_model, tutorial_opt, loader)
+        tutorial, tutorial_cpu = tutorial_epoch(tutorial_model, tutorial_opt, loader)
+        cpu = cpu_seconds()
         history = fit(ours_model, data, config, progress=False)
+        ours_cpu = (cpu_seconds() - cpu) / len(data.train_labels)
         ours, precision = history["epochs"][0]["img_per_s"], history["precision"]
         label = "warm-up" if r == 0 else f"round {r}"
-        print(f"{label:>8}: tutorial {tutorial:7.0f} img/s   resnext_edu {ours:7.0f} img/s   ratio {ours / tutorial:5.2f}")
+        print(f"{label:>8}: tutorial {tutorial:6.0f} img/s {tutorial_cpu * 1e3:6.1f} CPU ms/img | resnext_edu "
+              f"{ours:6.0f} img/s {ours_cpu * 1e3:6.1f} CPU ms/img | ratios {ours / tutorial:5.2f} (speed) "
+              f"{tutorial_cpu / ours_cpu:5.2f} (CPU cost)", flush=True)
         if r > 0:
             rates["tutorial"].append(tutorial)
             rates["resnext_edu"].append(ours)
+            cpu_cost["tutorial"].append(tutorial_cpu)
+            cpu_cost["resnext_edu"].append(ours_cpu)
     med = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = med["resnext_edu"] / med["tutorial"]
+    med_cpu = {k: statistics.median(v) for k, v in cpu_cost.items()}
+    ratio, cpu_ratio = med["resnext_edu"] / med["tutorial"], med_cpu["tutorial"] / med_cpu["resnext_edu"]
     print(f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
-          f"{med['resnext_edu']:.0f} img/s, ratio {ratio:.2f}x (target >= 3x)")
+          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 3x); CPU seconds per image "
+          f"{cpu_ratio:.2f}x lower")
     result = {"benchmark": "training throughput, this pipeline vs the tutorial pipeline", "unit": "images per second",
               "model": args.model, "overrides": overrides, "batch_size": args.batch_size,
               "images_per_round": len(data.train_labels), "rounds": args.rounds, "data": data.source,
               "tutorial": {"img_per_s": rates["tutorial"], "median": med["tutorial"],
+                           "cpu_seconds_per_image": cpu_cost["tutorial"], "median_cpu_seconds_per_image":
+                               med_cpu["tutorial"],
                            "pipeline": f"CIFAR10-style dataset + PIL transforms + DataLoader({args.workers} workers), "
                                        f"fp32 NCHW"},
               "resnext_edu": {"img_per_s": rates["resnext_edu"], "median": med["resnext_edu"],
+                              "cpu_seconds_per_image": cpu_cost["resnext_edu"], "median_cpu_seconds_per_image":
+                                  med_cpu["resnext_edu"],
                               "pipeline": "resnext_edu.train.fit, device-resident uint8 data", "precision": precision},
-              "ratio": ratio, "target_ratio": 3.0, "torch_threads": torch.get_num_threads(),
+              "ratio": ratio, "target_ratio": 3.0, "cpu_cost_ratio": cpu_ratio,
               "load_average_before_after": [load_before, os.getloadavg()],
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
               "note": "other programs may have been running on this machine (see load averages)",
               "command": "python benchmarks/pipeline_throughput.py " + " ".join(sys.argv[1:]),
               "provenance": describe("cpu")}
