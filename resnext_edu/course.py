@@ -47,12 +47,10 @@ def quick_mode(default: bool = False) -> bool:
 
 
 def device() -> torch.device:
-    """The best device here: a CUDA GPU (Colab's T4), Apple's MPS, else the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """The device the lessons use: a CUDA GPU (Colab's T4) when there is one, else the CPU; the same choice as
+    ``TrainConfig(device="auto")``. Apple's MPS is not chosen automatically (the course is not tested on it); pass
+    ``torch.device("mps")`` yourself to try it."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def describe_device(dev: torch.device | None = None) -> str:
@@ -60,8 +58,6 @@ def describe_device(dev: torch.device | None = None) -> str:
     dev = dev or device()
     if dev.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(dev)}"
-    if dev.type == "mps":
-        return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
 
 

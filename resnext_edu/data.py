@@ -1,4 +1,4 @@
-"""CIFAR-10 held on the training device as uint8, augmented on whole batches there (lesson 04).
+"""CIFAR-10 held on the training device as uint8, augmented on whole batches there (lessons 01, 05, 06).
 
 The paper's CIFAR recipe (Xie et al. 2017, Appendix A; He et al. 2016, Sec. 4.2): "random 32x32 crop of the
 zero-padded 40x40 image + horizontal flip", normalised by the per-channel mean and standard deviation.

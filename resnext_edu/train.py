@@ -1,4 +1,4 @@
-"""A plain training loop learners can read and trust: SGD, a schedule, evaluation, checkpoints, resume (lesson 04).
+"""A plain training loop learners can read and trust: SGD, a schedule, evaluation, checkpoints, resume (lesson 06).
 
 The paper's CIFAR recipe (Xie et al. 2017, Appendix A): SGD with momentum 0.9, weight decay 5e-4, batch 128, lr 0.1
 divided by 10 at 50% and 75% of 300 epochs (``schedule="step"``). Lessons train for minutes, not days, so the default
