@@ -25,20 +25,23 @@ def test_lesson01_bottleneck_params():
 
 def test_lesson01_basic_block_params():
     block = torch.nn.Sequential(torch.nn.Conv2d(256, 256, 3, bias=False), torch.nn.Conv2d(256, 256, 3, bias=False))
-    assert lesson01.check_basic_block_params(sum(p.numel() for p in block.parameters()))
+    assert lesson01.check_basic_block_params(sum(p.numel() for p in block.parameters()), channels=256)
+    assert lesson01.check_basic_block_params(18_874_368)         # the default: 1024 channels
     assert not lesson01.check_basic_block_params(69_632)
     assert is_blank_prompt(lesson01.check_basic_block_params(None))
 
 
 def test_lesson01_output_shape():
-    real = tuple(Bottleneck(256, 512, stride=2, bottleneck_width=128)(torch.zeros(8, 256, 32, 32)).shape)
-    assert real == lesson01.expected_output_shape((8, 256, 32, 32), 256, 512, 2, 128)
+    real = tuple(Bottleneck(512, 1024, stride=2, bottleneck_width=256)(torch.zeros(8, 512, 16, 16)).shape)
+    assert real == (8, 1024, 8, 8) == lesson01.expected_output_shape((8, 512, 16, 16), 512, 1024, 2, 256)
     assert lesson01.check_output_shape(real)
     assert lesson01.check_output_shape(list(real))
-    off = lesson01.check_output_shape((8, 512, 32, 32))
+    off = lesson01.check_output_shape((8, 1024, 16, 16))
     assert not off and "H, W" in off.message and "stride" in off.hint
-    assert "channels" in lesson01.check_output_shape((8, 256, 16, 16)).hint.lower()
-    assert not lesson01.check_output_shape((512, 16, 16))
+    assert "channels" in lesson01.check_output_shape((8, 512, 8, 8)).hint.lower()
+    assert not lesson01.check_output_shape((1024, 8, 8))
+    assert lesson01.check_output_shape((2, 512, 16, 16), input_shape=(2, 256, 32, 32), in_channels=256,
+                                       out_channels=512, bottleneck_width=128)
     assert not lesson01.check_output_shape("a shape")
     assert is_blank_prompt(lesson01.check_output_shape(None))
 

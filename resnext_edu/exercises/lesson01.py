@@ -22,7 +22,7 @@ def check_bottleneck_params(answer, *, in_channels: int = 512, bottleneck_width:
                              "w·out for the last 1x1. Add them up.")
 
 
-def check_basic_block_params(answer, *, channels: int = 256) -> Feedback:
+def check_basic_block_params(answer, *, channels: int = 1024) -> Feedback:
     """Exercise 2: the conv weights of a basic block (two 3x3 convolutions) of ``channels`` channels."""
     return check_number(answer, 2 * 3 * 3 * channels * channels,
                         what=f"the conv weights of a basic block with {channels} channels",
@@ -38,8 +38,8 @@ def expected_output_shape(input_shape: tuple[int, ...], in_channels: int, out_ch
         return tuple(block(torch.empty(input_shape)).shape)
 
 
-def check_output_shape(answer, *, input_shape: tuple[int, ...] = (8, 256, 32, 32), in_channels: int = 256,
-                       out_channels: int = 512, stride: int = 2, bottleneck_width: int = 128) -> Feedback:
+def check_output_shape(answer, *, input_shape: tuple[int, ...] = (8, 512, 16, 16), in_channels: int = 512,
+                       out_channels: int = 1024, stride: int = 2, bottleneck_width: int = 256) -> Feedback:
     """Exercise 3: predict (N, C, H, W) after a bottleneck that changes the width and halves the map."""
     expected = expected_output_shape(input_shape, in_channels, out_channels, stride, bottleneck_width)
     what = (f"the output shape of Bottleneck({in_channels}, {out_channels}, stride={stride}, "
