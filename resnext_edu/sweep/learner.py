@@ -44,4 +44,18 @@ def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn
     command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
                shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))
     return run_sweep(runs, spec.settings, out_dir, data=data, command=command, progress=False, print_fn=print_fn,
-                     on_epoch=on_epoch)
+                     on_epoch=on_epoch, threads=threads_for_a_busy_cpu())
+
+
+def threads_for_a_busy_cpu() -> int | None:
+    """1 when the CPU is already busy (load average above its core count), else None (PyTorch's choice).
+
+    PyTorch's CPU threads wait for each other at every operation; when other programs hold the cores, one slow
+    thread stalls them all, and two threads can train several times slower than one (measured on this course's
+    shared 2-core machine). On an idle laptop or Colab, PyTorch's default is the faster choice.
+    """
+    try:
+        busy = os.getloadavg()[0] > (os.cpu_count() or 1)
+    except OSError:          # no load average (Windows)
+        return None
+    return 1 if busy else None

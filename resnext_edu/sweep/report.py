@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 from .. import paper
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
@@ -134,6 +135,7 @@ def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
         ax.plot(range(1, len(curve) + 1), curve, "-", color=colour,
                 label=r.config.setting + ("" if r.config.scale == 1 else f" 2x {r.config.axis}"))
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(m.label + (" (per-epoch test subset)" if m.curve_key.startswith("test") else ""))
     ax.set_title("Learning curves (mean over seeds)")
     ax.grid(alpha=0.3)
@@ -172,6 +174,14 @@ def plot_paper_table4(ax) -> None:
     ax.set_xlabel("top-1 error (%), lower is better")
     ax.set_title("Paper, Table 4: ImageNet-1K, ~15 G MACs", color=PAPER_COLOUR)
     ax.grid(alpha=0.3, axis="x")
+
+
+def table4_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
+    """Measured 2x-complexity models beside the paper's Table 4 (two panels)."""
+    fig, axes = _figure(1, 2, height=4.2)
+    plot_table4(axes[0, 0], rows, metric)
+    plot_paper_table4(axes[0, 1])
+    return fig
 
 
 def overview(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
@@ -232,10 +242,7 @@ def write_report(folders, plots: str | Path | None = None, metric: str = "test_a
         plot_curves(axes[0, 0], rows, metric)
         figures["curves.png"] = fig
         if any(r.config.scale == 2 for r in rows):
-            fig, axes = _figure(1, 2, height=4.2)
-            plot_table4(axes[0, 0], rows, metric)
-            plot_paper_table4(axes[0, 1])
-            figures["table4.png"] = fig
+            figures["table4.png"] = table4_figure(rows, metric)
         for name, fig in figures.items():
             fig.savefig(out / name, dpi=110)
         print_fn(f"plots: {', '.join(str(out / n) for n in figures)}")

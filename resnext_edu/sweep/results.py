@@ -244,13 +244,13 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
     for row in rows:
         if row.experiment != current:
             current = row.experiment
-            lines += ["", current, f"  {'model':<20}{'setting':<16}{'params':>10}{'MACs':>13}{'seeds':>6}"
+            lines += ["", current, f"  {'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
                                    f"  {m.label:<28}{'s/epoch':>8}"]
         c = row.config
         setting = c.setting + ("" if c.scale == 1 else f" 2x {c.axis}")
         spread = f"{row.mean:7.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:7.2f}"
         secs = sum(row.seconds_per_epoch) / len(row.seconds_per_epoch)
-        lines.append(f"  {c.model_name:<20}{setting:<16}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
+        lines.append(f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
                      f"{secs:>8.1f}")
     if lines:
         lines.append("\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: multiply-"

@@ -196,7 +196,9 @@ def acquire(folder: Path, command: str) -> tuple[bool, str]:
                 if age < 60:       # being written this very moment by another process
                     return False, f"{path} is being created by another sweep right now"
                 note = f"removed an unreadable owner file {path}"
-            elif owner.get("host") == me["host"] and (owner["pid"] == me["pid"] or not _alive(owner["pid"])):
+            elif owner.get("host") == me["host"] and owner["pid"] == me["pid"]:
+                note = "continuing (this process owned it already: an earlier call was interrupted)"
+            elif owner.get("host") == me["host"] and not _alive(owner["pid"]):
                 note = f"took over from pid {owner['pid']} (no longer running), owner since {owner.get('since')}"
             else:
                 return False, (f"pid {owner['pid']} on host {owner.get('host')} owns it since {owner.get('since')} "
@@ -306,14 +308,22 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
     Raises:
         SweepConflict: some runs in ``out_dir`` were trained with other settings (nothing is trained then).
     """
-    from ..train import fit, evaluate, resolve_device, resolve_precision
-
-    session = session_provenance()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     command = command or command_line()
+    threads_before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
+    try:
+        return _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn)
+    finally:
+        torch.set_num_threads(threads_before)      # a notebook's later cells keep their own setting
+
+
+def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn) -> SweepOutcome:
+    from ..train import fit, evaluate, resolve_device, resolve_precision
+
+    session = session_provenance()
     outcome = SweepOutcome(out)
     wanted = _settings_identity(settings)
     ids = [r.run_id for r in runs]

@@ -1,0 +1,72 @@
+"""The result files that ship with the package (resnext_edu/results/): they parse, their models are exactly what the
+width solver produces for their budget (and what an independent count says), and their provenance is complete."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import torch
+
+from resnext_edu import models
+from resnext_edu.sweep import SHIPPED, SweepConfig, cardinality_configs, gather, table4_configs
+from resnext_edu.sweep.results import PROVENANCE_FIELDS
+
+FILES = sorted(p for p in SHIPPED.rglob("*.json"))
+
+
+def test_the_lesson_sweep_is_shipped_complete():
+    found = gather(SHIPPED / "lesson", source="shipped")
+    assert not found.problems, found.problems
+    seeds = Counter(r.config.cardinality for r in found.results if r.config.scale == 1)
+    assert set(seeds) >= {1, 2, 4, 8, 16, 32}, seeds
+    assert all(n >= 3 for n in seeds.values()), seeds
+    assert len({r.experiment for r in found.results}) == 1, "one set of training settings per budget folder"
+    assert (SHIPPED / "README.md").exists()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(SHIPPED).as_posix())
+def test_each_shipped_file(path):
+    found = gather(path, source="shipped")
+    assert not found.problems, found.problems
+    (result,) = found.results
+    raw = result.raw
+    config = SweepConfig.from_dict(raw["config"])
+    # the config is exactly what the solver produces for its budget (all fields: d, depth, params, MACs)
+    if config.scale == 1:
+        solver = cardinality_configs(config.budget, [config.cardinality])
+    else:
+        twice = table4_configs(config.budget, [config.cardinality] if config.axis == "cardinality" else [2])
+        solver = [c for c in twice if (c.axis, c.cardinality) == (config.axis, config.cardinality)]
+    assert solver == [config]
+    assert path.parent.name == config.budget and path.name == f"{raw['run_id']}.json"
+    # an independent count: the model named in the file, built and counted here
+    with torch.device("meta"):
+        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.bottleneck_width}d",
+                              **config.overrides())
+    assert sum(p.numel() for p in model.parameters()) == config.params == raw["model"]["params"]
+    # training really ran as the settings say, on real CIFAR-10
+    settings = raw["settings"]
+    assert [e["epoch"] for e in raw["history"]] == list(range(1, settings["epochs"] + 1))
+    assert raw["data"]["synthetic"] is False and raw["data"]["source"].startswith("CIFAR-10")
+    assert raw["data"]["train_images"] == (settings["subset"] or 50000)
+    assert raw["final"]["test_images"] == (settings["final_test_subset"] or 10000)
+    assert 0.1 < raw["final"]["test_acc"] < 1
+    # provenance: command, commit, hardware, torch, date, wall time
+    prov = raw["provenance"]
+    missing = [k for k in PROVENANCE_FIELDS if not prov.get(k)]
+    assert not missing, missing
+    assert prov["command"].startswith("python -m resnext_edu sweep ") and "--out " in prov["command"]
+    assert len(prov["git"]["commit"]) == 40 and prov["wall_seconds"] > 0
+    assert prov["device"].startswith(("cpu:", "cuda:")) and prov["torch"].split(".")[0].isdigit()
+    for key in ("train.py", "data.py", "models.py", "sweep/runner.py"):
+        assert len(prov["code_sha256"][key]) == 16
+
+
+def test_commands_name_their_budget_folder():
+    """Every run of a budget folder was made by a sweep command for that budget (the 1x sweep, or the same sweep
+    with --table4 added: finished runs are skipped, so only the 2x models train)."""
+    for path in FILES:
+        raw = json.loads(path.read_text())
+        assert f"--budget {path.parent.name} " in raw["provenance"]["command"], path
