@@ -371,8 +371,3 @@ def eval_batches(images: Tensor, labels: Tensor, batch_size: int = 500, *, dtype
     for start in range(0, len(labels), batch_size):
         yield normalize(images[start:start + batch_size], dtype, channels_last), labels[start:start + batch_size]
 
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Full batches per epoch (the partial last batch is dropped)."""
-    return n // batch_size
-
