@@ -102,11 +102,11 @@ def draw_paths(layers: list[tuple[int, int, int]], *, cardinality: int = 1, in_c
     plus = Circle((0, y_plus), 0.17, facecolor="white", edgecolor="#444444", linewidth=1.2, zorder=3)
     ax.add_patch(plus)
     ax.text(0, y_plus, "+", ha="center", va="center", fontsize=13, zorder=4)
-    right = max(xs[-1] + box_w / 2, io_width / 2) + 0.45                                   # the identity shortcut, on the right
+    right = max(xs[-1] + box_w / 2, io_width / 2) + 0.45          # the shortcut runs down the right-hand side
     ax.plot([io_width / 2, right, right], [y_in, y_in, y_plus], color="#2f6f3e", linewidth=1.3)
     _arrow(ax, (right, y_plus), (0.17, y_plus), colour="#2f6f3e")
-    ax.text(right + 0.08, (y_in + y_plus) / 2, "identity\nshortcut", ha="left", va="center", fontsize=fontsize,
-            color="#2f6f3e")
+    shortcut = "identity\nshortcut" if in_channels == out_channels else f"projection\nshortcut\n(1x1, {out_channels})"
+    ax.text(right + 0.08, (y_in + y_plus) / 2, shortcut, ha="left", va="center", fontsize=fontsize, color="#2f6f3e")
     _arrow(ax, (0, y_plus - 0.17), (0, y_out + BOX_H / 2))
     _box(ax, 0, y_out, f"{out_channels}-d out", COLOURS["io"], width=io_width, fontsize=fontsize + 1)
     if note:
@@ -125,7 +125,7 @@ def draw_basic_block(channels: int = 64, ax: Axes | None = None) -> Figure:
     """ResNet's basic block, two 3x3 convolutions (He et al. 2016, Fig. 5 left). Lesson 01."""
     return draw_paths([(channels, 3, channels), (channels, 3, channels)], in_channels=channels,
                       out_channels=channels, title="Basic block", ax=ax,
-                      note=f"params: 2·3·3·{channels}·{channels} = {2 * 9 * channels * channels:,}")
+                      note=f"conv weights: 2·3·3·{channels}·{channels} = {2 * 9 * channels * channels:,}")
 
 
 def draw_bottleneck(in_channels: int = 256, bottleneck_width: int = 64, out_channels: int | None = None,
@@ -139,7 +139,8 @@ def draw_resnext_block(cardinality: int, bottleneck_width: int, *, in_channels: 
                        ax: Axes | None = None) -> Figure:
     """A ResNeXt block as C paths of width d (Fig. 1 right, Fig. 3(a)); C = 1 is ResNet's bottleneck. Lesson 02.
 
-    The note under the block gives its conv weights by Eq. 4, C·(in·d + 3·3·d·d + d·out).
+    The note under the block gives its conv weights by Eq. 4, C·(in·d + 3·3·d·d + d·out) (no BN, no shortcut).
+    With ``out_channels`` different from ``in_channels`` the shortcut is labelled as a projection.
     """
     check_positive_int("bottleneck_width", bottleneck_width, "d is the width of each path.")
     C, d = cardinality, bottleneck_width
@@ -147,11 +148,11 @@ def draw_resnext_block(cardinality: int, bottleneck_width: int, *, in_channels: 
     params = C * (in_channels * d + 9 * d * d + d * out_channels)
     if C == 1:
         title = f"ResNet bottleneck (width {d})"
-        note = f"params: {in_channels}·{d} + 3·3·{d}·{d} + {d}·{out_channels} = {params:,}"
+        note = f"conv weights: {in_channels}·{d} + 3·3·{d}·{d} + {d}·{out_channels} = {params:,}"
     else:
         title = f"ResNeXt block: C = {C} paths of width d = {d}  (C·d = {group_width(C, d)})"
         note = (rf"$y = x + \sum_{{i=1}}^{{{C}}} \mathcal{{T}}_i(x)$  (Eq. 3)" "\n"
-                f"params (Eq. 4): {C}·({in_channels}·{d} + 3·3·{d}·{d} + {d}·{out_channels}) = {params:,}")
+                f"conv weights (Eq. 4): {C}·({in_channels}·{d} + 3·3·{d}·{d} + {d}·{out_channels}) = {params:,}")
     return draw_paths([(in_channels, 1, d), (d, 3, d), (d, 1, out_channels)], cardinality=C,
                       in_channels=in_channels, out_channels=out_channels, title=title, note=note,
                       max_branches=max_branches, ax=ax)

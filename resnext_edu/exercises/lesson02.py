@@ -21,7 +21,8 @@ def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_ch
     C, d = cardinality, bottleneck_width
     return check_number(answer, eq4_params(C, d, in_channels, out_channels),
                         what=f"the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)",
-                        hint=f"Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), with C = {C} and d = {d}.")
+                        hint=f"Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), "
+                             f"with C = {C} and d = {d}.")
 
 
 def check_group_width(answer, *, model: str = "resnext50_32x4d", stage: int = 3) -> Feedback:

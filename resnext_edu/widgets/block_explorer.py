@@ -97,8 +97,9 @@ class BlockExplorer(Explorer):
         off = state["eq4_params"] / state["budget"] - 1
         rows = [
             ("C, d, group width C·d", f"{C}, {d}{solved}, {state['group_width']:,}"),
-            ("Eq. 4 by hand", f"C·({cin}·d + 3·3·d·d + d·{cout}) = {C}·({cin}·{d} + 3·3·{d}·{d} + {d}·{cout}) "
-                              f"= <b>{state['eq4_params']:,}</b> conv weights"),
+            ("Eq. 4 by hand", f"C·({cin}·d + 3·3·d·d + d·{cout}) = "
+                              f"{C}·({cin}·{d} + 3·3·{d}·{d} + {d}·{cout}) = "
+                              f"<b>{state['eq4_params']:,}</b> conv weights"),
             ("measured (counting.count)", f"{state['conv_params']:,} conv weights; {state['params']:,} params with "
                                           f"BN's scale and shift"),
             ("vs ResNet's bottleneck", f"{state['budget']:,} conv weights (C = 1, d = 64): {off:+.1%}"),
