@@ -51,6 +51,9 @@ HOW_TO_ENABLE = (
 #: A slider's draggable handle: noUiSlider in ipywidgets 8, jQuery UI in ipywidgets 7.
 SLIDER_HANDLE = ".noUi-handle, .ui-slider-handle"
 
+#: Modules besides ipywidgets itself that show ipywidgets in a notebook.
+WIDGET_MODULES = {"tqdm.auto", "tqdm.notebook", "tqdm.autonotebook"}
+
 #: Texts that mean a learner sees a broken widget or a traceback.
 BROKEN_TEXTS = (
     "Error displaying widget",
@@ -123,9 +126,10 @@ def imported_modules(source: str, module: str = "", is_package: bool = False) ->
 
 
 def module_imports_ipywidgets(name: str, package_dir: Path, seen: set[str] | None = None) -> bool:
-    """Whether module `name` of the package in `package_dir` imports ipywidgets, directly or through its own modules."""
+    """Whether module `name` of the package in `package_dir` imports ipywidgets (or a module that draws with it, such
+    as tqdm's notebook progress bar), directly or through the package's own modules."""
     seen = set() if seen is None else seen
-    if name.split(".")[0] == "ipywidgets":
+    if name.split(".")[0] == "ipywidgets" or name in WIDGET_MODULES:
         return True
     if name in seen or name.split(".")[0] != package_dir.name:
         return False
@@ -355,12 +359,15 @@ JS_CELL_STATES = """() => window.harness.panel.content.widgets.map((cell, i) => 
         index: i,
         firstLine: cell.model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
         executionCount: cell.model.executionCount,
+        running: /\\*/.test(cell.promptNode ? cell.promptNode.textContent : ''),
         errors: errors,
         widgetOutputs: outputs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json']).length,
     };
 }).filter(state => state !== null)"""
 
-# Everything rendered in the notebook: broken-widget texts, rendered widget views, visible widgets.
+# Everything rendered in the notebook: broken-widget texts, rendered widget views, visible widgets, and matplotlib
+# figures shown as their text repr "<Figure size 640x480 with 1 Axes>" instead of drawn (a Figure returned before
+# the inline backend was loaded, for example).
 JS_RENDERED = """(brokenTexts) => {
     const notebook = window.harness.panel.content.node;
     const text = notebook.innerText;
@@ -373,6 +380,9 @@ JS_RENDERED = """(brokenTexts) => {
         widgetViewOutputs: views.length,
         emptyWidgetViews: views.filter(v => !v.querySelector('.jupyter-widgets')).map(
             v => v.closest('[data-harness-cell]').getAttribute('data-harness-cell')),
+        figuresAsText: [...notebook.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]')]
+            .filter(o => /<Figure size [\d.]+x[\d.]+ with \d+ Axes>/.test(o.textContent))
+            .map(o => o.closest('[data-harness-cell]').getAttribute('data-harness-cell')),
         visibleWidgets: [...notebook.querySelectorAll('.jupyter-widgets')].filter(visible).length,
         visibleSliders: [...notebook.querySelectorAll('.widget-slider')].filter(visible).length,
     };
@@ -438,6 +448,21 @@ JS_SCROLLER = """(offset) => {
 }"""
 
 
+# True once the cells' height has stayed the same for half a second (state in window.harness.lastHeight).
+JS_HEIGHT_SETTLED = """() => {
+    const [height] = (%s)(null), last = window.harness.lastHeight, now = performance.now();
+    if (height !== last.height) { last.height = height; last.since = now; return false; }
+    return now - last.since > 500;
+}""" % JS_SCROLLER
+
+# True once JupyterLab has laid the notebook out to the window's height (its bottom edge near the window's).
+JS_FILLS_WINDOW = """() => {
+    const notebook = window.harness.panel.content.node;
+    const scroller = notebook.querySelector('.jp-WindowedPanel-outer') || notebook;
+    return scroller.getBoundingClientRect().bottom >= window.innerHeight - 120;
+}"""
+
+
 @dataclass
 class NotebookReport:
     """What the harness saw in one notebook; the test passes when `problems` is empty."""
@@ -475,16 +500,25 @@ def run_all_cells(page, timeout_s: float) -> None:
     page.wait_for_function(JS_RUN_FINISHED, timeout=timeout_s * 1000, polling=500)
 
 
-def collect_problems(page, report: NotebookReport, expect_widgets: bool) -> None:
-    """Add to the report: unfinished cells, error outputs, kernel errors, broken or missing widget views."""
-    status = page.evaluate(JS_KERNEL_STATUS)
-    if status != "idle":
-        report.problems.append(f"kernel is {status!r} after running all cells (did it die?)")
+def collect_problems(page, report: NotebookReport, expect_widgets: bool, finished: bool = True) -> None:
+    """Add to the report: unfinished cells, error outputs, kernel errors, broken or missing widget views.
+
+    Args:
+        finished: whether running all cells finished; when not, the cell still running is named, not those after it.
+    """
     cells = page.evaluate(JS_CELL_STATES)
     report.code_cells = len(cells)
+    running = [cell for cell in cells if cell["running"]]
+    if not finished and running:
+        report.problems.append(f"cell {running[0]['index']} ({running[0]['firstLine']!r}) was still running; "
+                               f"{len(running) - 1} cell(s) after it were waiting")
+    elif finished:
+        status = page.evaluate(JS_KERNEL_STATUS)
+        if status != "idle":
+            report.problems.append(f"kernel is {status!r} after running all cells (did it die?)")
     for cell in cells:
         where = f"cell {cell['index']} ({cell['firstLine']!r})"
-        if cell["executionCount"] is None:
+        if finished and cell["executionCount"] is None:
             report.problems.append(f"{where} did not run (no execution count)")
         report.problems += [f"{where} error output: {error}" for error in cell["errors"]]
     report.problems += [f"kernel error: {error}" for error in page.evaluate("() => window.harness.errors.splice(0)")]
@@ -493,16 +527,25 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool) -> None
     if rendered["widgetErrorViews"]:
         report.problems.append(f"{rendered['widgetErrorViews']} widget view(s) failed to render (.widget-error)")
     report.problems += [f"cell {cell}: a widget output rendered no widget" for cell in rendered["emptyWidgetViews"]]
+    report.problems += [f"cell {cell}: a figure is shown as text ('<Figure size ...>'), not drawn"
+                        for cell in rendered["figuresAsText"]]
     report.visible_widgets = rendered["visibleWidgets"]
     if expect_widgets and rendered["visibleWidgets"] == 0:
         report.problems.append("the notebook uses widgets but no widget is visible")
 
 
 def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -> None:
-    """Make the window as tall as the notebook, so that one screenshot shows every cell."""
+    """Make the window as tall as the notebook, so that one screenshot shows every cell.
+
+    Waits for the images to load and the cells' height to settle first (typeset math and late figures grow it), and
+    after the resize until JupyterLab has laid the notebook out to the window's new height.
+    """
     page.wait_for_function("() => [...document.images].every(image => image.complete)", timeout=30000)
+    page.evaluate("() => { window.harness.lastHeight = {height: -1, since: 0}; }")
+    page.wait_for_function(JS_HEIGHT_SETTLED, timeout=30000, polling=100)
     height, _ = page.evaluate(JS_SCROLLER, None)
     page.set_viewport_size({"width": width, "height": min(max_height, max(800, height + 200))})
+    page.wait_for_function(JS_FILLS_WINDOW, timeout=30000, polling=100)
 
 
 def wait_for_kernel_update(page, idle_before: int, timeout_s: float) -> None:
@@ -637,12 +680,14 @@ def check_notebook(page, server: LabServer, relpath: str, artifacts: Path, expec
     open_notebook(page, server, relpath)
     report.seconds["open"] = time.monotonic() - start
     start = time.monotonic()
+    finished = True
     try:
         run_all_cells(page, run_timeout_s)
     except Exception:  # noqa: BLE001 - a Playwright timeout
+        finished = False
         report.problems.append(f"running all cells did not finish within {run_timeout_s:.0f} s")
     report.seconds["run all"] = time.monotonic() - start
-    collect_problems(page, report, expect_widgets)
+    collect_problems(page, report, expect_widgets, finished)
     fit_viewport_to_notebook(page)
     screenshot(page, report, artifacts, "1-after-run")
     if report.problems:
