@@ -53,8 +53,9 @@ class Budget:
 BUDGETS = {
     "tiny": Budget("tiny", (8, 16, 32), 8, "about 80 k params; for tests and smoke runs (C up to 8)"),
     "lesson": Budget("lesson", (16, 32, 64), 16, "about 0.31 M params; the shipped CPU sweep (C up to 32)"),
-    "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 128)"),
-    "paper": Budget("paper", (64, 128, 256), 64, "ResNet-29 1x64d, 4.9 M params: Table 7's template at d = 64"),
+    "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 64)"),
+    "paper": Budget("paper", (64, 128, 256), 64,
+                    "ResNet-29 1x64d, 4.9 M params: Table 7's template at d = 64 (C up to 128)"),
 }
 
 
