@@ -381,7 +381,7 @@ JS_RENDERED = """(brokenTexts) => {
         emptyWidgetViews: views.filter(v => !v.querySelector('.jupyter-widgets')).map(
             v => v.closest('[data-harness-cell]').getAttribute('data-harness-cell')),
         figuresAsText: [...notebook.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]')]
-            .filter(o => /<Figure size [\d.]+x[\d.]+ with \d+ Axes>/.test(o.textContent))
+            .filter(o => /<Figure size [\\d.]+x[\\d.]+ with \\d+ Axes>/.test(o.textContent))
             .map(o => o.closest('[data-harness-cell]').getAttribute('data-harness-cell')),
         visibleWidgets: [...notebook.querySelectorAll('.jupyter-widgets')].filter(visible).length,
         visibleSliders: [...notebook.querySelectorAll('.widget-slider')].filter(visible).length,
@@ -690,11 +690,12 @@ def check_notebook(page, server: LabServer, relpath: str, artifacts: Path, expec
     collect_problems(page, report, expect_widgets, finished)
     fit_viewport_to_notebook(page)
     screenshot(page, report, artifacts, "1-after-run")
-    if report.problems:
-        return report
+    if not finished or page.evaluate(JS_KERNEL_STATUS) != "idle":
+        return report  # no kernel to answer the controls
     start = time.monotonic()
     exercise_explorers(page, report, move_timeout_s)
     report.seconds["explore"] = time.monotonic() - start
     collect_problems(page, report, expect_widgets)
+    report.problems = list(dict.fromkeys(report.problems))  # each problem once, though seen before and after
     screenshot(page, report, artifacts, "2-after-moves")
     return report
