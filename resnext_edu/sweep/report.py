@@ -21,9 +21,11 @@ COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
 
 
 def _figure(nrows: int, ncols: int, width: float = 11.0, height: float = 3.6):
-    from matplotlib.figure import Figure     # not pyplot: no global figure manager, no duplicate inline figures
-    fig = Figure(figsize=(width, height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a cell returns it),
+    then closed at once (so that the backend does not draw it a second time at the end of the cell)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), layout="constrained", squeeze=False)
+    plt.close(fig)
     return fig, axes
 
 
