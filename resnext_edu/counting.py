@@ -178,12 +178,14 @@ def solve_bottleneck_width(cardinality: int, *, in_channels: int = 256, out_chan
     check_positive_int("template_width", template_width)
     if budget is None:
         budget = eq4_params(1, template_width, in_channels, out_channels)
-    return _closest_width(lambda d: eq4_params(cardinality, d, in_channels, out_channels), budget,
+    return closest_width(lambda d: eq4_params(cardinality, d, in_channels, out_channels), budget,
                           f"C = {cardinality} with {in_channels} -> {out_channels} channels")
 
 
-def _closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
-    """Smallest |params_of(d) - budget| over d >= ``smallest``, for params_of increasing in d (binary search)."""
+def closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
+    """The d >= ``smallest`` with the smallest |params_of(d) - budget|, for ``params_of`` non-decreasing in d (binary
+    search); of several d with that same count (floors in the stage widths can make neighbours equal), the smallest.
+    ``what`` names the model in the error raised when even d = ``smallest`` is over the budget."""
     if params_of(smallest) > budget:
         raise ValueError(f"The budget of {budget:,} params cannot hold {what}: even the thinnest bottleneck width, "
                          f"d = {smallest}, needs {params_of(smallest):,}. Use a smaller cardinality or a larger budget.")
@@ -193,7 +195,10 @@ def _closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
     while high - low > 1:                  # invariant: params_of(low) <= budget < params_of(high)
         mid = (low + high) // 2
         low, high = (mid, high) if params_of(mid) <= budget else (low, mid)
-    return min((low, high), key=lambda d: (abs(params_of(d) - budget), d))
+    best = min((low, high), key=lambda d: (abs(params_of(d) - budget), d))
+    while best > smallest and params_of(best - 1) == params_of(best):
+        best -= 1
+    return best
 
 
 def match_bottleneck_width(template: str, cardinality: int, **overrides) -> int:
@@ -209,4 +214,4 @@ def match_bottleneck_width(template: str, cardinality: int, **overrides) -> int:
         budget = sum(p.numel() for p in create(template, **overrides).parameters())
     # every stage needs floor(width · d / 64) >= 1
     smallest = -(-REFERENCE_PLANES // min(config_for(template, **overrides).stage_widths))
-    return _closest_width(params_of, budget, f"cardinality {cardinality} in {template}", smallest)
+    return closest_width(params_of, budget, f"cardinality {cardinality} in {template}", smallest)

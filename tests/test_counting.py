@@ -97,3 +97,9 @@ def test_counting_leaves_the_model_as_it_was():
     counting.count(model)
     assert model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_solver_prefers_the_smallest_width_among_equal_counts():
+    """At stage widths 8/16/32, d = 64 and d = 65 give identical models (floor(8·65/64) = 8): the solver must name
+    the template's own width, 64, not a larger twin."""
+    assert counting.match_bottleneck_width("resnet29", 1, stage_widths=(8, 16, 32), stem_width=8) == 64

@@ -111,7 +111,8 @@ def _events(out: Path) -> list[tuple[str, str]]:
 @pytest.mark.timeout(300)
 def test_an_interrupted_sweep_resumes_and_every_run_finishes_once(tmp_path):
     out = tmp_path / "sweep"
-    first, second = (f"tiny-1x_{name}_seed0" for name in ("resnext29_1x65d", "resnext29_2x41d"))
+    # Table 2's widths again at this size: C = 1 -> d = 64 (ResNet-29), C = 2 -> d = 40
+    first, second = (f"tiny-1x_{name}_seed0" for name in ("resnet29", "resnext29_2x40d"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(_sweep(out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:  # kill it once the first run is done and the second has a checkpoint, i.e. mid-way through the second
@@ -244,8 +245,8 @@ def test_report_over_a_folder_with_corrupt_and_foreign_files(tiny_sweep, tmp_pat
     assert "foreign.json: is not a resnext-edu sweep result" in captured.err
     assert (plots / "overview.png").stat().st_size > 10_000 and (plots / "curves.png").exists()
     # the table's mean and spread, recomputed by hand from the files
-    for C, d in ((1, 65), (2, 41)):
-        accs = [100 * json.loads((out / f"tiny-1x_resnext29_{C}x{d}d_seed{s}.json").read_text())["final"]["test_acc"]
+    for name in ("resnet29", "resnext29_2x40d"):
+        accs = [100 * json.loads((out / f"tiny-1x_{name}_seed{s}.json").read_text())["final"]["test_acc"]
                 for s in (0, 1)]
         assert f"{statistics.mean(accs):7.2f} +- {statistics.stdev(accs):.2f}" in captured.out
     found = gather(copy)

@@ -215,7 +215,7 @@ def width_for_params(budget: Budget, cardinality: int, target: int, depth: int =
     solver as :func:`~resnext_edu.counting.match_bottleneck_width`, aimed at another budget (2x for Table 4)."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     smallest = -(-models.REFERENCE_PLANES // min(sw))
-    return counting._closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
+    return counting.closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
                                    target, f"cardinality {cardinality} at {target:,} params", smallest)
 
 
