@@ -530,7 +530,7 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool, finishe
     report.problems += [f"cell {cell}: a figure is shown as text ('<Figure size ...>'), not drawn"
                         for cell in rendered["figuresAsText"]]
     report.visible_widgets = rendered["visibleWidgets"]
-    if expect_widgets and rendered["visibleWidgets"] == 0:
+    if finished and expect_widgets and rendered["visibleWidgets"] == 0:
         report.problems.append("the notebook uses widgets but no widget is visible")
 
 
