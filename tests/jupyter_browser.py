@@ -7,10 +7,17 @@ The pieces, in the order `tests/test_browser.py` uses them:
   rooted at a folder of notebooks, with its own settings (no news popup, every cell attached to the page).
   `LabServer.stop()` shuts the kernels and the server down, and kills the process group if it does not exit.
 * `launch_chromium(playwright)`: the system Chromium (Playwright's own download needs the internet).
+* `uses_widgets(notebook, package_dir)`: whether a notebook shows widgets (imports ipywidgets, itself or through the
+  package, e.g. an explorer or tqdm's notebook progress bar).
 * `check_notebook(page, server, path, artifacts)`: open a notebook, run all cells, wait until every code cell has
-  finished, look for errors and unrendered widgets, then move every visible slider of every explorer with the
-  arrow keys and check that what it drives (figure, numbers) changed. Returns a `NotebookReport`; the test asserts
-  that its `problems` list is empty.
+  finished, look for errors, unrendered widgets and figures shown as text, then move every visible slider of every
+  explorer with the arrow keys (and pick another option in its dropdowns) and check that what it drives (figure,
+  numbers) changed, again without an error. Screenshots of the whole notebook before and after. Returns a
+  `NotebookReport`; the test asserts that its `problems` list is empty.
+
+Errors are caught in three places: the cells' outputs in the notebook model, every kernel message (an `error`, or
+stderr with a traceback: a widget callback that raises outside an `Output` only shows in JupyterLab's log console),
+and the rendered page ("Error displaying widget", a traceback inside an `Output` widget, a JavaScript exception).
 
 Selectors are those of JupyterLab 4 with ipywidgets 8 (`.noUi-handle`); the jQuery-UI handle of ipywidgets 7
 (`.ui-slider-handle`) is accepted as well.
