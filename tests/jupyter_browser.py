@@ -342,7 +342,15 @@ JS_KERNEL_STATUS = """() => {
     return kernel ? kernel.status : 'none';
 }"""
 
-# Done when the kernel is idle (or dead) and no code cell shows [*] (queued or running).
+# Run all cells; the command's promise settles once every cell has run (or the run stopped at an error).
+JS_RUN_ALL = """() => {
+    window.harness.runAllDone = false;
+    window.jupyterapp.commands.execute('notebook:run-all-cells')
+        .finally(() => { window.harness.runAllDone = true; });
+}"""
+
+# Done when the kernel is dead, or when the run-all command has settled, the kernel is idle and no code cell shows
+# [*] (queued or running).
 JS_RUN_FINISHED = """() => {
     const panel = window.harness.panel;
     const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
@@ -350,7 +358,7 @@ JS_RUN_FINISHED = """() => {
     if (status === 'dead' || status === 'unknown') return true;
     const running = panel.content.widgets.some(
         cell => cell.model.type === 'code' && /\\*/.test(cell.promptNode ? cell.promptNode.textContent : ''));
-    return status === 'idle' && !running;
+    return window.harness.runAllDone && status === 'idle' && !running;
 }"""
 
 # Per code cell: its index, first source line, execution count, error outputs and stderr tracebacks in the model.
@@ -503,7 +511,7 @@ def open_notebook(page, server: LabServer, relpath: str, timeout_s: float = 180)
 
 def run_all_cells(page, timeout_s: float) -> None:
     """Run all cells (Run > Run All Cells) and wait until the kernel is idle and no cell shows [*]."""
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.evaluate(JS_RUN_ALL)
     page.wait_for_function(JS_RUN_FINISHED, timeout=timeout_s * 1000, polling=500)
 
 
