@@ -319,15 +319,21 @@ JS_NOTEBOOK_READY = """(path) => {
     return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
 }"""
 
-# Record every kernel message a learner could see as an error: `error` messages, and stderr with a traceback
-# (a widget callback that raises outside an Output widget only reaches JupyterLab's log console this way).
+# Listen to the kernel. Record every message a learner could see as an error: `error` messages, and stderr with a
+# traceback (a widget callback that raises outside an Output widget only reaches JupyterLab's log console this way).
+# Keep the ids of the requests the page sent on the shell channel (cells, widget changes) until the kernel reports
+# idle for each: the kernel is quiet when none is pending.
 JS_LISTEN_TO_KERNEL = """() => {
     const panel = window.jupyterapp.shell.currentWidget;
     const kernel = panel.sessionContext.session.kernel;
-    const harness = window.harness = {errors: [], idleCount: 0, panel: panel};
+    const harness = window.harness = {errors: [], pending: new Set(), panel: panel};
+    kernel.anyMessage.connect((_, {msg, direction}) => {
+        if (direction === 'send' && msg.channel === 'shell') harness.pending.add(msg.header.msg_id);
+        if (direction === 'recv' && msg.channel === 'iopub' && msg.header.msg_type === 'status'
+            && msg.content.execution_state === 'idle') harness.pending.delete(msg.parent_header.msg_id);
+    });
     kernel.iopubMessage.connect((_, msg) => {
         const type = msg.header.msg_type, content = msg.content;
-        if (type === 'status' && content.execution_state === 'idle') harness.idleCount += 1;
         if (type === 'error') {
             harness.errors.push(`${content.ename}: ${content.evalue}`);
         } else if (type === 'stream' && content.name === 'stderr' && /Traceback|Error:/.test(content.text)) {
@@ -335,6 +341,12 @@ JS_LISTEN_TO_KERNEL = """() => {
         }
     });
     panel.content.widgets.forEach((cell, i) => cell.node.setAttribute('data-harness-cell', String(i)));
+}"""
+
+# Quiet: every request the page sent has been answered and the kernel is idle.
+JS_KERNEL_QUIET = """() => {
+    const session = window.harness.panel.sessionContext.session;
+    return window.harness.pending.size === 0 && !!session && session.kernel.status === 'idle';
 }"""
 
 JS_KERNEL_STATUS = """() => {
@@ -513,6 +525,8 @@ def run_all_cells(page, timeout_s: float) -> None:
     """Run all cells (Run > Run All Cells) and wait until the kernel is idle and no cell shows [*]."""
     page.evaluate(JS_RUN_ALL)
     page.wait_for_function(JS_RUN_FINISHED, timeout=timeout_s * 1000, polling=500)
+    if page.evaluate(JS_KERNEL_STATUS) not in ("dead", "unknown", "none"):
+        wait_for_kernel_quiet(page, 60)  # widget views that render late may still ask the kernel for their state
 
 
 def collect_problems(page, report: NotebookReport, expect_widgets: bool, finished: bool = True) -> None:
@@ -563,13 +577,9 @@ def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -
     page.wait_for_function(JS_FILLS_WINDOW, timeout=30000, polling=100)
 
 
-def wait_for_kernel_update(page, idle_before: int, timeout_s: float) -> None:
-    """Wait until the kernel has gone idle again after a change sent from the page (a widget's comm message)."""
-    page.wait_for_function(
-        """(before) => window.harness.idleCount > before
-                && window.harness.panel.sessionContext.session.kernel.status === 'idle'""",
-        arg=idle_before, timeout=timeout_s * 1000, polling=100,
-    )
+def wait_for_kernel_quiet(page, timeout_s: float) -> None:
+    """Wait until the kernel has answered every request the page sent (cells run, widget changes) and is idle."""
+    page.wait_for_function(JS_KERNEL_QUIET, timeout=timeout_s * 1000, polling=100)
 
 
 def move_slider(handle) -> str:
@@ -607,8 +617,8 @@ def exercise_control(page, report: NotebookReport, cell: int, control: dict, tim
         report.moves.append(f"{where}: gone after an earlier change, not moved")
         return
     value_part = "readouts" if kind == "slider" else "selected"
+    wait_for_kernel_quiet(page, timeout_s)  # what an earlier change started has been drawn
     before = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
-    idle_before = page.evaluate("() => window.harness.idleCount")
     if kind == "slider":
         key = move_slider(element.locator(SLIDER_HANDLE).first)
     else:
@@ -622,7 +632,7 @@ def exercise_control(page, report: NotebookReport, cell: int, control: dict, tim
         report.problems.append(f"{where}: {key} did not change the value shown ({before[value_part]})")
         return
     try:
-        wait_for_kernel_update(page, idle_before, timeout_s)
+        wait_for_kernel_quiet(page, timeout_s)
     except Exception:  # noqa: BLE001 - a Playwright timeout: the kernel never answered
         report.problems.append(f"{where}: after {key}, the kernel did not process the change within {timeout_s} s")
         return
