@@ -6,8 +6,9 @@ The curve (test accuracy against minutes) is recorded after every epoch. The def
 * model: ResNeXt-20 4x32d (2 blocks per stage, C = 4) at a quarter of the paper's widths: stage widths 16/32/64,
   so d = 8/16/32 per stage; 0.30 M params, 48 M MACs per image. The paper's CIFAR template (3x3 stem, three stages,
   downsampling in the 3x3). Measured here, training costs about 14 G MACs per CPU-second in bf16 whatever the
-  width, so MACs per image decide how many epochs fit: 48 M allows about 8-10 epochs in 20 minutes on 2 idle
-  cores, the 190 M of stage widths 32/64/128 only about 3.
+  width, so MACs per image decide how many epochs fit: 48 M allows about 11 epochs in 20 minutes on 2 idle cores
+  (8 took 15.5 min), the 190 M of stage widths 32/64/128 only about 3. Result so far: 82.3% after 8 epochs, short
+  of the 85% target (benchmarks/README.md).
 * one-cycle learning rate (peak 0.4 at batch 256, 25% warm-up, linear to zero), Nesterov momentum 0.9, weight decay
   5e-4, label smoothing 0.1: the usual short-run recipe; the paper's 300-epoch step schedule needs days here.
 * precision "auto": bf16 autocast + channels_last, 3.6x the fp32 NCHW throughput on this AVX512-BF16 CPU.
