@@ -161,10 +161,12 @@ def check_config(config: TrainConfig) -> None:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision = "fp32",
-             batch_size: int = 500, distributed: Distributed | None = None) -> dict:
+             batch_size: int = 500, distributed: Distributed | None = None, flip: bool = False) -> dict:
     """Mean cross-entropy and accuracy of ``model`` on ``data``'s test images (no augmentation, eval-mode BN).
 
-    The model must be on ``data``'s device. Returns ``{"test_loss": float, "test_acc": float}``. With
+    ``flip=True`` is test-time augmentation: each image's logits are averaged with those of its mirror image (the
+    flip the training set was augmented with), at twice the cost. The model must be on ``data``'s device. Returns
+    ``{"test_loss": float, "test_acc": float}``. With
     ``distributed`` (a torchrun job), each rank evaluates its part of the test set and the sums are added up over the
     ranks, so every rank returns the figures for the whole test set.
     """
@@ -178,8 +180,10 @@ def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision 
     for x, y in eval_batches(data.test_images[mine], data.test_labels[mine], batch_size,
                              channels_last=precision.channels_last):
         with torch.autocast(data.device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+            logits = model(x).float()
+            if flip:
+                logits = (logits + model(x.flip(3)).float()) / 2
+        loss_sum += F.cross_entropy(logits, y, reduction="sum")
         correct += (logits.argmax(1) == y).sum()
     model.train(was_training)
     loss_sum, correct = dist.sum_over_ranks(loss_sum), dist.sum_over_ranks(correct)
