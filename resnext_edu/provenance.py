@@ -57,6 +57,16 @@ def cpu_has_native_bf16() -> bool:
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
+def native_bf16(device: str | torch.device = "cpu") -> bool:
+    """Whether ``device`` computes bf16 natively: a CUDA GPU that reports bf16 (Ampere on), a CPU with
+    :func:`cpu_has_native_bf16`. (PyTorch's own ``mkldnn`` bf16 check says yes on any AVX512 CPU, where bf16 is
+    emulated and slower than fp32.)"""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
 def describe_device(device: str | torch.device = "cpu") -> str:
     """One line naming the hardware, e.g. ``"cpu: AMD EPYC ... (2 cores, 2 torch threads, avx512_bf16)"``."""
     device = torch.device(device)

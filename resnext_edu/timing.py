@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .blocks import check_choice, check_positive_int
+from .provenance import native_bf16
 
 MODES = ("forward", "forward+backward")
 
@@ -82,17 +83,10 @@ def median(samples: list[float]) -> float:
 def bf16_supported(device: torch.device | str) -> bool:
     """Whether bfloat16 convolutions run natively here (a CUDA GPU from Ampere on; a CPU with AVX512-BF16 or AMX).
 
-    Elsewhere bf16 still computes, but emulated and slower than fp32, so a timing would mislead.
+    Elsewhere bf16 still computes, but emulated and slower than fp32, so a timing would mislead. The same test
+    decides ``precision="auto"`` in training (:func:`resnext_edu.provenance.native_bf16`).
     """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
+    return native_bf16(device)
 
 
 def _synchronize(device: torch.device) -> None:

@@ -1,6 +1,8 @@
 """resnext_edu.timing: what it computes from the samples, and that timing leaves the learner's module alone.
 (No test of speed itself: the machines that run the tests are shared and noisy.)"""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -46,7 +48,16 @@ def test_time_module_counts_samples_and_leaves_the_module_untouched(mode):
 def test_bf16_autocast_runs_and_is_labelled():
     result = timing.time_module(torch.nn.Conv2d(4, 4, 3), torch.randn(1, 4, 6, 6), repeats=1, warmup=0, bf16=True)
     assert result.precision.startswith("bf16")
-    assert isinstance(timing.bf16_supported("cpu"), bool)
+
+
+def test_bf16_counts_as_native_only_with_bf16_instructions():
+    """Read /proc/cpuinfo here, independently: PyTorch's mkldnn check says yes on any AVX512 CPU (emulated bf16)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo on this system")
+    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    assert timing.bf16_supported("cpu") == bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert timing.bf16_supported("meta") is False
 
 
 def test_invalid_arguments_say_what_is_allowed():

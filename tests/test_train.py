@@ -134,6 +134,34 @@ def test_nan_loss_stops_with_epoch_step_and_cause_and_keeps_the_good_checkpoint(
     assert len(json.loads((tmp_path / "history.json").read_text())["epochs"]) == 1
 
 
+class Mirrored(nn.Module):
+    """The same network looking at every image in a mirror."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x.flip(3))
+
+
+def test_flip_test_time_augmentation_averages_each_image_with_its_mirror(small_data):
+    from resnext_edu.data import normalize
+    model = tiny_model().eval()
+    x = normalize(small_data.test_images)
+    with torch.no_grad():
+        by_hand = (model(x) + model(torch.flip(x, dims=[3]))) / 2          # hand-written, the whole set at once
+    expected_loss = nn.functional.cross_entropy(by_hand, small_data.test_labels).item()
+    expected_acc = (by_hand.argmax(1) == small_data.test_labels).float().mean().item()
+    flipped = T.evaluate(model, small_data, flip=True, batch_size=16)
+    assert flipped["test_loss"] == pytest.approx(expected_loss, rel=1e-5)
+    assert flipped["test_acc"] == pytest.approx(expected_acc)
+    # averaging over the mirror pair makes the result blind to which way round the network looks
+    assert T.evaluate(Mirrored(model), small_data, flip=True)["test_loss"] == pytest.approx(expected_loss, rel=1e-5)
+    plain, plain_mirrored = T.evaluate(model, small_data), T.evaluate(Mirrored(model), small_data)
+    assert abs(plain["test_loss"] - plain_mirrored["test_loss"]) > 1e-5    # ... which plain evaluation is not
+
+
 # --- bad input --------------------------------------------------------------------------------------------------
 
 def test_batch_larger_than_the_data_is_refused(small_data):
