@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.25)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--crop-padding", type=int, default=4)
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -91,6 +92,7 @@ def main() -> None:
     model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
+                         crop_padding=args.crop_padding,
                          nesterov=not args.no_nesterov, precision=args.precision, device="cpu")
     curve = [{"minutes": loaded / 60, "epoch": 0, "test_acc": None, "cpu_seconds": cpu_seconds(),
               "load_average": os.getloadavg()}]

@@ -333,10 +333,11 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
-                  augment: bool = True, dtype: torch.dtype = torch.float32, channels_last: bool = False,
-                  rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+                  augment: bool = True, pad: int = PAD, dtype: torch.dtype = torch.float32,
+                  channels_last: bool = False, rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
     """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
     dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
+    Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip.
 
     With ``world_size`` > 1 (one rank of a torchrun job, :mod:`.distributed`), ``batch_size`` is the global batch and
     this yields rank ``rank``'s consecutive ``batch_size // world_size`` images of each. Every rank draws the same
@@ -353,7 +354,7 @@ def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int 
     per_rank = batch_size // world_size
     g = epoch_generator(seed, epoch)
     order = torch.randperm(n, generator=g)
-    dy, dx = torch.randint(0, 2 * PAD + 1, (2, n), generator=g)
+    dy, dx = torch.randint(0, 2 * pad + 1, (2, n), generator=g)
     flip = torch.rand(n, generator=g) < 0.5
     order, dy, dx, flip = (t.to(images.device) for t in (order, dy, dx, flip))
     for start in range(0, n - batch_size + 1, batch_size):
@@ -361,7 +362,7 @@ def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int 
         idx = order[mine]
         x = images[idx]
         if augment:
-            x = crop_flip(x, dy[mine], dx[mine], flip[mine])
+            x = crop_flip(x, dy[mine], dx[mine], flip[mine], pad)
         yield normalize(x, dtype, channels_last), labels[idx]
 
 

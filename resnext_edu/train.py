@@ -59,6 +59,7 @@ class TrainConfig:
     schedule: str = "onecycle"          # "step": lr/10 at 50% and 75% of epochs (paper); "onecycle"; "cosine"
     warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")
     label_smoothing: float = 0.0        # 0.1 spreads 10% of each target over all classes (Szegedy et al. 2016)
+    crop_padding: int = 4               # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
     precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (module docstring)
     channels_last: bool | None = None   # NHWC memory layout; None: on with autocast, off in plain fp32
     compile: bool = False               # torch.compile the model (slow first epoch, faster later ones)
@@ -151,6 +152,10 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128.")
     if not 0 <= config.label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {config.label_smoothing!r}; 0.1 is common.")
+    if isinstance(config.crop_padding, bool) or not isinstance(config.crop_padding, int) \
+            or not 0 <= config.crop_padding <= 16:
+        raise ValueError(f"crop_padding is a whole number of pixels from 0 to 16, got {config.crop_padding!r}; "
+                         f"the paper pads by 4.")
     if not 0 <= config.warmup < 1:
         raise ValueError(f"warmup is a fraction of all steps in [0, 1), got {config.warmup!r}; try 0.2.")
 
@@ -388,7 +393,7 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
     seen_loss, seen_correct = 0.0, 0
     t0 = time.perf_counter()
     batches = train_batches(data.train_images, data.train_labels, config.batch_size, seed=config.seed, epoch=epoch,
-                            channels_last=precision.channels_last, rank=dist.rank, world_size=dist.world_size)
+                            pad=config.crop_padding, channels_last=precision.channels_last, rank=dist.rank, world_size=dist.world_size)
     for step, (x, y) in enumerate(batches):
         with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
             logits = net(x)                                                  # (B, classes)
@@ -465,6 +470,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"default {d.weight_decay}")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="e.g. 0.1 (default 0)")
+    parser.add_argument("--crop-padding", type=int, default=d.crop_padding,
+                        help=f"pixels of zero padding before the random crop, default {d.crop_padding} (the paper's)")
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images, class-balanced")
     parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images")
     source = parser.add_mutually_exclusive_group()
@@ -541,8 +548,8 @@ def _main_train(args: argparse.Namespace, dist: Distributed) -> int:
     lr = scaled_lr(args.lr, args.batch_size, args.lr_scaling)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, nesterov=args.nesterov,
                          weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
-                         label_smoothing=args.label_smoothing, precision=args.precision,
-                         channels_last=args.channels_last, compile=args.compile, seed=args.seed, device=args.device)
+                         label_smoothing=args.label_smoothing, crop_padding=args.crop_padding,
+                         precision=args.precision, channels_last=args.channels_last, compile=args.compile, seed=args.seed, device=args.device)
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
     dist.print(f"data: {data.source}")
     if dist.world_size > 1:

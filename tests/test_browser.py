@@ -2,9 +2,9 @@
 
 For each notebook that uses widgets (the fixture `tests/fixtures/widget_smoke.ipynb` first, then every lesson in
 `notebooks/` that imports ipywidgets, itself or through a module of `resnext_edu`): open it in JupyterLab, run all cells in
-quick mode (RESNEXT_EDU_QUICK=1), check that every cell finished without an error and every widget rendered, move
-each explorer's sliders with the arrow keys (and pick another option in its dropdowns) and check that the numbers
-and the figure they drive changed. The
+quick mode (RESNEXT_EDU_QUICK=1), check that every cell finished without an error and every widget rendered, change
+each explorer's controls as a person would (arrow keys on sliders, another option in dropdowns, a click on
+checkboxes, a number typed into text boxes) and check that the numbers and the figure they drive changed. The
 screenshots land in `test-artifacts/browser/` for a person to look at.
 
 The harness checks itself: a copy of the fixture whose slider callback raises must be reported as broken.
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_browser import LabServer, browser_skip_reason, check_notebook, close_notebook, launch_chromium, uses_widgets
+from jupyter_browser import check_notebook, close_notebook
+from jupyter_lab import LabServer, browser_skip_reason, launch_chromium, uses_widgets
 
 pytestmark = pytest.mark.browser
 
@@ -127,14 +128,27 @@ def check(page, lab_server, relpath: str, artifacts: Path, expect_widgets: bool 
     return report
 
 
+#: The kinds of control a learner can change in each lesson's explorers (lesson 02: the block explorer; 04: the
+#: complexity explorer; 05: the sweep explorer); the harness must change at least one of each kind.
+CONTROL_KINDS = ("slider", "dropdown", "checkbox", "text")
+EXPECTED_CONTROLS = {
+    "02_split_transform_merge.ipynb": {"slider", "checkbox"},
+    "04_counting_params_and_flops.ipynb": {"slider", "dropdown", "text"},
+    "05_cardinality_sweep.ipynb": {"dropdown", "checkbox"},
+}
+
+
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("relpath", [f"{FIXTURE_DIR}/{FIXTURE.name}"] + widget_lessons())
 def test_notebook_in_browser(page, lab_server, relpath):
-    """Every cell runs, every widget renders, and moving each slider redraws what it drives, without an error."""
+    """Every cell runs, every widget renders, and changing each control redraws what it drives, without an error."""
     report = check(page, lab_server, relpath, ARTIFACTS)
     assert not report.problems, report.summary()
     if relpath.startswith(FIXTURE_DIR):  # the fixture has an explorer: the harness must find and move its slider
         assert report.moves and "no explorer" not in report.moves[0], report.summary()
+    exercised = {kind for kind in CONTROL_KINDS for move in report.moves if f" {kind} " in move.split(":")[0]}
+    missing = EXPECTED_CONTROLS.get(Path(relpath).name, set()) - exercised
+    assert not missing, f"{relpath}: no {', '.join(sorted(missing))} was exercised\n{report.summary()}"
 
 
 @pytest.mark.timeout(300)

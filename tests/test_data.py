@@ -80,14 +80,17 @@ def test_flip_equals_torch_flip_after_the_crop():
     assert torch.equal(crop_flip(images, dy, dx, torch.tensor([True, False]))[1], plain[1])
 
 
-def test_augmentation_varies_per_sample_and_is_always_a_crop_or_flip_of_the_image():
+@pytest.mark.parametrize("pad", [4, 2, 0])
+def test_augmentation_varies_per_sample_and_is_always_a_crop_or_flip_of_the_image(pad):
     image = torch.randint(1, 256, (1, 3, 32, 32), dtype=torch.uint8)
     same = image.expand(256, -1, -1, -1).contiguous()
-    (x, _), = list(train_batches(same, torch.zeros(256, dtype=torch.long), 256, seed=3))
+    kwargs = {} if pad == 4 else {"pad": pad}                    # 4, the paper's, is the default
+    (x, _), = list(train_batches(same, torch.zeros(256, dtype=torch.long), 256, seed=3, **kwargs))
     distinct = {tuple(row.tolist()) for row in x.flatten(1)[:, ::7]}
-    assert len(distinct) > 100                                   # 81 offsets x 2 flips available
-    padded = F.pad(image[0], (4, 4, 4, 4))                       # the 162 allowed results, by slicing
-    allowed = [padded[:, a:a + 32, b:b + 32] for a in range(9) for b in range(9)]
+    offsets = 2 * pad + 1
+    assert len(distinct) > min(100, offsets ** 2)                # offsets**2 shifts x 2 flips available
+    padded = F.pad(image[0], (pad, pad, pad, pad))               # the allowed results, by slicing
+    allowed = [padded[:, a:a + 32, b:b + 32] for a in range(offsets) for b in range(offsets)]
     allowed = torch.stack(allowed + [c.flip(2) for c in allowed])
     want = normalize(allowed)
     for sample in x[:32]:

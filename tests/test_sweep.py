@@ -21,7 +21,7 @@ from resnext_edu import cli, counting, models
 from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
                                summarize, table4_configs)
 from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
-from resnext_edu.sweep.runner import OWNER, RUNS, acquire, release
+from resnext_edu.sweep.folder import OWNER, RUNS, acquire, release
 
 REPO = Path(__file__).resolve().parent.parent
 LESSON = {"stage_widths": (16, 32, 64), "stem_width": 16}

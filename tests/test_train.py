@@ -190,6 +190,8 @@ def test_bad_settings_get_a_clear_message(small_data):
         fit(tiny_model(), small_data, quick(schedule="linear"), progress=False)
     with pytest.raises(ValueError, match="lr must be positive"):
         fit(tiny_model(), small_data, quick(lr=0), progress=False)
+    with pytest.raises(ValueError, match="crop_padding is a whole number of pixels from 0 to 16"):
+        fit(tiny_model(), small_data, quick(crop_padding=-1), progress=False)
 
 
 # --- command line -----------------------------------------------------------------------------------------------

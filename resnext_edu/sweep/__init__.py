@@ -16,7 +16,8 @@ from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_
                       max_cardinality, table4_configs)
 from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, compare_to_baseline, comparison_table, gather,
                       load_result, shipped, summarize, summary_table)
-from .runner import RESULT_FORMAT, Run, SweepConflict, SweepOutcome, SweepSettings, plan, run_sweep
+from .folder import RESULT_FORMAT
+from .runner import Run, SweepConflict, SweepOutcome, SweepSettings, plan, run_sweep
 
 __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
            "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",

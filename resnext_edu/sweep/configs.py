@@ -16,7 +16,7 @@ Parameters are counted on the "meta" device (no memory, no compute); MACs per 32
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import torch

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .configs import SweepConfig
-from .runner import RESULT_FORMAT, RUNS
+from .folder import RESULT_FORMAT, RUNS
 
 SHIPPED = Path(__file__).resolve().parent.parent / "results"   # resnext_edu/results (package data)
 REQUIRED = ("run_id", "seed", "config", "settings", "final", "history", "provenance", "data")

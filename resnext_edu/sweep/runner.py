@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shlex
 import socket
 import sys
 import time
@@ -30,15 +29,12 @@ from typing import Callable
 
 import torch
 
-from ..data import CIFAR10Data, atomic_write, balanced_subset, load_cifar10
-from ..provenance import describe
+from ..data import CIFAR10Data, balanced_subset, load_cifar10
+from ..provenance import code_fingerprint, command_line, describe, git_commit
 from .configs import SweepConfig
+from .folder import (RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path,
+                     write_json)
 
-RESULT_FORMAT = "resnext-edu sweep result v1"
-LOG = "sweep.log"
-RUNS = "runs"
-OWNER = "owner.json"
-SETTINGS = "settings.json"
 
 
 @dataclass(frozen=True)
@@ -117,33 +113,6 @@ class SweepConflict(ValueError):
     """The output folder holds runs trained with other settings than the sweep asks for."""
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------------------------
-
-def result_path(out_dir: str | os.PathLike, run: Run) -> Path:
-    return Path(out_dir) / f"{run.run_id}.json"
-
-
-def write_json(path: Path, obj) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-    atomic_write(path, write)
-
-
-def log_event(out_dir: Path, event: str, run_id: str = "", detail: str = "") -> None:
-    """Append one line to ``OUT/sweep.log`` (a single write with O_APPEND: lines of parallel sweeps never mix)."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    line = f"{stamp} pid={os.getpid()} host={socket.gethostname()} {event} {run_id} {detail}".rstrip() + "\n"
-    fd = os.open(Path(out_dir) / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
-
-
 def _settings_identity(settings: SweepSettings) -> dict:
     return asdict(settings)
 
@@ -153,111 +122,12 @@ def _differences(saved: dict, wanted: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Ownership of a run (one process at a time)
-# ---------------------------------------------------------------------------------------------------------------
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (a zombie, killed but not yet reaped, counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _read_owner(path: Path) -> dict | None:
-    try:
-        owner = json.loads(path.read_text())
-        return owner if isinstance(owner, dict) and "pid" in owner else None
-    except (OSError, ValueError):
-        return None
-
-
-def acquire(folder: Path, command: str) -> tuple[bool, str]:
-    """Take ownership of a run's working folder. Returns (True, note) or (False, who owns it, in words)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / OWNER
-    me = {"pid": os.getpid(), "host": socket.gethostname(),
-          "since": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command}
-    note = ""
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _read_owner(path)
-            if owner is None:
-                age = time.time() - path.stat().st_mtime if path.exists() else 0
-                if age < 60:       # being written this very moment by another process
-                    return False, f"{path} is being created by another sweep right now"
-                note = f"removed an unreadable owner file {path}"
-            elif owner.get("host") == me["host"] and owner["pid"] == me["pid"]:
-                note = "continuing (this process owned it already: an earlier call was interrupted)"
-            elif owner.get("host") == me["host"] and not _alive(owner["pid"]):
-                note = f"took over from pid {owner['pid']} (no longer running), owner since {owner.get('since')}"
-            else:
-                return False, (f"pid {owner['pid']} on host {owner.get('host')} owns it since {owner.get('since')} "
-                               f"(command: {owner.get('command')}). If that sweep is no longer running, delete "
-                               f"{path} and re-run.")
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            continue
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f)
-        return True, note
-    return False, f"could not take {path} (another sweep keeps creating it)"
-
-
-def release(folder: Path) -> None:
-    path = folder / OWNER
-    owner = _read_owner(path)
-    if owner is not None and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
-        path.unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The runner
 # ---------------------------------------------------------------------------------------------------------------
-
-def command_line() -> str:
-    """The command this process was started with, as a user would type it."""
-    argv = list(sys.argv)
-    first = Path(argv[0]) if argv else Path("")
-    if first.name == "__main__.py" and first.parent.name == "resnext_edu":
-        argv = ["python", "-m", "resnext_edu"] + argv[1:]
-    elif first.name in ("resnext-edu",):
-        argv = ["resnext-edu"] + argv[1:]
-    else:
-        argv = [Path(sys.executable).name] + argv
-    return shlex.join(argv)
-
-
-def code_fingerprint() -> dict:
-    """SHA-256 (first 16 hex digits) of every ``resnext_edu`` source file this process has imported, so a result
-    names the exact code even when the checkout had uncommitted changes (``git.dirty``). Call it when the sweep
-    starts (:func:`run_sweep` does): the files are read then, right after they were imported."""
-    import hashlib
-    root = Path(__file__).resolve().parent.parent
-    out = {}
-    for name, module in sorted(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if name.startswith("resnext_edu") and path and path.endswith(".py"):
-            out[Path(path).resolve().relative_to(root).as_posix()] = \
-                hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    return out
-
 
 def session_provenance() -> dict:
     """What identifies the code of this process, taken when the sweep starts (not when a result is written: other
     commits may land while a long sweep runs)."""
-    from ..provenance import git_commit
     return {"git": git_commit(), "code_sha256": code_fingerprint(),
             "sweep_started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
