@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--model", default="resnext20_4x32d")
     parser.add_argument("--stage-widths", type=int, nargs=3, default=(16, 32, 64))
     parser.add_argument("--stem-width", type=int, default=16)
+    parser.add_argument("--blocks-per-stage", type=int, nargs=3, default=None, help="override the name's (2 2 2)")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.4)
@@ -89,7 +90,8 @@ def main() -> None:
     loaded = time.perf_counter() - START
     print(f"data loaded in {loaded:.1f} s: {data.source}")
     torch.manual_seed(0)
-    model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
+    model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width,
+                   blocks_per_stage=args.blocks_per_stage)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
                          crop_padding=args.crop_padding,

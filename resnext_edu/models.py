@@ -107,7 +107,7 @@ MODEL_NAMES = (
     "resnet50", "resnext50_32x4d", "resnet101", "resnext101_32x4d", "resnext101_32x8d", "resnext101_64x4d",
 )
 _NAME = re.compile(r"^(?:resnet(?P<rdepth>\d+)|resnext(?P<depth>\d+)_(?P<C>\d+)x(?P<d>\d+)d)$")
-OVERRIDES = tuple(f.name for f in fields(ResNeXtConfig) if f.name not in ("template", "blocks_per_stage"))
+OVERRIDES = tuple(f.name for f in fields(ResNeXtConfig) if f.name != "template")
 
 
 def list_models() -> list[str]:
@@ -142,8 +142,15 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise ValueError(f"Unknown override(s) {', '.join(unknown)}. Allowed: {', '.join(OVERRIDES)}.")
-    if "stage_widths" in overrides and overrides["stage_widths"] is not None:
-        overrides["stage_widths"] = tuple(overrides["stage_widths"])
+    for key in ("stage_widths", "blocks_per_stage"):
+        if overrides.get(key) is not None:
+            overrides[key] = tuple(overrides[key])
+    n_stages = len(config.blocks_per_stage)
+    blocks = overrides.get("blocks_per_stage")
+    if blocks is not None and (len(blocks) != n_stages or
+                               not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in blocks)):
+        raise ValueError(f"blocks_per_stage needs {n_stages} whole numbers >= 1 for the {config.template} template "
+                         f"(one per stage), got {blocks!r}. Example: {config.blocks_per_stage}.")
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     check_positive_int("cardinality", config.cardinality, "C counts the parallel transformations in a block.")
     check_positive_int("bottleneck_width", config.bottleneck_width, "d is the width of each transformation.")
@@ -170,7 +177,8 @@ def create(name: str, **overrides) -> ResNeXt:
     ``create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16)``.
 
     Overrides: num_classes, form ("A"/"B"/"C", every block), stage_widths, stem_width, cardinality,
-    bottleneck_width, shortcut ("B"/"C") and residual (False for a plain network).
+    bottleneck_width, shortcut ("B"/"C"), residual (False for a plain network) and blocks_per_stage (the name's depth
+    then no longer holds: ``depth`` and :func:`name_of` follow the blocks).
     """
     return ResNeXt(config_for(name, **overrides))
 
