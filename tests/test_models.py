@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from resnext_edu import models
+from resnext_edu.blocks import ResNeXtBlock
 
 # Table 7 and REFERENCE.md's other ResNeXt-29 sizes (10 classes); Table 1 / torchvision for ImageNet.
 EXACT_PARAMS = {
@@ -62,6 +63,23 @@ def test_any_cifar_depth_and_width_is_parsed():
     assert (config.blocks_per_stage, config.cardinality, config.bottleneck_width) == ((4, 4, 4), 3, 5)
 
 
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_fewer_blocks_per_stage_drops_exactly_those_blocks():
+    """ResNeXt-20 4x32d at widths 16/32/64 with one block in stage 1 instead of two (benchmark 3's model): the
+    parameters missing are those of one stage-1 block built on its own (64 -> 64 channels, C = 4, d = 32·16/64 = 8)."""
+    lesson = dict(stage_widths=(16, 32, 64), stem_width=16)
+    full = models.create("resnext20_4x32d", **lesson)
+    short = models.create("resnext20_4x32d", **lesson, blocks_per_stage=[1, 2, 2])
+    block = ResNeXtBlock(64, 64, cardinality=4, bottleneck_width=8)
+    assert n_params(full) - n_params(short) == n_params(block)
+    assert [len(stage) for stage in short.stages] == [1, 2, 2]
+    assert short.config.depth == 17 and models.name_of(short.config) == "resnext17_4x32d"
+    assert short(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
 @pytest.mark.parametrize("name, overrides, message", [
     ("resnext29_8x64", {}, "Did you mean resnext29_8x64d"),
     ("resnet5O", {}, "Did you mean resnet50"),
@@ -72,6 +90,8 @@ def test_any_cifar_depth_and_width_is_parsed():
     ("resnext29_8x64d", {"stage_widths": (16, -32, 64)}, "positive integer"),
     ("resnext29_32x4d", {"stage_widths": (8, 16, 32)}, "bottleneck width floor"),
     ("resnext29_8x64d", {"colour": "red"}, "Unknown override"),
+    ("resnext29_8x64d", {"blocks_per_stage": (1, 2)}, "blocks_per_stage needs 3 whole numbers"),
+    ("resnext29_8x64d", {"blocks_per_stage": (1, 0, 2)}, "blocks_per_stage needs 3 whole numbers"),
     ("resnext29_8x64d", {"cardinality": 2.5}, "cardinality must be a positive integer"),
 ])
 def test_bad_names_and_overrides(name, overrides, message):
