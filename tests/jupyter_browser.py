@@ -168,10 +168,13 @@ JS_EXPLORERS = """(handleSelector) => {
             .filter(w => { const i = w.querySelector(input); return visible(w) && i && !i.disabled; });
         const checkboxes = enabled('.widget-checkbox', 'input[type="checkbox"]');
         const texts = enabled('.widget-text', 'input');
-        const checkboxName = (el, i) => (el.querySelector('.widget-label, label') || {}).textContent || `checkbox ${i}`;
+        const checkboxName = (el, i) => {   // the first label with text (an empty one may hold the indent)
+            const texts = [...el.querySelectorAll('label, span')].map(e => e.textContent.replace(/\u200b/g, '').trim());
+            return texts.find(t => t) || `checkbox ${i}`;
+        };
         const controls = sliders.map((el, i) => ({el, kind: 'slider', name: nameOf(el, `slider ${i}`)}))
             .concat(dropdowns.map((el, i) => ({el, kind: 'dropdown', name: nameOf(el, `dropdown ${i}`)})))
-            .concat(checkboxes.map((el, i) => ({el, kind: 'checkbox', name: checkboxName(el, i).trim()})))
+            .concat(checkboxes.map((el, i) => ({el, kind: 'checkbox', name: checkboxName(el, i)})))
             .concat(texts.map((el, i) => ({el, kind: 'text', name: nameOf(el, `text box ${i}`)})))
             .map((control, i) => {
                 const id = `${index}-${i}`;
