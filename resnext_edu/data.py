@@ -12,6 +12,7 @@ resumed after epoch k sees exactly the batches the uninterrupted run would have 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import warnings
@@ -213,6 +214,15 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` as indented JSON with :func:`atomic_write` (history files, sweep results)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+    atomic_write(path, write)
 
 
 def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:

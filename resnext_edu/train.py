@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import check_choice, check_positive_int
-from .data import CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches
+from .data import CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches, write_json
 from .distributed import (DEFAULT_TIMEOUT, LR_RULES, SINGLE_PROCESS, Distributed, DistributedSetupError, describe_lr,
                           from_environment, scaled_lr, sync_batchnorm)
 from .provenance import cpu_has_native_bf16, describe
@@ -203,14 +203,6 @@ def model_identity(model: nn.Module) -> dict:
                 "config": asdict(config) if is_dataclass(config) else None,
                 "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
     return json.loads(json.dumps(identity))  # tuples -> lists, so a loaded copy compares equal
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-    atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> dict:

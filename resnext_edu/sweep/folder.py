@@ -1,4 +1,4 @@
-"""A sweep's output folder: result files written atomically, the event log, and who owns a run (lesson 05).
+"""A sweep's output folder: where result files go, the event log, and who owns a run (lesson 05).
 
 Layout (:mod:`.runner` describes how a sweep uses it)::
 
@@ -20,8 +20,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..data import atomic_write
-
 RESULT_FORMAT = "resnext-edu sweep result v1"
 LOG = "sweep.log"
 RUNS = "runs"
@@ -36,14 +34,6 @@ SETTINGS = "settings.json"
 def result_path(out_dir: str | os.PathLike, run) -> Path:
     """Where a finished run's result file goes: ``OUT/<run_id>.json``."""
     return Path(out_dir) / f"{run.run_id}.json"
-
-
-def write_json(path: Path, obj) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-    atomic_write(path, write)
 
 
 def log_event(out_dir: Path, event: str, run_id: str = "", detail: str = "") -> None:

@@ -29,11 +29,10 @@ from typing import Callable
 
 import torch
 
-from ..data import CIFAR10Data, balanced_subset, load_cifar10
+from ..data import CIFAR10Data, balanced_subset, load_cifar10, write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from .configs import SweepConfig
-from .folder import (RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path,
-                     write_json)
+from .folder import RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path
 
 
 
