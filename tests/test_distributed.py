@@ -276,7 +276,9 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         time.sleep(3600)
         return real_load(*a, **k)
 
-    T.atomic_write, T.fit = logged_write, keep_model
+    import resnext_edu.data as data_module
+    # every file goes through atomic_write: checkpoints from train.py, JSON through data.write_json
+    T.atomic_write, data_module.atomic_write, T.fit = logged_write, logged_write, keep_model
     if mode == "stall" and rank == 1:
         T.load_cifar10 = stall
     rc = main(list(args))
