@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import check_choice, check_positive_int
-from .data import CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches, write_json
+from .data import PAD, CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches, write_json
 from .distributed import (DEFAULT_TIMEOUT, LR_RULES, SINGLE_PROCESS, Distributed, DistributedSetupError, describe_lr,
                           from_environment, scaled_lr, sync_batchnorm)
 from .provenance import cpu_has_native_bf16, describe
@@ -59,7 +59,7 @@ class TrainConfig:
     schedule: str = "onecycle"          # "step": lr/10 at 50% and 75% of epochs (paper); "onecycle"; "cosine"
     warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")
     label_smoothing: float = 0.0        # 0.1 spreads 10% of each target over all classes (Szegedy et al. 2016)
-    crop_padding: int = 4               # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
+    crop_padding: int = PAD             # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
     precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (module docstring)
     channels_last: bool | None = None   # NHWC memory layout; None: on with autocast, off in plain fp32
     compile: bool = False               # torch.compile the model (slow first epoch, faster later ones)
