@@ -3,12 +3,15 @@
 Layout (:mod:`.runner` describes how a sweep uses it)::
 
     OUT/<run_id>.json         one finished run
+    OUT/sweep-settings.json   the settings every run in this folder trains with, claimed by the first sweep
     OUT/runs/<run_id>/        the run's working folder: checkpoint.pt + history.json (train.fit), owner.json
     OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, problem
 
+A folder holds one experiment: the first sweep *claims* its settings (:func:`claim_settings`, an atomic
+``os.link``), and a sweep with other settings is refused before it trains, even when both start at the same moment.
 A run is owned by one process while it trains: ``owner.json`` (pid, host, start, command) is created exclusively,
 so sweeps sharing a folder never train the same run twice; an owner that has died (same host, no such process) is
-taken over.
+taken over, and the temporary files its killed writes left (``<name>*.tmp``, :func:`remove_stale_temps`) removed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ LOG = "sweep.log"
 RUNS = "runs"
 OWNER = "owner.json"
 SETTINGS = "settings.json"
+FOLDER_SETTINGS = "sweep-settings.json"
+SETTINGS_FORMAT = "resnext-edu sweep settings v1"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -34,6 +39,89 @@ SETTINGS = "settings.json"
 def result_path(out_dir: str | os.PathLike, run) -> Path:
     """Where a finished run's result file goes: ``OUT/<run_id>.json``."""
     return Path(out_dir) / f"{run.run_id}.json"
+
+
+def check_out_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Refuse an output folder that cannot be written (a file, a read-only place) before anything runs; else create
+    it. Returns it as a Path."""
+    path = Path(path)
+    if "\n" in str(path) or "\r" in str(path):
+        raise ValueError(f"{option} {str(path)!r} contains a line break; give a folder name without one.")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is" if existing == path else f"is inside {existing}, which is"
+        raise ValueError(f"{option} {path} {where} a file, not a folder. Give a folder (it is created if missing).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path} cannot be written: {existing} is not writable by this user. Give a folder "
+                         f"you can write to, e.g. one under {Path.home()}.")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_stale_temps(folder: Path, *targets: Path) -> list[Path]:
+    """Delete the temporary files that killed writes left behind: every ``*.tmp`` in ``folder`` (a run's working
+    folder, owned by this process: nobody else writes there) and ``<name>*.tmp`` beside each of ``targets``
+    (atomic writes name their temporary file after the target, in the target's folder). Returns what was removed."""
+    stale = list(folder.glob("*.tmp")) if folder.is_dir() else []
+    for target in targets:
+        stale += target.parent.glob(f"{target.name}*.tmp")
+    removed = []
+    for path in dict.fromkeys(stale):
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def claim_settings(out_dir: Path, wanted: dict, command: str) -> dict:
+    """Record ``wanted`` as the settings of ``out_dir``, or compare them with the settings already recorded.
+
+    The record appears whole or not at all: it is written to a temporary file and hard-linked to its name
+    (``os.link`` fails if the name exists), so of two sweeps starting together exactly one claims the folder and the
+    other reads the winner's settings. Returns the differences ``{field: (recorded, wanted)}``; empty when they agree.
+    """
+    path = out_dir / FOLDER_SETTINGS
+    record = {"format": SETTINGS_FORMAT, "settings": wanted, "claimed_by": {
+        "pid": os.getpid(), "host": socket.gethostname(), "command": command,
+        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
+    tmp = out_dir / f"{FOLDER_SETTINGS}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    try:
+        os.link(tmp, path)
+        return {}
+    except FileExistsError:
+        pass
+    except OSError:            # a file system without hard links: exclusive create (the reader below retries)
+        try:
+            with open(path, "x") as f:
+                f.write(tmp.read_text())
+            return {}
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    saved = read_folder_settings(path)
+    return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+
+
+def read_folder_settings(path: Path, attempts: int = 20) -> dict:
+    """The settings recorded in ``OUT/sweep-settings.json`` (retried for a moment while another sweep writes it)."""
+    for _ in range(attempts):
+        try:
+            record = json.loads(path.read_text())
+            if isinstance(record, dict) and record.get("format") == SETTINGS_FORMAT \
+                    and isinstance(record.get("settings"), dict):
+                return record["settings"]
+            error = f"format {record.get('format') if isinstance(record, dict) else type(record).__name__!r}"
+        except (OSError, ValueError) as exc:
+            error = str(exc)
+        time.sleep(0.05)
+    raise ValueError(f"{path} records this folder's settings but cannot be read ({error}). If the folder holds no "
+                     f"results you want to keep, delete {path.name}; else restore it, or use another --out.")
 
 
 def log_event(out_dir: Path, event: str, run_id: str = "", detail: str = "") -> None:

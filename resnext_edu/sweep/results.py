@@ -1,8 +1,9 @@
 """Reading sweep result files (shipped or the learner's), and the statistics over seeds (lesson 05).
 
-A folder may hold other things: a corrupt file (a truncated copy, a hand edit that broke the JSON) or a foreign one
-(some other program's JSON). Neither stops the gathering: each is listed in :attr:`Gathered.problems` with the
-reason and left out of the statistics.
+A folder may hold other things: a corrupt file (a truncated copy, a hand edit that broke the JSON or put a string
+where a number belongs: :func:`~resnext_edu.sweep.schema.check_result`) or a foreign one (some other program's JSON).
+Neither stops the gathering: each is listed in :attr:`Gathered.problems` with the reason and left out of the
+statistics.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .configs import SweepConfig
-from .folder import RESULT_FORMAT, RUNS
+from .folder import FOLDER_SETTINGS, RESULT_FORMAT, RUNS
+from .schema import RecordError, check_result
 
 SHIPPED = Path(__file__).resolve().parent.parent / "results"   # resnext_edu/results (package data)
 REQUIRED = ("run_id", "seed", "config", "settings", "final", "history", "provenance", "data")
@@ -75,13 +77,10 @@ def load_result(path: str | os.PathLike, source: str = "") -> Result:
     if missing:
         raise ResultError(f"lacks the field(s) {', '.join(missing)}")
     try:
-        SweepConfig.from_dict(raw["config"])
-        acc = float(raw["final"]["test_acc"])
-        epochs = [float(e["test_acc"]) for e in raw["history"]]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ResultError(f"has a malformed config, final or history ({type(error).__name__}: {error})") from None
-    if not (0 <= acc <= 1 and all(0 <= a <= 1 for a in epochs) and epochs):
-        raise ResultError("holds accuracies outside [0, 1] or no epochs")
+        check_result(raw)
+    except (RecordError, KeyError, TypeError, ValueError) as error:
+        raise ResultError(f"has a malformed field: {error}. Restore the file from the sweep that wrote it, or "
+                          f"delete it to train that run again") from None
     return Result(path, source or path.parent.name, raw)
 
 
@@ -112,13 +111,13 @@ def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
             files, label = [root], source or root.parent.name
         elif root.is_dir():
             files = sorted(p for p in root.rglob("*.json") if RUNS not in p.relative_to(root).parts[:-1]
-                           and "report" not in p.relative_to(root).parts[:-1])
+                           and "report" not in p.relative_to(root).parts[:-1] and p.name != FOLDER_SETTINGS)
             label = source or root.name
             for history in sorted((root / RUNS).glob("*/history.json")):
                 if not (root / f"{history.parent.name}.json").exists():
                     try:
-                        done = len(json.loads(history.read_text()).get("epochs", []))
-                    except (OSError, ValueError):
+                        done = len(json.loads(history.read_text())["epochs"])
+                    except (OSError, ValueError, LookupError, TypeError):   # half-written or edited by hand
                         done = "?"
                     found.in_progress.append(f"{history.parent.name} ({done} epochs so far)")
         else:

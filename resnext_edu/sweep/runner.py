@@ -32,8 +32,10 @@ import torch
 from ..data import CIFAR10Data, balanced_subset, load_cifar10, write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from .configs import SweepConfig
-from .folder import RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path
-
+from .folder import (FOLDER_SETTINGS, RESULT_FORMAT, RUNS, SETTINGS, acquire, check_out_folder, claim_settings,
+                     log_event, release, remove_stale_temps, result_path)
+from .results import ResultError, load_result
+from .schema import check_settings
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class SweepSettings:
     test_subset: int | None = 1000    # test images evaluated after every epoch (the learning curves)
     final_test_subset: int | None = 5000  # test images of the final evaluation; None: all 10,000
     precision: str = "auto"           # train.py's precision ("auto": bf16 + channels_last where the CPU has it)
+
+    def __post_init__(self):
+        check_settings(self)          # refused here, before a sweep writes anything
 
     def train_config(self, seed: int, device: str = "auto"):
         from ..train import TrainConfig
@@ -145,6 +150,9 @@ def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | Non
                        source=f"{data.source}; first {n:,} test images, class-balanced")
 
     train = data
+    if settings.subset is not None and settings.subset > len(data.train_labels):
+        raise ValueError(f"--subset {settings.subset:,} is more than the {len(data.train_labels):,} training images of "
+                         f"{data.source}. Use at most {len(data.train_labels):,}, or all.")
     if settings.subset is not None and settings.subset < len(data.train_labels):
         keep = balanced_subset(data.train_labels, settings.subset, len(data.classes))
         train = replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep],
@@ -177,8 +185,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
     Raises:
         SweepConflict: some runs in ``out_dir`` were trained with other settings (nothing is trained then).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_folder(out_dir)
     command = command or command_line()
     threads_before = torch.get_num_threads()
     if threads is not None:
@@ -187,6 +194,27 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
         return _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn)
     finally:
         torch.set_num_threads(threads_before)      # a notebook's later cells keep their own setting
+
+
+def _finished(path: Path, wanted: dict) -> tuple[str, str]:
+    """Is ``path`` a valid result trained with ``wanted``? ("done", ""), ("bad", why) or ("other", the differences)."""
+    try:
+        saved = load_result(path).raw["settings"]
+    except ResultError as error:
+        return "bad", (f"{path} {error}; run {path.stem} is skipped. Move or delete the file to train that run "
+                       f"again.")
+    diff = _differences(saved, wanted)
+    return ("other" if diff else "done"), ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
+
+
+def _count_finished(outcome: SweepOutcome, path: Path, wanted: dict) -> None:
+    """A result that appeared while this sweep ran (another sweep trained it): done only if its settings agree."""
+    status, why = _finished(path, wanted)
+    if status == "done":
+        outcome.already_done.append(path.stem)
+    else:
+        outcome.problems.append(why if status == "bad" else f"{path} was trained with other settings ({why}); not "
+                                f"counted as done. Move it away to train that run with this sweep's settings.")
 
 
 def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn) -> SweepOutcome:
@@ -203,27 +231,21 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
     for run in runs:                        # check everything before training anything
         path = result_path(out, run)
         if path.exists():
-            try:
-                saved = json.loads(path.read_text())
-                if saved.get("format") != RESULT_FORMAT:
-                    raise ValueError(f"format is {saved.get('format')!r}, not {RESULT_FORMAT!r}")
-            except (ValueError, OSError) as error:
-                outcome.problems.append(f"{path} is not a readable result ({error}); run {run.run_id} is skipped. "
-                                        f"Move or delete the file to train that run again.")
-                continue
-            diff = _differences(saved.get("settings", {}), wanted)
-            if diff:
-                conflicts.append(f"{path.name}: " + ", ".join(f"{k} was {a!r}, now {b!r}"
-                                                               for k, (a, b) in diff.items()))
-            else:
+            status, why = _finished(path, wanted)
+            if status == "done":
                 outcome.already_done.append(run.run_id)
+            elif status == "bad":                      # unreadable or malformed: named, skipped, the rest go on
+                outcome.problems.append(why)
+            else:
+                conflicts.append(f"{path.name}: {why}")
             continue
         saved_settings = out / RUNS / run.run_id / SETTINGS
         if saved_settings.exists():
             try:
-                diff = _differences(json.loads(saved_settings.read_text()), wanted)
-            except ValueError:
-                diff = {}
+                saved = json.loads(saved_settings.read_text())
+            except (OSError, ValueError):
+                saved = None
+            diff = _differences(saved, wanted) if isinstance(saved, dict) else {}
             if diff:
                 conflicts.append(f"{saved_settings} (interrupted run): " +
                                  ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
@@ -233,6 +255,17 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
         raise SweepConflict(f"{out} holds runs trained with other settings than this sweep asks for:\n  " +
                             "\n  ".join(conflicts) + "\nUse another --out folder for the new settings, or the "
                             "same settings to continue this sweep. Nothing was trained.")
+    prepared = None
+    if todo:             # the data decide what the settings can be (--subset, --batch-size): before anything is written
+        prepared = prepare_data(settings, data_dir, data)
+    diff = claim_settings(out, wanted, command)
+    if diff:
+        raise SweepConflict(f"{out} belongs to a sweep with other settings ({out / FOLDER_SETTINGS}): " +
+                            ", ".join(f"{k} is {a!r} there, {b!r} here" for k, (a, b) in diff.items()) +
+                            ". Use another --out folder for the new settings, or the same settings to continue that "
+                            "sweep. Nothing was trained.")
+    if prepared is not None:
+        print_fn(f"data: {prepared['train'].source}")
     for message in outcome.problems:
         print_fn(f"problem: {message}")
         log_event(out, "problem", "", message)
@@ -241,7 +274,6 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
     if outcome.already_done:
         print_fn(f"{len(outcome.already_done)} of {len(runs)} runs already finished in {out}: skipped.")
 
-    prepared = None
     for index, run in enumerate(todo, 1):
         folder = out / RUNS / run.run_id
         owned, note = acquire(folder, command)
@@ -251,12 +283,13 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
             log_event(out, "busy", run.run_id, note)
             continue
         try:
-            if result_path(out, run).exists():        # finished by another sweep meanwhile
-                outcome.already_done.append(run.run_id)
+            if result_path(out, run).exists():        # finished by another sweep meanwhile: done if its settings agree
+                _count_finished(outcome, result_path(out, run), wanted)
                 continue
-            if prepared is None:
-                prepared = prepare_data(settings, data_dir, data)
-                print_fn(f"data: {prepared['train'].source}")
+            removed = remove_stale_temps(folder, result_path(out, run))
+            if removed:
+                note = (note + "; " if note else "") + (f"removed {len(removed)} temporary file(s) left by a killed "
+                                                        f"write: {', '.join(p.name for p in removed)}")
             write_json(folder / SETTINGS, wanted)
             checkpoint = folder / "checkpoint.pt"
             resume = checkpoint.exists()
@@ -271,9 +304,10 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
         finally:
             release(folder)
     for run_id in list(outcome.busy):                # finished by the other sweep while this one worked
-        if (out / f"{run_id}.json").exists():
+        path = out / f"{run_id}.json"
+        if path.exists():
             outcome.busy.remove(run_id)
-            outcome.already_done.append(run_id)
+            _count_finished(outcome, path, wanted)
     return outcome
 
 
