@@ -96,8 +96,29 @@ def sweep_argv(budget: str, cardinalities, seeds, settings: SweepSettings, out: 
     return argv + ["--out", str(out)]
 
 
+def _single_line(option: str, value) -> None:
+    """Refuse a line break (or another control character) in an option that ``--list`` prints into a shell command:
+    a scheduler that reads the list line by line would run the part after the break as a command of its own."""
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in str(value)):
+        raise ValueError(f"{option} {str(value)!r} contains a line break or another control character; give it "
+                         f"without one (rename the folder).")
+
+
+def quoted_command(argv: list[str]) -> str:
+    """One shell line that runs ``argv``: every argument quoted (``shlex.quote``), so spaces, quotes and ``$(...)`` in
+    a path stay inside their argument; ``shlex.split`` of the line gives ``argv`` back."""
+    for arg in argv:
+        _single_line("an argument", arg)
+    return " ".join(shlex.quote(arg) for arg in argv)
+
+
 def main_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out is not None else Path("runs") / f"sweep-{args.budget}"
+    for option in ("--out", "--data-dir", "--device"):
+        _single_line(option, getattr(args, option[2:].replace("-", "_")))
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be a whole number >= 1, got {args.threads}; 1 is often fastest on a busy "
+                         f"2-core machine, or leave it out for PyTorch's choice.")
     settings = settings_from_args(args)
     runs = runs_from_args(args)
     if args.only:
@@ -115,7 +136,7 @@ def main_sweep(args: argparse.Namespace) -> int:
             if value is not None and not (extra == "--device" and value == "auto"):
                 base += [extra, str(value)]
         for run in runs:
-            print(shlex.join(base + ["--no-progress", "--only", run.run_id]))
+            print(quoted_command(base + ["--no-progress", "--only", run.run_id]))
         return 0
     configs = list(dict.fromkeys(r.config for r in runs))
     print(f"Sweep into {out}: {len(runs)} runs ({len(configs)} models x seeds), budget {args.budget!r}, "

@@ -12,12 +12,15 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from ..blocks import ResNeXtBlock, group_width
+from ..blocks import ResNeXtBlock, check_positive_int, group_width
 from ..counting import block_macs, count, eq4_params, solve_bottleneck_width
 from ..drawing import MAX_BRANCHES, draw_resnext_block, drawn_branches
 from .base import Explorer, slider
 
 RESNET_WIDTH = 64          # ResNet-50's conv2 bottleneck: 256 -> 64 -> 256, the budget of Table 2
+# The largest slider maximum for C: each position builds the block's C paths as 3·C modules and counts them, which
+# takes about half a second at C = 128 on a busy 2-core CPU (twice the paper's largest, 64x4d) and grows with C.
+CARDINALITY_LIMIT = 128
 
 
 class BlockExplorer(Explorer):
@@ -38,8 +41,20 @@ class BlockExplorer(Explorer):
     def __init__(self, cardinality: int = 32, bottleneck_width: int = 4, *, in_channels: int = 256,
                  out_channels: int = 256, input_size: int = 56, max_cardinality: int = 64, max_width: int = 64,
                  tolerance: float = 0.05, max_branches: int = MAX_BRANCHES):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("input_size", input_size),
+                            ("max_width", max_width), ("max_branches", max_branches)):
+            check_positive_int(name, value)
+        check_positive_int("max_cardinality", max_cardinality)
+        if max_cardinality > CARDINALITY_LIMIT:
+            raise ValueError(f"max_cardinality is at most {CARDINALITY_LIMIT} (each slider position builds and counts "
+                             f"a block of C paths, slower as C grows), got {max_cardinality:,}. For larger C, count "
+                             f"a block in form C directly: counting.count(ResNeXtBlock(..., cardinality=C), size).")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+            raise ValueError(f"tolerance is a fraction of ResNet's budget in (0, 1), e.g. 0.05 for 5%, got "
+                             f"{tolerance!r}.")
         self.in_channels, self.out_channels, self.input_size = in_channels, out_channels, input_size
         self.tolerance, self.max_branches = tolerance, max_branches
+        self._fitting = None                  # the cardinalities that fit the budget, worked out once when needed
         self.budget = eq4_params(1, RESNET_WIDTH, in_channels, out_channels)
         controls = {
             "cardinality": slider("C (cardinality)", cardinality, 1, max_cardinality),
@@ -78,14 +93,24 @@ class BlockExplorer(Explorer):
         off = params / self.budget - 1
         if abs(off) <= self.tolerance:
             return d
-        fitting = [c for c in range(1, self.controls["cardinality"].max + 1) if abs(eq4_params(
-            c, solve_bottleneck_width(c, in_channels=self.in_channels, out_channels=self.out_channels,
-                                      template_width=RESNET_WIDTH), self.in_channels, self.out_channels)
-            / self.budget - 1) <= self.tolerance]
         raise ValueError(f"C = {C} does not fit ResNet's budget of {self.budget:,} conv weights: d must be a whole "
                          f"number, and the closest, d = {d}, gives {params:,} ({off:+.1%}, more than the "
-                         f"{self.tolerance:.0%} allowed). Cardinalities that fit: {', '.join(map(str, fitting))}. "
-                         f"The drawing still shows the last block that fitted.")
+                         f"{self.tolerance:.0%} allowed). Cardinalities that fit: {', '.join(map(str, self.fitting()))}"
+                         f". The drawing still shows the last block that fitted.")
+
+    def fitting(self) -> list[int]:
+        """The slider's cardinalities whose solved d is within the tolerance of ResNet's budget."""
+        if self._fitting is None:
+            self._fitting = []
+            for c in range(1, self.controls["cardinality"].max + 1):
+                try:
+                    d = solve_bottleneck_width(c, in_channels=self.in_channels, out_channels=self.out_channels,
+                                               template_width=RESNET_WIDTH)
+                except ValueError:          # even d = 1 is over the budget: so for every larger C too
+                    break
+                if abs(eq4_params(c, d, self.in_channels, self.out_channels) / self.budget - 1) <= self.tolerance:
+                    self._fitting.append(c)
+        return self._fitting
 
     def draw(self, state: dict) -> Figure:
         return draw_resnext_block(state["cardinality"], state["bottleneck_width"], in_channels=state["in_channels"],

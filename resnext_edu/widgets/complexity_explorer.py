@@ -24,7 +24,7 @@ import torch
 
 from .. import counting, paper
 from ..blocks import ResNeXtBlock, check_positive_int, group_width
-from .base import Explorer, slider
+from .base import Explorer, StrictIntText, slider
 
 MAX_CARDINALITY = 64
 MAX_BOTTLENECK_WIDTH = 128
@@ -47,6 +47,15 @@ TEMPLATES = {
 }
 
 
+def check_budget(budget_percent) -> int:
+    """A budget is a whole percentage of the ResNet block, from 1 to 10,000 (100 times ResNet's)."""
+    if isinstance(budget_percent, bool) or not isinstance(budget_percent, int) or not 0 < budget_percent <= 10_000:
+        raise ValueError(f"The budget must be a whole percentage of the ResNet block from 1 to 10,000: 100 is the "
+                         f"paper's budget (Table 2), 200 the doubled complexity of Table 4. You typed "
+                         f"{budget_percent!r}.")
+    return budget_percent
+
+
 def _fmt(n: float) -> str:
     return f"{n:,.0f}"
 
@@ -56,13 +65,16 @@ class ComplexityExplorer(Explorer):
 
     def __init__(self, template: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
                  budget_percent: int = 100):
+        if template not in TEMPLATES:
+            raise ValueError(f"Unknown block template {template!r}; choose one of {', '.join(TEMPLATES)}.")
+        check_budget(budget_percent)
         controls = {
             "template": widgets.Dropdown(options=[(t.label, key) for key, t in TEMPLATES.items()], value=template,
                                          description="block", style={"description_width": "initial"},
                                          layout=widgets.Layout(width="360px")),
             "cardinality": slider("cardinality C", cardinality, 1, MAX_CARDINALITY),
             "bottleneck_width": slider("bottleneck width d", bottleneck_width, 1, MAX_BOTTLENECK_WIDTH),
-            "budget_percent": widgets.IntText(value=budget_percent, description="budget (% of the ResNet block)",
+            "budget_percent": StrictIntText(value=budget_percent, description="budget (% of the ResNet block)",
                                               style={"description_width": "initial"},
                                               layout=widgets.Layout(width="260px")),
         }
@@ -74,9 +86,7 @@ class ComplexityExplorer(Explorer):
         t = TEMPLATES[template]
         C = check_positive_int("cardinality C", cardinality)
         d = check_positive_int("bottleneck width d", bottleneck_width)
-        if isinstance(budget_percent, bool) or not isinstance(budget_percent, int) or budget_percent <= 0:
-            raise ValueError(f"The budget must be a positive percentage of the ResNet block: 100 is the paper's "
-                             f"budget (Table 2), 200 the doubled complexity of Table 4. You typed {budget_percent!r}.")
+        check_budget(budget_percent)
         resnet_params = counting.eq4_params(1, t.template_width, t.in_channels, t.out_channels)
         budget = round(resnet_params * budget_percent / 100)
         curve_C, curve_d = [], []
