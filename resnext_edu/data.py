@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -84,7 +86,8 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, *, dataset: str = "c
 
     Sources, tried in this order (the first that works wins):
 
-    1. the tensor cache ``cache_dir/cifar10-uint8.pt``, written the first time any other source worked;
+    1. the tensor cache ``cache_dir/cifar10-uint8.pt``, written the first time any other source worked (checked
+       field by field when read; with an explicit ``data_dir``, used only if it was read from that folder);
     2. an image folder laid out as ``train/<class>/*.jpg`` and ``test/<class>/*.jpg`` (``data_dir``, else the
        ``RESNEXT_EDU_DATA`` environment variable);
     3. torchvision's download into ``cache_dir`` (checksum-verified by torchvision), when ``download`` is True.
@@ -133,30 +136,28 @@ def balanced_subset(labels: Tensor, n: int, num_classes: int) -> Tensor:
 
 def _load_real(data_dir, cache_dir: Path, download: bool) -> CIFAR10Data:
     cache = cache_dir / CACHE_NAME
+    _remove_stale_temps(cache)
     tried = []
     corrupt = None
+    explicit = _image_folder(data_dir, "data_dir (--data-dir)", must_exist=True) if data_dir is not None else None
     if cache.exists():
         try:
-            return _read_cache(cache)
+            data, folder = _read_cache(cache)
+            if explicit is None or folder == str(explicit.resolve()):
+                return data
+            tried.append(f"1. tensor cache {cache}: holds {data.source}, not the folder you gave")
         except CorruptDataError as error:
             corrupt = error
             warnings.warn(f"{error} Trying the next source; if one works, the bad file is kept as "
                           f"{cache.name}.corrupt and a new cache is written.", stacklevel=3)
-            tried.append(f"1. tensor cache {cache}: truncated or corrupt ({error.__cause__ or error}); delete it, "
-                         f"or give another source below to rebuild it")
+            tried.append(f"1. tensor cache {cache}: {error}")
     else:
         tried.append(f"1. tensor cache {cache}: not there yet (it is written after the first successful load)")
 
-    folder = data_dir if data_dir is not None else os.environ.get(ENV_VAR)
-    data = None
-    if folder:
-        how = "data_dir argument" if data_dir is not None else f"{ENV_VAR} environment variable"
-        folder = Path(folder).expanduser()
-        if not folder.is_dir():
-            tried.append(f"2. image folder {folder} (from the {how}): no such folder")
-        else:
-            data = read_image_folder(folder)  # a broken folder raises: the user pointed at it on purpose
-    else:
+    folder = explicit if explicit is not None else _image_folder(os.environ.get(ENV_VAR) or None,
+                                                                 f"{ENV_VAR} environment variable", tried=tried)
+    data = read_image_folder(folder) if folder is not None else None  # a broken folder raises: pointed at on purpose
+    if folder is None and not os.environ.get(ENV_VAR):
         tried.append(f"2. image folder: none given (pass data_dir / --data-dir, or set {ENV_VAR})")
     if data is None and download:
         try:
@@ -173,30 +174,79 @@ def _load_real(data_dir, cache_dir: Path, download: bool) -> CIFAR10Data:
             "For a quick check of the code only, use dataset='synthetic' (--dataset synthetic).")
     if corrupt is not None:
         os.replace(cache, cache.with_name(cache.name + ".corrupt"))
-    _write_cache(cache, data)
+    _write_cache(cache, data, str(folder.resolve()) if folder is not None else None)
     return data
 
 
-def _read_cache(path: Path) -> CIFAR10Data:
+def _image_folder(folder, how: str, must_exist: bool = False, tried: list | None = None) -> Path | None:
+    """``folder`` as a Path if it is a folder; else raise (an explicit ``data_dir``) or note why in ``tried``."""
+    if folder is None:
+        return None
+    folder = Path(folder).expanduser()
+    if folder.is_dir():
+        return folder
+    problem = "is a file, not a folder" if folder.exists() else "no such folder"
+    if must_exist:
+        raise DataNotFoundError(f"The image folder {folder} given as {how} {problem}. Give the folder that holds "
+                                f"train/<class>/ and test/<class>/, or leave it out to use the cache or a download.")
+    tried.append(f"2. image folder {folder} (from the {how}): {problem}")
+    return None
+
+
+def _remove_stale_temps(path: Path, older_than: float = 600) -> None:
+    """Delete what killed writes of ``path`` left: :func:`atomic_write`'s ``<name>*.tmp`` beside it, older than
+    ``older_than`` seconds (a younger one may be another process's write in progress)."""
+    for tmp in path.parent.glob(f"{path.name}*.tmp") if path.parent.is_dir() else ():
+        try:
+            if time.time() - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _read_cache(path: Path) -> tuple[CIFAR10Data, str | None]:
+    """The cached data set and the image folder it was read from (None: another source), checked field by field."""
+    def corrupt(what: str) -> CorruptDataError:
+        return CorruptDataError(f"The CIFAR-10 cache {path} {what}. Delete it; it is rebuilt from the next source "
+                                f"that works.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        data = CIFAR10Data(**state)
+    except pickle.UnpicklingError as error:   # weights_only refused it: never advise weights_only=False
+        raise corrupt("holds Python objects that are not tensors, numbers or strings, so torch.load(weights_only="
+                      "True) refused it; this package never writes such a cache: the file was replaced. Do not load "
+                      "it with weights_only=False: unpickling a file you did not make can run any code") from None
     except Exception as error:
-        raise CorruptDataError(f"The CIFAR-10 cache {path} is truncated or corrupt. Delete it; it is rebuilt "
-                               f"from the next source that works.") from error
+        raise corrupt(f"is truncated or corrupt ({type(error).__name__})") from error
+    fields = ("train_images", "train_labels", "test_images", "test_labels", "classes", "source")
+    if not isinstance(state, dict) or any(k not in state for k in fields):
+        raise corrupt(f"is not a CIFAR-10 cache (it lacks some of {', '.join(fields)})")
+    classes = state["classes"]
+    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+        raise corrupt(f"has a malformed class list {classes!r}")
     for split in ("train", "test"):
-        images, labels = getattr(data, f"{split}_images"), getattr(data, f"{split}_labels")
-        if (images.dtype != torch.uint8 or images.dim() != 4 or tuple(images.shape[1:]) != (3, 32, 32)
-                or labels.shape != (len(images),) or not len(images)):
-            raise CorruptDataError(f"The CIFAR-10 cache {path} holds {split} images of shape {tuple(images.shape)} "
-                                   f"({images.dtype}) with {tuple(labels.shape)} labels, expected (N, 3, 32, 32) "
-                                   f"uint8 with (N,) labels. Delete it; it is rebuilt from the next source that works.")
-    return replace(data, source=f"{data.source} (cached in {path})")
+        images, labels = state[f"{split}_images"], state[f"{split}_labels"]
+        if not (isinstance(images, Tensor) and isinstance(labels, Tensor)) or images.dtype != torch.uint8 \
+                or images.dim() != 4 or tuple(images.shape[1:]) != (3, 32, 32) or not len(images) \
+                or labels.dtype != torch.int64 or tuple(labels.shape) != (len(images),):
+            raise corrupt(f"holds {split} images of shape {tuple(getattr(images, 'shape', ()))} "
+                          f"({getattr(images, 'dtype', type(images).__name__)}) with labels of shape "
+                          f"{tuple(getattr(labels, 'shape', ()))} ({getattr(labels, 'dtype', type(labels).__name__)}),"
+                          f" expected (N, 3, 32, 32) uint8 with (N,) int64 labels")
+        if labels.min() < 0 or labels.max() >= len(classes):
+            raise corrupt(f"holds {split} labels from {labels.min()} to {labels.max()}, outside 0 to "
+                          f"{len(classes) - 1} (its {len(classes)} classes)")
+    missing = sorted(set(range(len(classes))) - set(state["train_labels"].tolist()))
+    if missing:
+        raise corrupt(f"has no training image of class(es) {', '.join(classes[i] for i in missing)}")
+    folder = state.get("image_folder")
+    data = CIFAR10Data(**{k: state[k] for k in fields}, synthetic=bool(state.get("synthetic", False)))
+    return replace(data, source=f"{data.source} (cached in {path})"), folder if isinstance(folder, str) else None
 
 
-def _write_cache(path: Path, data: CIFAR10Data) -> None:
+def _write_cache(path: Path, data: CIFAR10Data, image_folder: str | None = None) -> None:
     state = {k: getattr(data, k) for k in ("train_images", "train_labels", "test_images", "test_labels", "classes",
                                            "source", "synthetic")}
+    state["image_folder"] = image_folder       # an explicit data_dir uses the cache only if it was read from there
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
