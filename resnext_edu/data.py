@@ -185,7 +185,7 @@ def _image_folder(folder, how: str, must_exist: bool = False, tried: list | None
     folder = Path(folder).expanduser()
     if folder.is_dir():
         return folder
-    problem = "is a file, not a folder" if folder.exists() else "no such folder"
+    problem = "is a file, not a folder" if folder.exists() else "does not exist (no such folder)"
     if must_exist:
         raise DataNotFoundError(f"The image folder {folder} given as {how} {problem}. Give the folder that holds "
                                 f"train/<class>/ and test/<class>/, or leave it out to use the cache or a download.")

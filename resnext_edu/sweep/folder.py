@@ -41,9 +41,9 @@ def result_path(out_dir: str | os.PathLike, run) -> Path:
     return Path(out_dir) / f"{run.run_id}.json"
 
 
-def check_out_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+def check_out_folder(path: str | os.PathLike, option: str = "--out", create: bool = True) -> Path:
     """Refuse an output folder that cannot be written (a file, a read-only place) before anything runs; else create
-    it. Returns it as a Path."""
+    it (if ``create``). Returns it as a Path."""
     path = Path(path)
     if "\n" in str(path) or "\r" in str(path):
         raise ValueError(f"{option} {str(path)!r} contains a line break; give a folder name without one.")
@@ -56,7 +56,8 @@ def check_out_folder(path: str | os.PathLike, option: str = "--out") -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {path} cannot be written: {existing} is not writable by this user. Give a folder "
                          f"you can write to, e.g. one under {Path.home()}.")
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

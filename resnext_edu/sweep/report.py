@@ -14,6 +14,7 @@ import matplotlib
 import matplotlib.ticker
 
 from .. import paper
+from .folder import check_out_folder
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
 
 PAPER_COLOUR = "#7f7f7f"
@@ -223,6 +224,8 @@ def write_report(folders, plots: str | Path | None = None, metric: str = "test_a
     Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal), else 2.
     """
     get_metric(metric)
+    if plots is not None:
+        check_out_folder(plots, "--plots", create=False)      # before any work: a file there is refused at once
     found: Gathered = gather(*folders)
     for problem in found.problems:
         print(f"skipped: {problem}", file=sys.stderr)

@@ -48,14 +48,13 @@ def _field(record: dict, where: str, name: str, kind: type, optional: bool = Fal
     if not isinstance(record, dict):
         raise RecordError(f"{where} is {type(record).__name__}, not an object")
     if name not in record:
-        raise RecordError(f"{where} lacks {name!r}")
+        raise RecordError(f"{where or 'the file'} lacks {name!r}")
     value = record[name]
     if value is None and optional:
         return None
     if not _is(value, kind):
-        want = KIND_WORDS[kind]
-        raise RecordError(f"{where}[{name!r}] is {value!r} ({type(value).__name__}); expected {want}"
-                          + (" or null" if optional else ""))
+        raise RecordError(f"{f'{where}[{name!r}]' if where else name} is {value!r} ({type(value).__name__}); expected "
+                          f"{KIND_WORDS[kind]}" + (" or null" if optional else ""))
     return value
 
 
@@ -68,8 +67,8 @@ def check_settings_record(settings: dict, where: str = "settings") -> dict:
 
 def check_result(raw: dict) -> SweepConfig:
     """Check every field a reader of a result file uses; return its config. Raises :class:`RecordError`."""
-    run_id = _field(raw, "the file", "run_id", str)
-    seed = _field(raw, "the file", "seed", int)
+    run_id = _field(raw, "", "run_id", str)
+    seed = _field(raw, "", "seed", int)
     if seed < 0:
         raise RecordError(f"seed is {seed}; seeds are whole numbers >= 0")
     config = raw.get("config")
@@ -84,8 +83,8 @@ def check_result(raw: dict) -> SweepConfig:
         raise RecordError(f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}")
     parsed = SweepConfig.from_dict(config)
     if run_id != f"{parsed.key}_seed{seed}":
-        raise RecordError(f"run_id {run_id!r} does not match its config and seed ({parsed.key}_seed{seed}): "
-                          f"edited by hand?")
+        raise RecordError(f"run_id {run_id!r} does not match its config and seed ({parsed.key}_seed{seed}; "
+                          f"edited by hand?)")
     check_settings_record(raw.get("settings"))
     final = raw.get("final")
     for name in FINAL_NUMBERS:

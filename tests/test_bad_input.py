@@ -1,0 +1,312 @@
+"""Bad input, one table: each case is what a careless or unlucky user does, the error it must end in (an exception
+type for the API and the widgets, exit code 2 without a traceback for the command line) and the words the message
+must contain, naming what was wrong (issue 16). Where the input could have left something behind (a sweep folder's
+settings), the case also checks that nothing was written."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+from resnext_edu import cli  # noqa: E402
+from resnext_edu import data as D  # noqa: E402
+from resnext_edu.sweep import RESULT_FORMAT, SweepConflict, SweepSettings, cardinality_configs  # noqa: E402
+from resnext_edu.sweep.commands import quoted_command  # noqa: E402
+from resnext_edu.sweep.folder import FOLDER_SETTINGS, claim_settings  # noqa: E402
+from resnext_edu.sweep.results import ResultError, load_result  # noqa: E402
+from resnext_edu.widgets.block_explorer import BlockExplorer  # noqa: E402
+from resnext_edu.widgets.complexity_explorer import ComplexityExplorer  # noqa: E402
+
+SYNTH = ["--budget", "tiny", "--cardinalities", "1", "--seeds", "0", "--dataset", "synthetic", "--subset", "64",
+         "--batch-size", "32", "--epochs", "1", "--test-subset", "50", "--final-test-subset", "50"]
+
+
+@dataclass
+class Case:
+    id: str
+    run: Callable[[Path], object] | list[str]   # a callable of tmp_path, or argv of `python -m resnext_edu`
+    error: type[BaseException] | int          # the exception, or the CLI's exit code (2)
+    words: list[str]                          # each must appear in the message (the exception's, or stderr)
+    absent: list[str] = field(default_factory=list)   # words the message must not contain
+    after: Callable[[Path], None] | None = None        # checks that nothing was left behind
+
+
+# --- helpers that build the bad things --------------------------------------------------------------------------
+
+def block(**changes):
+    def run(tmp):
+        explorer = BlockExplorer()
+        for name, value in changes.items():
+            explorer.controls[name].value = value
+    return run
+
+
+def complexity(**changes):
+    def run(tmp):
+        explorer = ComplexityExplorer()
+        for name, value in changes.items():
+            explorer.controls[name].value = value
+    return run
+
+
+def good_result(seed: int = 0) -> dict:
+    """A result file as the runner writes it (the fields readers use), for the tiny budget's C = 1 model."""
+    config = cardinality_configs("tiny", (1,))[0]
+    epoch = {"epoch": 1, "test_acc": 0.5, "test_loss": 1.5, "train_acc": 0.4, "train_loss": 1.7, "train_seconds": 2.0}
+    return {"format": RESULT_FORMAT, "run_id": f"{config.key}_seed{seed}", "seed": seed, "config": config.as_dict(),
+            "settings": SweepSettings(epochs=1, subset=500).__dict__, "data": {}, "provenance": {},
+            "final": {"test_acc": 0.5, "test_loss": 1.5, "train_acc": 0.4, "train_loss": 1.7,
+                      "seconds_per_epoch": 2.0, "epochs": 1}, "history": [epoch]}
+
+
+def edited(edit: Callable[[dict], None]) -> dict:
+    raw = good_result()
+    edit(raw)
+    return raw
+
+
+def report_of(raw: dict):
+    """`sweep-report` over a folder whose only result file is ``raw``: exit 2, the file named with its fault."""
+    def run(tmp):
+        (tmp / "sweep").mkdir()
+        (tmp / "sweep" / "hand-edited.json").write_text(json.dumps(raw))
+        return ["sweep-report", str(tmp / "sweep"), "--no-plots"]
+    return run
+
+
+def load_of(raw: dict):
+    def run(tmp):
+        (tmp / "r.json").write_text(json.dumps(raw))
+        load_result(tmp / "r.json")
+    return run
+
+
+def sweep(*extra: str, out: str = "sweep"):
+    return lambda tmp: ["sweep", *SYNTH, *extra, "--out", str(tmp / out)]
+
+
+def nothing_written(tmp: Path) -> None:
+    assert not (tmp / "sweep" / FOLDER_SETTINGS).exists() and not (tmp / "sweep" / "sweep.log").exists()
+
+
+def a_file(tmp: Path, name: str = "file") -> Path:
+    (tmp / name).write_text("not a folder")
+    return tmp / name
+
+
+def read_only(tmp):
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere: a read-only folder cannot be made")
+    (tmp / "ro").mkdir()
+    (tmp / "ro").chmod(0o555)
+    return ["sweep", *SYNTH, "--out", str(tmp / "ro" / "sweep")]
+
+
+def claimed(tmp):
+    """A folder a sweep with 2 epochs has claimed; this one asks for 1."""
+    (tmp / "sweep").mkdir()
+    claim_settings(tmp / "sweep", {**SweepSettings(**{**SETTINGS_1.__dict__, "epochs": 2}).__dict__}, "earlier")
+    return ["sweep", *SYNTH, "--out", str(tmp / "sweep")]
+
+
+SETTINGS_1 = SweepSettings(epochs=1, batch_size=32, subset=64, test_subset=50, final_test_subset=50,
+                           dataset="synthetic")
+
+
+def cache_with(**changes):
+    """A CIFAR-10 cache (the only source) with some fields replaced: load_cifar10 must name the file and the fault."""
+    def run(tmp):
+        state = {"train_images": torch.zeros(20, 3, 32, 32, dtype=torch.uint8), "train_labels": torch.arange(20) % 10,
+                 "test_images": torch.zeros(10, 3, 32, 32, dtype=torch.uint8), "test_labels": torch.arange(10),
+                 "classes": list(D.CLASSES), "source": "made for a test", "synthetic": False}
+        state.update(changes)
+        (tmp / "cache").mkdir()
+        torch.save(state if "whole" not in changes else changes["whole"], tmp / "cache" / D.CACHE_NAME)
+        os.environ.pop(D.ENV_VAR, None)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            D.load_cifar10(cache_dir=tmp / "cache", download=False)
+    return run
+
+
+class Planted:
+    """What an attacker's pickle would hold (here harmless): an object that is no tensor."""
+
+    def __reduce__(self):
+        return (print, ("this ran while unpickling",))
+
+
+def planted_cache(tmp):
+    (tmp / "cache").mkdir()
+    with open(tmp / "cache" / D.CACHE_NAME, "wb") as f:
+        pickle.dump({"train_images": Planted()}, f)
+    os.environ.pop(D.ENV_VAR, None)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        D.load_cifar10(cache_dir=tmp / "cache", download=False)
+
+
+def explicit_folder_missing_beside_a_cache(tmp):
+    cache_with()(tmp)                                     # a good cache exists ...
+    D.load_cifar10(tmp / "no-such-folder", cache_dir=tmp / "cache", download=False)   # ... the typo still counts
+
+
+# --- the table ----------------------------------------------------------------------------------------------------
+
+CASES = [
+    # lesson 02's block explorer: values set from code, and its arguments
+    Case("block C=2.5", block(cardinality=2.5), ValueError, ["C (cardinality)", "2.5", "whole number"]),
+    Case("block C='8'", block(cardinality="8"), ValueError, ["C (cardinality)", "'8'", "whole number"]),
+    Case("block C=True", block(cardinality=True), ValueError, ["C (cardinality)", "True"]),
+    Case("block C above the slider", block(cardinality=100), ValueError, ["C (cardinality)", "1 to 64", "100"]),
+    Case("block d=0", block(bottleneck_width=0), ValueError, ["d (bottleneck width)", "1 to 64", "0"]),
+    Case("block d=4.0", block(bottleneck_width=4.0), ValueError, ["d (bottleneck width)", "4.0", "float"]),
+    Case("block constructor C=10**6", lambda tmp: BlockExplorer(10**6), ValueError, ["cardinality", "1000000",
+                                                                                     "1 to 64"]),
+    Case("block constructor C=2.5", lambda tmp: BlockExplorer(2.5), ValueError, ["cardinality", "2.5"]),
+    Case("block max_cardinality=10**6", lambda tmp: BlockExplorer(max_cardinality=10**6), ValueError,
+         ["max_cardinality", "1,000,000", "128"]),
+    Case("block max_cardinality=0", lambda tmp: BlockExplorer(max_cardinality=0), ValueError, ["max_cardinality"]),
+    Case("block tolerance=5", lambda tmp: BlockExplorer(tolerance=5), ValueError, ["tolerance", "(0, 1)", "5"]),
+    Case("block in_channels=0", lambda tmp: BlockExplorer(in_channels=0), ValueError, ["in_channels", "0"]),
+    # lesson 04's complexity explorer
+    Case("complexity budget 2.5 from code", complexity(budget_percent=2.5), ValueError, ["budget", "2.5"]),
+    Case("complexity budget '150' from code", complexity(budget_percent="150"), ValueError, ["budget", "'150'"]),
+    Case("complexity C='8' from code", complexity(cardinality="8"), ValueError, ["cardinality C", "'8'"]),
+    Case("complexity constructor budget 2.5", lambda tmp: ComplexityExplorer(budget_percent=2.5), ValueError,
+         ["budget", "2.5", "whole percentage"]),
+    Case("complexity constructor budget 10**6", lambda tmp: ComplexityExplorer(budget_percent=10**6), ValueError,
+         ["budget", "10,000", "1000000"]),
+    Case("complexity unknown template", lambda tmp: ComplexityExplorer("resnet"), ValueError,
+         ["'resnet'", "resnext50_conv2", "cifar_lesson"]),
+    Case("complexity constructor C=10**6", lambda tmp: ComplexityExplorer(cardinality=10**6), ValueError,
+         ["cardinality C", "1 to 64", "1000000"]),
+    # hand-edited result files: named and skipped, never a TypeError (sweep-report: exit 2 when nothing is left)
+    Case("result seed '0'", report_of(edited(lambda r: r.update(seed="0"))), 2, ["hand-edited.json", "seed", "'0'"]),
+    Case("result cardinality '1'", report_of(edited(lambda r: r["config"].update(cardinality="1"))), 2,
+         ["hand-edited.json", "cardinality", "'1'"]),
+    Case("result stage_widths a string", report_of(edited(lambda r: r["config"].update(stage_widths="8,16,32"))), 2,
+         ["stage_widths", "'8,16,32'"]),
+    Case("result final test_acc '0.5'", report_of(edited(lambda r: r["final"].update(test_acc="0.5"))), 2,
+         ["final", "test_acc", "'0.5'"]),
+    Case("result settings epochs '1'", report_of(edited(lambda r: r["settings"].update(epochs="1"))), 2,
+         ["settings", "epochs", "'1'"]),
+    Case("result settings subset 5.5", report_of(edited(lambda r: r["settings"].update(subset=5.5))), 2,
+         ["subset", "5.5", "or null"]),
+    Case("result accuracy 1.5", load_of(edited(lambda r: r["history"][0].update(test_acc=1.5))), ResultError,
+         ["history[0]", "test_acc", "1.5", "[0, 1]"]),
+    Case("result epoch without train_loss", load_of(edited(lambda r: r["history"][0].pop("train_loss"))),
+         ResultError, ["history[0]", "train_loss"]),
+    Case("result no epochs", load_of(edited(lambda r: r.update(history=[]))), ResultError, ["history"]),
+    Case("result epochs out of order", load_of(edited(lambda r: r["history"][0].update(epoch=2))), ResultError,
+         ["history[0]", "epoch", "expected 1"]),
+    Case("result run_id edited", load_of(edited(lambda r: r.update(run_id="tiny-1x_resnet29_seed7"))), ResultError,
+         ["run_id", "seed7", "does not match"]),
+    Case("result loss NaN", load_of(edited(lambda r: r["final"].update(test_loss=float("nan")))), ResultError,
+         ["test_loss", "nan", "finite"]),
+    Case("result seed true", load_of(edited(lambda r: r.update(seed=True))), ResultError, ["seed", "True"]),
+    # sweep settings: refused before anything is written into the folder
+    Case("sweep --epochs 0", sweep("--epochs", "0"), 2, ["epochs", "0"], after=nothing_written),
+    Case("sweep --batch-size above the subset", sweep("--batch-size", "128"), 2, ["--batch-size", "128", "64"],
+         after=nothing_written),
+    Case("sweep --lr -1", sweep("--lr", "-1"), 2, ["lr", "-1"], after=nothing_written),
+    Case("sweep --lr nan", sweep("--lr", "nan"), 2, ["--lr", "nan", "finite"], after=nothing_written),
+    Case("sweep --subset above the set", sweep("--subset", "5000"), 2, ["--subset", "5,000", "2,000"],
+         after=nothing_written),
+    Case("sweep --weight-decay -1", sweep("--weight-decay", "-1"), 2, ["--weight-decay", "-1"],
+         after=nothing_written),
+    Case("sweep --warmup 1", sweep("--warmup", "1"), 2, ["warmup", "1"], after=nothing_written),
+    Case("sweep --threads 0", sweep("--threads", "0"), 2, ["--threads", "0"], after=nothing_written),
+    Case("sweep --out is a file", lambda tmp: ["sweep", *SYNTH, "--out", str(a_file(tmp))], 2,
+         ["--out", "is a file, not a folder"]),
+    Case("sweep --out inside a file", lambda tmp: ["sweep", *SYNTH, "--out", str(a_file(tmp) / "sub")], 2,
+         ["--out", "inside", "a file, not a folder"]),
+    Case("sweep --out read-only", read_only, 2, ["--out", "cannot be written"]),
+    Case("sweep --data-dir is a file", lambda tmp: ["sweep", "--budget", "tiny", "--cardinalities", "1", "--seeds",
+                                                    "0", "--subset", "64", "--batch-size", "32", "--data-dir",
+                                                    str(a_file(tmp)), "--out", str(tmp / "sweep")], 2,
+         ["is a file, not a folder"], after=nothing_written),
+    Case("sweep on a folder claimed by other settings", claimed, 2, ["epochs is 2 there, 1 here", "another --out"],
+         after=lambda tmp: None if not (tmp / "sweep" / "sweep.log").exists() else pytest.fail("sweep.log written")),
+    Case("run_sweep on a claimed folder (API)", lambda tmp: (claimed(tmp), __import__("resnext_edu.sweep", fromlist=[
+        "run_sweep"]).run_sweep([], SETTINGS_1, tmp / "sweep")), SweepConflict, ["epochs is 2 there, 1 here"]),
+    Case("SweepSettings epochs '2'", lambda tmp: SweepSettings(epochs="2"), ValueError, ["epochs", "'2'"]),
+    Case("SweepSettings subset 0", lambda tmp: SweepSettings(subset=0), ValueError, ["subset", "0"]),
+    Case("SweepSettings dataset imagenet", lambda tmp: SweepSettings(dataset="imagenet"), ValueError,
+         ["dataset", "'imagenet'", "cifar10"]),
+    # sweep --list: a newline in a path would split a printed command in two
+    Case("sweep --list --out with a newline", lambda tmp: ["sweep", "--list", "--budget", "tiny", "--out",
+                                                           "a\ntouch pwned"], 2, ["--out", "line break"]),
+    Case("sweep --list --data-dir with a CR", lambda tmp: ["sweep", "--list", "--budget", "tiny", "--data-dir",
+                                                           "x\ry"], 2, ["--data-dir", "line break"]),
+    Case("sweep --list --device with a newline", lambda tmp: ["sweep", "--list", "--budget", "tiny", "--device",
+                                                              "cpu\nreboot"], 2, ["--device", "line break"]),
+    Case("quoted_command with a newline (API)", lambda tmp: quoted_command(["python", "a\nb"]), ValueError,
+         ["line break"]),
+    # sweep-report
+    Case("sweep-report --plots is a file", lambda tmp: ["sweep-report", str(tmp), "--plots", str(a_file(tmp))], 2,
+         ["--plots", "is a file, not a folder"]),
+    Case("sweep-report --metric unknown", lambda tmp: ["sweep-report", str(tmp), "--metric", "acc"], 2,
+         ["'acc'", "test_acc"]),
+    # data folders and the cache
+    Case("data_dir is a file", lambda tmp: D.load_cifar10(a_file(tmp), cache_dir=tmp, download=False),
+         D.DataNotFoundError, ["is a file, not a folder", "file"]),
+    Case("explicit data_dir missing beside a good cache", explicit_folder_missing_beside_a_cache,
+         D.DataNotFoundError, ["no-such-folder", "no such folder"]),
+    Case("cache labels out of range", cache_with(train_labels=torch.arange(20) % 10 + 5), D.DataNotFoundError,
+         [D.CACHE_NAME, "labels from 5 to 14", "outside 0 to 9", "Delete it"]),
+    Case("cache negative test labels", cache_with(test_labels=torch.arange(10) - 1), D.DataNotFoundError,
+         ["test labels from -1"]),
+    Case("cache uint8 labels", cache_with(train_labels=(torch.arange(20) % 10).to(torch.uint8)),
+         D.DataNotFoundError, ["train images", "torch.uint8", "int64"]),
+    Case("cache 28x28 images", cache_with(test_images=torch.zeros(10, 3, 28, 28, dtype=torch.uint8)),
+         D.DataNotFoundError, ["test images of shape (10, 3, 28, 28)", "(N, 3, 32, 32)"]),
+    Case("cache fewer labels than images", cache_with(train_labels=torch.arange(10)), D.DataNotFoundError,
+         ["train images", "(20, 3, 32, 32)", "(10,)"]),
+    Case("cache float images", cache_with(train_images=torch.zeros(20, 3, 32, 32)), D.DataNotFoundError,
+         ["torch.float32", "uint8"]),
+    Case("cache a class with no training image", cache_with(train_labels=torch.arange(20) % 9), D.DataNotFoundError,
+         ["no training image of class", "truck"]),
+    Case("cache not a dict", cache_with(whole=[torch.zeros(3)]), D.DataNotFoundError, ["not a CIFAR-10 cache"]),
+    Case("cache a planted pickle", planted_cache, D.DataNotFoundError,
+         ["weights_only=True", "Do not load it with weights_only=False", "run any code"],
+         absent=["will likely succeed"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gets_a_clear_error(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(D.ENV_VAR, os.environ.get(D.ENV_VAR, ""))    # cases may unset it; restored afterwards
+    if isinstance(case.error, int):
+        argv = case.run(tmp_path) if callable(case.run) else case.run
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:                     # argparse's own errors
+            code = exit_.code
+        err = capsys.readouterr().err
+        assert code == case.error, err
+        assert "Traceback" not in err
+        message = err
+    else:
+        with pytest.raises(case.error) as info:
+            case.run(tmp_path)
+        message = str(info.value)
+    for word in case.words:
+        assert word in message, f"{word!r} not in: {message}"
+    for word in case.absent:
+        assert word not in message, f"{word!r} in: {message}"
+    if case.after is not None:
+        case.after(tmp_path)
