@@ -208,6 +208,37 @@ def test_a_truncated_cache_is_reported_kept_aside_and_rebuilt(tiny_folder, tmp_p
     assert len(load_cifar10(cache_dir=cache_dir, download=False).train_labels) == 20
 
 
+def test_an_explicit_folder_wins_over_a_cache_read_from_another(tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("RESNEXT_EDU_DATA", raising=False)
+    cache_dir = tmp_path / "cache"
+    first = load_cifar10(tiny_folder, cache_dir=cache_dir, download=False)           # cache from folder A
+    other = tmp_path / "other"                                                      # folder B: A's images inverted
+    for file in tiny_folder.rglob("*.png"):
+        target = other / file.relative_to(tiny_folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(255 - np.array(Image.open(file))).save(target)
+    got = load_cifar10(other, cache_dir=cache_dir, download=False)
+    assert torch.equal(got.train_images, 255 - first.train_images) and str(other) in got.source
+    again = load_cifar10(tiny_folder, cache_dir=cache_dir, download=False)          # and back: A's pixels
+    assert torch.equal(again.train_images, first.train_images)
+    assert "cached in" in load_cifar10(tiny_folder, cache_dir=cache_dir, download=False).source   # same folder: cache
+
+
+def test_stale_temporary_files_of_the_cache_are_removed(tiny_folder, tmp_path, monkeypatch):
+    import os
+    import time
+    monkeypatch.delenv("RESNEXT_EDU_DATA", raising=False)
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    stale, fresh = cache_dir / f"{D.CACHE_NAME}abc123.tmp", cache_dir / f"{D.CACHE_NAME}def456.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a cache")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))         # left by a write killed an hour ago; fresh: perhaps being written
+    load_cifar10(tiny_folder, cache_dir=cache_dir, download=False)
+    assert not stale.exists() and fresh.exists()
+
+
 def test_data_moves_to_a_device(synthetic_data):
     moved = synthetic_data.to("cpu")
     assert moved.device.type == "cpu" and "2,000 train" in repr(moved)

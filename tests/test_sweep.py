@@ -187,6 +187,67 @@ def test_list_prints_one_runnable_command_per_run(tmp_path, capsys):
     assert sorted(picked) == sorted(r.run_id for r in plan(cardinality_configs("tiny", (1, 2)), [0, 1]))
 
 
+HOSTILE = ["with space/out", "it's \"quoted\"", "$(touch PWNED)", "`touch PWNED`; touch PWNED", "a\\b*?[x]"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_list_quotes_hostile_paths_so_a_shell_gives_back_each_argument(tmp_path, capsys, hostile):
+    """bash (an independent parser) must read each printed line back as the argv --list meant, running nothing."""
+    out, data_dir = str(tmp_path / hostile / "out"), str(tmp_path / hostile / "data")
+    assert cli.main(["sweep", "--budget", "tiny", "--cardinalities", "1", "2", "--seeds", "0", "--list", "--out", out,
+                     "--data-dir", data_dir]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        shell = subprocess.run(["bash", "-c", "f() { printf '%s\\0' \"$@\"; }; f " + line], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=30)
+        argv = shell.stdout.split("\0")[:-1]
+        assert argv == shlex.split(line) and argv[:4] == ["python", "-m", "resnext_edu", "sweep"]
+        assert argv[argv.index("--out") + 1] == out and argv[argv.index("--data-dir") + 1] == data_dir
+    assert not list(tmp_path.rglob("PWNED"))
+
+
+def _claim(out: Path, epochs: int, barrier, results) -> None:
+    from resnext_edu.sweep.folder import claim_settings
+    barrier.wait()
+    results.put((epochs, claim_settings(out, {"epochs": epochs, "lr": 0.05}, f"sweep {epochs}")))
+
+
+def test_sweeps_starting_together_claim_a_folder_once(tmp_path):
+    """Four sweeps with different settings claim one folder at the same instant, eight times: each time exactly one
+    wins, and every other one is told the winner's settings."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(8):
+        out = tmp_path / f"trial{trial}"
+        out.mkdir()
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_claim, args=(out, epochs, barrier, results)) for epochs in (1, 2, 3, 4)]
+        for p in procs:
+            p.start()
+        got = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        winners = [epochs for epochs, diff in got if not diff]
+        assert len(winners) == 1, got
+        recorded = json.loads((out / "sweep-settings.json").read_text())["settings"]
+        assert recorded == {"epochs": winners[0], "lr": 0.05}
+        assert all(diff == {"epochs": (winners[0], epochs)} for epochs, diff in got if epochs != winners[0])
+        assert not list(out.glob("*.tmp"))
+
+
+def test_stale_temporary_files_of_a_run_are_removed(tmp_path):
+    from resnext_edu.sweep.folder import remove_stale_temps
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    keep = [run / "checkpoint.pt", tmp_path / "r.json", tmp_path / "other.json1234.tmp"]
+    stale = [run / "checkpoint.ptx1y2.tmp", run / "history.jsonq.tmp", tmp_path / "r.jsonabc.tmp"]
+    for path in keep + stale:
+        path.write_text("x")
+    assert sorted(remove_stale_temps(run, tmp_path / "r.json")) == sorted(stale)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
+
+
 def test_cli_bad_cardinality_says_what_to_do(capsys):
     assert cli.main(["sweep", "--budget", "tiny", "--cardinalities", "32", "--list"]) == 2
     err = capsys.readouterr().err
@@ -220,12 +281,18 @@ def test_a_rerun_with_other_settings_is_refused_before_training(tiny_sweep, tmp_
                   print_fn=lambda s: None)
 
 
-def test_a_corrupt_result_is_reported_and_skipped_by_the_runner(tiny_sweep, tmp_path):
+@pytest.mark.parametrize("damage", ["truncated", "seed as a string", "cardinality as a string"])
+def test_a_corrupt_result_is_reported_and_skipped_by_the_runner(tiny_sweep, tmp_path, damage):
     out, runs = tiny_sweep
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     broken = copy / f"{runs[0].run_id}.json"
-    broken.write_text(broken.read_text()[:200])          # truncated, as by a full disk or a bad copy
+    if damage == "truncated":
+        broken.write_text(broken.read_text()[:200])      # as by a full disk or a bad copy
+    else:                                                # a hand edit: one bad file must not stop the others
+        raw = json.loads(broken.read_text())
+        (raw if damage.startswith("seed") else raw["config"])[damage.split()[0]] = "0"
+        broken.write_text(json.dumps(raw))
     outcome = run_sweep(runs, SETTINGS, copy, progress=False, print_fn=lambda s: None)
     assert outcome.trained == [] and len(outcome.already_done) == 3
     assert len(outcome.problems) == 1 and runs[0].run_id in outcome.problems[0] and "Move or delete" in \
@@ -253,6 +320,17 @@ def test_report_over_a_folder_with_corrupt_and_foreign_files(tiny_sweep, tmp_pat
     assert len(found.results) == 4 and len(found.problems) == 2
     rows = summarize(found.results)
     assert [r.n for r in rows] == [2, 2] and all(len(r.mean_curve) == 2 for r in rows)
+
+
+def test_a_result_another_sweep_wrote_with_other_settings_does_not_count_as_done(tiny_sweep, tmp_path):
+    from resnext_edu.sweep.runner import SweepOutcome, _count_finished
+    out, runs = tiny_sweep
+    path = out / f"{runs[0].run_id}.json"
+    outcome = SweepOutcome(tmp_path)
+    _count_finished(outcome, path, {**SETTINGS.__dict__, "epochs": 3})
+    assert outcome.already_done == [] and "epochs was 2, now 3" in outcome.problems[0]
+    _count_finished(outcome, path, dict(SETTINGS.__dict__))
+    assert outcome.already_done == [runs[0].run_id]
 
 
 def test_report_of_an_empty_folder_fails_clearly(tmp_path, capsys):

@@ -94,6 +94,20 @@ def test_corrupt_files_are_listed_not_fatal(mine):
     assert explorer.state["n"] == [3, 3]
 
 
+def test_hand_edited_files_with_strings_for_numbers_are_listed_not_fatal(mine):
+    """A seed or cardinality typed as a string used to crash sorting (TypeError); now the file is named and skipped."""
+    for field, edit in (("seed", lambda r: r.update(seed="0")),
+                        ("cardinality", lambda r: r["config"].update(cardinality="1"))):
+        source = next(mine.glob("*seed0.json"))
+        raw = json.loads(source.read_text())
+        edit(raw)
+        (mine / f"edited-{field}.json").write_text(json.dumps(raw))
+    explorer = SweepExplorer(mine, include_shipped=False)
+    assert "2 file(s) skipped" in explorer.problems.value
+    assert "edited-seed.json" in explorer.problems.value and "edited-cardinality.json" in explorer.problems.value
+    assert explorer.message.value == "" and explorer.state["n"] == [3, 3]      # the other six are all there
+
+
 def test_no_results_at_all_is_a_message(tmp_path):
     explorer = SweepExplorer(tmp_path / "nothing-here", include_shipped=False)
     assert "No results to show yet" in explorer.message.value

@@ -64,6 +64,15 @@ def test_sliders_change_numbers_and_drawing(explorer, C, d):
     assert f"{s['eq4_params']:,}" in explorer.readout_html.value
 
 
+def test_numpy_integers_are_whole_numbers_but_floats_are_refused(explorer):
+    import numpy as np
+    explorer.controls["cardinality"].value = np.int64(8)
+    assert explorer.state["cardinality"] == 8 and type(explorer.controls["cardinality"].value) is int
+    with pytest.raises(ValueError, match="whole number"):
+        explorer.controls["cardinality"].value = np.float64(8.0)
+    assert explorer.controls["cardinality"].value == 8                    # left as it was
+
+
 def test_drawn_branch_count_follows_cardinality(explorer):
     counts = []
     for C in (1, 2, 5, 8, 9, 32):
