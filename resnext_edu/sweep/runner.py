@@ -3,6 +3,7 @@
 Layout of an output folder::
 
     OUT/<run_id>.json         one finished run: config, settings, history, final metrics, provenance
+    OUT/sweep-settings.json   the folder's settings, claimed atomically by the first sweep (folder.claim_settings)
     OUT/runs/<run_id>/        the run's working folder: checkpoint.pt + history.json (train.fit), owner.json
     OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, problem
 
