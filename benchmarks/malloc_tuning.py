@@ -93,7 +93,7 @@ def main() -> None:
         raise SystemExit("GLIBC_TUNABLES is glibc's (Linux); nothing to measure on this system.")
 
     sys.path.insert(0, str(ROOT))
-    from resnext_edu.data import atomic_write
+    from resnext_edu.files import atomic_write
     from resnext_edu.provenance import describe
 
     samples = {"default": [], "tuned": []}

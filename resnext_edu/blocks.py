@@ -21,21 +21,10 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 
+from .checks import check_choice, check_positive_int
+
 FORMS = ("A", "B", "C")
 SHORTCUT_TYPES = ("B", "C")  # the original code's names: B = project only where the shape changes, C = always
-
-
-def check_positive_int(name: str, value, hint: str = "") -> int:
-    """Return ``value`` if it is a positive integer, else raise a ValueError a learner can act on."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (1, 2, 3, ...), got {value!r}.{' ' + hint if hint else ''}")
-    return value
-
-
-def check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}.")
-    return value
 
 
 def group_width(cardinality: int, bottleneck_width: int) -> int:

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import check_positive_int, group_width
+from .blocks import group_width
+from .checks import check_positive_int
 from .models import REFERENCE_PLANES, ResNeXt, config_for, create, name_of
 
 G = 1e9

@@ -12,9 +12,7 @@ resumed after epoch k sees exactly the batches the uninterrupted run would have 
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Iterator
 
 import torch
 from torch import Tensor
+
+from .files import atomic_write
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel mean and standard deviation of the 50,000 official training images, pixel values in [0, 1].
@@ -198,31 +198,6 @@ def _write_cache(path: Path, data: CIFAR10Data) -> None:
     state = {k: getattr(data, k) for k in ("train_images", "train_labels", "test_images", "test_labels", "classes",
                                            "source", "synthetic")}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path`` (``os.replace``): a crash
-    or a full disk leaves the old file whole, never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)                     # mkstemp makes it private (0600); a data file is not secret
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as indented JSON with :func:`atomic_write` (history files, sweep results)."""
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-    atomic_write(path, write)
 
 
 def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, fields, replace
 
 from torch import Tensor, nn
 
-from .blocks import FORMS, SHORTCUT_TYPES, ResNeXtBlock, check_choice, check_positive_int
+from .blocks import FORMS, SHORTCUT_TYPES, ResNeXtBlock
+from .checks import check_choice, check_positive_int
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
 REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)

@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from resnext_edu import distributed as D
-from resnext_edu import train as T
 from resnext_edu.data import load_cifar10, train_batches
 from resnext_edu.train import TrainConfig, fit
 
@@ -260,9 +259,9 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         dist.close()
         return 0
 
-    from resnext_edu.cli import main
+    from resnext_edu import checkpoints, cli, files
     writes, models = [], []
-    atomic_write, real_fit, real_load = T.atomic_write, T.fit, T.load_cifar10
+    atomic_write, real_fit, real_load = files.atomic_write, cli.fit, cli.load_cifar10
 
     def logged_write(path, write):
         writes.append(str(path))
@@ -277,11 +276,12 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         return real_load(*a, **k)
 
     import resnext_edu.data as data_module
-    # every file goes through atomic_write: checkpoints from train.py, JSON through data.write_json
-    T.atomic_write, data_module.atomic_write, T.fit = logged_write, logged_write, keep_model
+    # every file goes through atomic_write: checkpoints (checkpoints.py), JSON (files.write_json), the data cache
+    checkpoints.atomic_write, files.atomic_write, data_module.atomic_write = logged_write, logged_write, logged_write
+    cli.fit = keep_model
     if mode == "stall" and rank == 1:
-        T.load_cifar10 = stall
-    rc = main(list(args))
+        cli.load_cifar10 = stall
+    rc = cli.main(list(args))
     (dump / f"rank{rank}.json").write_text(json.dumps({"rc": rc, "writes": writes}))
     if models:
         torch.save(models[0].state_dict(), dump / f"rank{rank}.pt")

@@ -11,7 +11,8 @@ from torch import nn
 from resnext_edu import train as T
 from resnext_edu.data import load_cifar10
 from resnext_edu.models import create
-from resnext_edu.train import CheckpointMismatch, TrainConfig, TrainingDiverged, fit, lr_factor
+from resnext_edu.checkpoints import CheckpointMismatch
+from resnext_edu.train import TrainConfig, TrainingDiverged, fit, lr_factor
 
 TINY = dict(stage_widths=(8, 16, 32), stem_width=8)
 
@@ -55,19 +56,6 @@ def test_onecycle_and_cosine_by_hand():
     assert f("onecycle", 20) == 1.0 and f("onecycle", 60) == pytest.approx(0.5) and f("onecycle", 99) > 0
     assert f("cosine", 19) == 1.0 and f("cosine", 40) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
     assert f("cosine", 60) == pytest.approx(0.5)
-
-
-def test_precision_auto_follows_the_hardware(monkeypatch):
-    cpu = torch.device("cpu")
-    plain = T.resolve_precision("fp32", cpu)
-    assert plain.autocast is None and not plain.channels_last and not plain.grad_scaler
-    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: True)
-    fast = T.resolve_precision("auto", cpu)
-    assert fast.autocast == torch.bfloat16 and fast.channels_last
-    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: False)
-    assert T.resolve_precision("auto", cpu).autocast is None
-    with pytest.raises(ValueError, match="needs a CUDA GPU"):
-        T.resolve_precision("fp16", cpu)
 
 
 # --- learning ---------------------------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..device import PRECISIONS
+from ..train import SCHEDULES
 from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
                       config_table, table4_configs)
-from .runner import SweepSettings, plan, run_sweep
-
-SCHEDULES = ("onecycle", "cosine", "step")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from .runner import plan, run_sweep
+from .settings import SweepSettings
 
 
 def _optional_int(text: str) -> int | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .configs import DEFAULT_CARDINALITIES, cardinality_configs
-from .runner import SweepOutcome, SweepSettings, plan, run_sweep
+from .runner import SweepOutcome, plan, run_sweep
+from .settings import SweepSettings
 
 
 @dataclass(frozen=True)

@@ -29,36 +29,15 @@ from typing import Callable
 
 import torch
 
-from ..data import CIFAR10Data, balanced_subset, load_cifar10, write_json
+from ..data import CIFAR10Data
+from ..device import pick_device, resolve_precision
+from ..files import write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
+from ..train import evaluate, fit
 from .configs import SweepConfig
 from .folder import RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path
+from .settings import SweepSettings, prepare_data
 
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    """How every run of a sweep trains: the same for all its models and seeds (stored in every result file)."""
-
-    # The defaults are the shipped lesson sweep's (resnext_edu/results/README.md): sized so that 18 runs fit in
-    # about an hour on a busy 2-core CPU. On a GPU, raise subset (None: all 50,000) and epochs.
-    epochs: int = 4                   # passes over the training images
-    batch_size: int = 64              # images per SGD step (the paper: 128; half, for twice the steps in a short run)
-    lr: float = 0.05                  # peak learning rate (the paper: 0.1 at batch 128; scaled linearly to 64)
-    schedule: str = "onecycle"        # train.py's schedules; onecycle anneals to lr 0 in the last step
-    warmup: float = 0.2               # fraction of the steps with a rising lr
-    weight_decay: float = 5e-4        # the paper's CIFAR value
-    dataset: str = "cifar10"          # "cifar10" or "synthetic" (for checking code only)
-    subset: int | None = 5000         # training images: the first N, class-balanced; None: all 50,000
-    test_subset: int | None = 1000    # test images evaluated after every epoch (the learning curves)
-    final_test_subset: int | None = 5000  # test images of the final evaluation; None: all 10,000
-    precision: str = "auto"           # train.py's precision ("auto": bf16 + channels_last where the CPU has it)
-
-    def train_config(self, seed: int, device: str = "auto"):
-        from ..train import TrainConfig
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule,
-                           warmup=self.warmup, weight_decay=self.weight_decay, precision=self.precision,
-                           seed=seed, device=device)
 
 
 @dataclass(frozen=True)
@@ -131,31 +110,6 @@ def session_provenance() -> dict:
             "sweep_started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
-    """Load the data once: the training subset, the per-epoch test subset and the final test set."""
-    if data is None:
-        data = load_cifar10(data_dir, dataset=settings.dataset)
-    from dataclasses import replace
-
-    def test_part(n: int | None) -> CIFAR10Data:
-        if n is None or n >= len(data.test_labels):
-            return data
-        keep = balanced_subset(data.test_labels, n, len(data.classes))
-        return replace(data, test_images=data.test_images[keep], test_labels=data.test_labels[keep],
-                       source=f"{data.source}; first {n:,} test images, class-balanced")
-
-    train = data
-    if settings.subset is not None and settings.subset < len(data.train_labels):
-        keep = balanced_subset(data.train_labels, settings.subset, len(data.classes))
-        train = replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep],
-                        source=f"{data.source}; first {settings.subset:,} training images, class-balanced")
-    per_epoch = test_part(settings.test_subset)
-    per_epoch = replace(per_epoch, train_images=train.train_images, train_labels=train.train_labels,
-                        source=f"{train.source}" + (f"; per-epoch test: first {settings.test_subset:,} test images"
-                                                    if per_epoch is not data else ""))
-    return {"train": per_epoch, "final": test_part(settings.final_test_subset)}
-
-
 def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLike, *, data_dir=None,
               data: CIFAR10Data | None = None, device: str = "auto", threads: int | None = None,
               command: str | None = None, progress: bool = True,
@@ -168,7 +122,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
         settings: the training settings shared by all runs.
         out_dir: the sweep's folder (created).
         data_dir, data: where CIFAR-10 comes from (``load_cifar10``), or already-loaded data.
-        device: train.py's device ("auto": CUDA when available, else the CPU).
+        device: as TrainConfig.device ("auto": CUDA, else Apple MPS, else the CPU).
         threads: ``torch.set_num_threads`` for this process (None: leave PyTorch's choice).
         command: the command line stored in each result's provenance (default: this process's command line).
         progress: train.py's progress bar and epoch lines; without it, one short line per epoch.
@@ -183,16 +137,29 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
     threads_before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
+    session = _Session(settings, out, device, command, progress, on_epoch, print_fn, session_provenance())
     try:
-        return _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn)
+        return _run(runs, session, data_dir, data)
     finally:
         torch.set_num_threads(threads_before)      # a notebook's later cells keep their own setting
 
 
-def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoch, print_fn) -> SweepOutcome:
-    from ..train import fit, evaluate, resolve_device, resolve_precision
+@dataclass(frozen=True)
+class _Session:
+    """What every run of one :func:`run_sweep` call shares."""
 
-    session = session_provenance()
+    settings: SweepSettings
+    out: Path                                       # the sweep's folder
+    device: str                                     # as TrainConfig.device
+    command: str                                    # stored in each result's provenance
+    progress: bool                                  # train.fit's progress bar
+    on_epoch: Callable[[Run, dict, dict], None] | None
+    print_fn: Callable[[str], None]
+    provenance: dict                                # session_provenance(), taken when the sweep started
+
+
+def _run(runs: list[Run], session: _Session, data_dir, data) -> SweepOutcome:
+    settings, out, print_fn = session.settings, session.out, session.print_fn
     outcome = SweepOutcome(out)
     wanted = _settings_identity(settings)
     ids = [r.run_id for r in runs]
@@ -244,7 +211,7 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
     prepared = None
     for index, run in enumerate(todo, 1):
         folder = out / RUNS / run.run_id
-        owned, note = acquire(folder, command)
+        owned, note = acquire(folder, session.command)
         if not owned:
             outcome.busy.append(run.run_id)
             print_fn(f"[{index}/{len(todo)}] {run.run_id}: another sweep is training it: {note} Skipped.")
@@ -265,8 +232,7 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
                      f"(C = {c.cardinality}, d = {c.bottleneck_width}, {c.params:,} params, {c.macs:,} MACs), "
                      f"seed {run.seed}" + (f" [{note}]" if note else ""))
             log_event(out, "resumed" if resume else "started", run.run_id, note)
-            _train_one(run, settings, prepared, folder, out, device, command, resume, progress, on_epoch, print_fn,
-                       session, fit, evaluate, resolve_device, resolve_precision)
+            _train_one(run, session, prepared, folder, resume)
             outcome.trained.append(run.run_id)
         finally:
             release(folder)
@@ -277,14 +243,15 @@ def _run(runs, settings, out, data_dir, data, device, command, progress, on_epoc
     return outcome
 
 
-def _train_one(run, settings, prepared, folder, out, device, command, resume, progress, on_epoch, print_fn,
-               session, fit, evaluate, resolve_device, resolve_precision) -> None:
+def _train_one(run: Run, session: _Session, prepared: dict, folder: Path, resume: bool) -> None:
+    """Train (or resume) one run in ``folder``, evaluate it on the final test set, write its result file."""
+    settings, out, print_fn, on_epoch = session.settings, session.out, session.print_fn, session.on_epoch
     torch.manual_seed(run.seed)                                  # the initial weights
     model = run.config.create()
-    config = settings.train_config(run.seed, device)
+    config = settings.train_config(run.seed, session.device)
 
     def callback(record: dict, history: dict) -> None:
-        if not progress:
+        if not session.progress:
             print_fn(f"    epoch {record['epoch']}/{settings.epochs}: train acc {record['train_acc']:.1%}, "
                      f"test acc {record['test_acc']:.1%} ({record['img_per_s']:,.0f} img/s, {record['seconds']:.0f} s)")
         if on_epoch is not None:
@@ -292,9 +259,9 @@ def _train_one(run, settings, prepared, folder, out, device, command, resume, pr
 
     started = time.perf_counter()
     history = fit(model, prepared["train"], config, out_dir=folder, resume=resume, overwrite=not resume,
-                  callback=callback, progress=progress)
+                  callback=callback, progress=session.progress)
     t0 = time.perf_counter()
-    dev = resolve_device(device)
+    dev = pick_device(session.device)
     final_data = prepared["final"].to(dev)
     final = evaluate(model, final_data, precision=resolve_precision(settings.precision, dev),
                      batch_size=config.eval_batch_size)
@@ -324,10 +291,10 @@ def _train_one(run, settings, prepared, folder, out, device, command, resume, pr
                            "(least disturbed by other programs); img_per_s: median training images/s"},
         "history": epochs,
         "resumed": history["resumed"],
-        "provenance": {**describe(dev), "command": command, "cwd": os.getcwd(), "host": socket.gethostname(),
+        "provenance": {**describe(dev), "command": session.command, "cwd": os.getcwd(), "host": socket.gethostname(),
                        "pid": os.getpid(), "niceness": os.nice(0) if hasattr(os, "nice") else None,
                        "torch_threads": torch.get_num_threads(), "python_executable": sys.executable,
-                       "machine": platform.machine(), **session,
+                       "machine": platform.machine(), **session.provenance,
                        "wall_seconds": epochs[-1]["elapsed_seconds"] + final_seconds,
                        "session_seconds": time.perf_counter() - started,
                        "notes": "wall_seconds: training + evaluation time of this run, all sessions (resumes) "

@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from .. import counting, paper
-from ..blocks import ResNeXtBlock, check_positive_int, group_width
+from ..blocks import ResNeXtBlock, group_width
+from ..checks import check_positive_int
 from .base import Explorer, slider
 
 MAX_CARDINALITY = 64

@@ -1,0 +1,57 @@
+"""How every run of a sweep trains, and the data it trains on: the same for all its models and seeds (lesson 05)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..data import CIFAR10Data, balanced_subset, load_cifar10
+from ..train import TrainConfig
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """How every run of a sweep trains: the same for all its models and seeds (stored in every result file)."""
+
+    # The defaults are the shipped lesson sweep's (resnext_edu/results/README.md): sized so that 18 runs fit in
+    # about an hour on a busy 2-core CPU. On a GPU, raise subset (None: all 50,000) and epochs.
+    epochs: int = 4                   # passes over the training images
+    batch_size: int = 64              # images per SGD step (the paper: 128; half, for twice the steps in a short run)
+    lr: float = 0.05                  # peak learning rate (the paper: 0.1 at batch 128; scaled linearly to 64)
+    schedule: str = "onecycle"        # train.py's schedules; onecycle anneals to lr 0 in the last step
+    warmup: float = 0.2               # fraction of the steps with a rising lr
+    weight_decay: float = 5e-4        # the paper's CIFAR value
+    dataset: str = "cifar10"          # "cifar10" or "synthetic" (for checking code only)
+    subset: int | None = 5000         # training images: the first N, class-balanced; None: all 50,000
+    test_subset: int | None = 1000    # test images evaluated after every epoch (the learning curves)
+    final_test_subset: int | None = 5000  # test images of the final evaluation; None: all 10,000
+    precision: str = "auto"           # train.py's precision ("auto": bf16 + channels_last where the CPU has it)
+
+    def train_config(self, seed: int, device: str = "auto") -> TrainConfig:
+        """The :class:`~resnext_edu.train.TrainConfig` of the run with this seed."""
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule,
+                           warmup=self.warmup, weight_decay=self.weight_decay, precision=self.precision,
+                           seed=seed, device=device)
+
+
+def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
+    """Load the data once: the training subset, the per-epoch test subset and the final test set."""
+    if data is None:
+        data = load_cifar10(data_dir, dataset=settings.dataset)
+
+    def test_part(n: int | None) -> CIFAR10Data:
+        if n is None or n >= len(data.test_labels):
+            return data
+        keep = balanced_subset(data.test_labels, n, len(data.classes))
+        return replace(data, test_images=data.test_images[keep], test_labels=data.test_labels[keep],
+                       source=f"{data.source}; first {n:,} test images, class-balanced")
+
+    train = data
+    if settings.subset is not None and settings.subset < len(data.train_labels):
+        keep = balanced_subset(data.train_labels, settings.subset, len(data.classes))
+        train = replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep],
+                        source=f"{data.source}; first {settings.subset:,} training images, class-balanced")
+    per_epoch = test_part(settings.test_subset)
+    per_epoch = replace(per_epoch, train_images=train.train_images, train_labels=train.train_labels,
+                        source=f"{train.source}" + (f"; per-epoch test: first {settings.test_subset:,} test images"
+                                                    if per_epoch is not data else ""))
+    return {"train": per_epoch, "final": test_part(settings.final_test_subset)}
