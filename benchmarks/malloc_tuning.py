@@ -37,7 +37,7 @@ def worker(steps: int, batch_size: int, warmup: int) -> dict:
     import torch.nn.functional as F
 
     sys.path.insert(0, str(ROOT))
-    from resnext_edu.data import train_batches
+    from resnext_edu.augment import train_batches
     from resnext_edu.models import create
     from resnext_edu.train import resolve_precision
 

@@ -30,7 +30,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     print("Registered models (any resnext29_<C>x<d>d is accepted too):")
     for name in models.list_models():
         config = models.config_for(name)
-        print(f"  {name:<20} {config.template:<8} C={config.cardinality:<3} d={config.bottleneck_width:<3} "
+        print(f"  {name:<20} {config.template:<8} C={config.cardinality:<3} d={config.base_width:<3} "
               f"depth={config.depth}")
     return 0
 

@@ -59,7 +59,7 @@ def device() -> torch.device:
 
 def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
     """Rewrite every lesson's badge (first markdown line starting with the badge) and setup cell from this file."""
-    import nbformat
+    import nbformat   # a development dependency: only when rewriting the notebooks
 
     changed = []
     for path in sorted(folder.glob("*.ipynb")):

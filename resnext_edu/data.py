@@ -1,13 +1,9 @@
-"""CIFAR-10 held on the training device as uint8, augmented on whole batches there (lessons 01, 05, 06).
-
-The paper's CIFAR recipe (Xie et al. 2017, Appendix A; He et al. 2016, Sec. 4.2): "random 32x32 crop of the
-zero-padded 40x40 image + horizontal flip", normalised by the per-channel mean and standard deviation.
+"""CIFAR-10 held on the training device as uint8: found, decoded once, cached, subset (lessons 01, 05, 06).
 
 A learner's first pipeline decodes every image with PIL on every epoch, in DataLoader worker processes. Here the
 whole data set (50,000 x 3 x 32 x 32 bytes = 154 MB) is decoded once, cached as a tensor and kept on the device;
-crop, flip and normalisation are a few tensor operations per batch (the airbench approach), so 2 CPU cores (Colab)
-are left to the model. Everything random comes from a ``torch.Generator`` seeded by (seed, epoch), so a run that is
-resumed after epoch k sees exactly the batches the uninterrupted run would have seen.
+the batches are cut, augmented and normalised there (:mod:`resnext_edu.augment`), so 2 CPU cores (Colab) are left
+to the model. The per-channel mean and standard deviation (:data:`MEAN`, :data:`STD`) are CIFAR-10's published ones.
 """
 
 from __future__ import annotations
@@ -16,8 +12,8 @@ import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -27,7 +23,6 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 # Per-channel mean and standard deviation of the 50,000 official training images, pixel values in [0, 1].
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
-PAD = 4                     # zero padding before the random 32x32 crop (40x40 padded image)
 CACHE_NAME = "cifar10-uint8.pt"
 ENV_VAR = "RESNEXT_EDU_DATA"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -206,8 +201,7 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
     Labels follow CIFAR-10's order (:data:`CLASSES`), which is also the alphabetical order ``ImageFolder`` uses.
     Files are read in sorted name order. About 10 s for 60,000 JPEGs on one core; done once, then cached.
     """
-    import numpy as np
-    from PIL import Image
+    from PIL import Image   # only when decoding an image folder (once; then the tensor cache is read)
 
     root = Path(root)
     splits = {}
@@ -247,7 +241,7 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
 
 
 def _download(cache_dir: Path) -> CIFAR10Data:
-    from torchvision.datasets import CIFAR10
+    from torchvision.datasets import CIFAR10   # heavy (about 1 s): only for the one-time download
 
     parts = []
     for train in (True, False):
@@ -281,79 +275,3 @@ def synthetic_cifar10(n_train: int = 2000, n_test: int = 500, seed: int = 0) -> 
     return CIFAR10Data(*make(n_train), *make(n_test), classes=[f"pattern {i}" for i in range(10)],
                        source=f"SYNTHETIC data (not CIFAR-10): {n_train:,} train / {n_test:,} test images of 10 "
                               f"random colour patterns + noise, seed {seed}", synthetic=True)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Batches on the device
-# ---------------------------------------------------------------------------------------------------------------
-
-def normalize(images: Tensor, dtype: torch.dtype = torch.float32, channels_last: bool = False) -> Tensor:
-    """uint8 (N, 3, H, W) -> (x / 255 - mean) / std in ``dtype``, per channel (torchvision's ``Normalize``)."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255
-    x = ((images.float() - mean) / std).to(dtype)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def crop_flip(images: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, pad: int = PAD) -> Tensor:
-    """Per-sample crop of the zero-padded images, then horizontal flip, in one gather (no loop over samples).
-
-    Sample i becomes ``padded[i, :, dy[i]:dy[i]+H, dx[i]:dx[i]+W]``, mirrored left-right where ``flip[i]``.
-    Offsets run from 0 to 2·pad; ``dy = dx = pad`` with no flip returns the image unchanged.
-    """
-    n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))        # (N, 3, H+2p, W+2p), zeros around
-    ar_h, ar_w = torch.arange(h, device=images.device), torch.arange(w, device=images.device)
-    rows = dy[:, None] + ar_h                                             # (N, H)
-    cols = dx[:, None] + torch.where(flip[:, None], w - 1 - ar_w, ar_w)   # (N, W): reversed where flipped
-    batch = torch.arange(n, device=images.device)[:, None, None]
-    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]           # (N, H, W, 3): indexed dims come first
-    return out.permute(0, 3, 1, 2)                                        # (N, 3, H, W)
-
-
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The CPU generator for one epoch's order and augmentation: a function of (seed, epoch) only, so resuming at
-    any epoch replays the same batches, on any device."""
-    return torch.Generator().manual_seed(seed * 100_003 + epoch)
-
-
-def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
-                  augment: bool = True, pad: int = PAD, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = False, rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
-    """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
-    dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
-    Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip.
-
-    With ``world_size`` > 1 (one rank of a torchrun job, :mod:`.distributed`), ``batch_size`` is the global batch and
-    this yields rank ``rank``'s consecutive ``batch_size // world_size`` images of each. Every rank draws the same
-    order and the same crop/flip offsets (one per position in the order), so the ranks' parts of a step together are
-    the single-process batch, each image augmented exactly as in a single-process run.
-    """
-    n = len(labels)
-    if batch_size > n:
-        raise ValueError(f"batch_size {batch_size:,} is larger than the {n:,} training images, so an epoch would have "
-                         f"no full batch. Use a batch size of at most {n:,} (128 is the paper's), or more data.")
-    if batch_size % world_size or not 0 <= rank < world_size:
-        raise ValueError(f"A global batch of {batch_size} cannot be split evenly over {world_size} ranks (or rank "
-                         f"{rank} is not one of them): use a batch size that is a multiple of the number of ranks.")
-    per_rank = batch_size // world_size
-    g = epoch_generator(seed, epoch)
-    order = torch.randperm(n, generator=g)
-    dy, dx = torch.randint(0, 2 * pad + 1, (2, n), generator=g)
-    flip = torch.rand(n, generator=g) < 0.5
-    order, dy, dx, flip = (t.to(images.device) for t in (order, dy, dx, flip))
-    for start in range(0, n - batch_size + 1, batch_size):
-        mine = slice(start + rank * per_rank, start + (rank + 1) * per_rank)   # all of it for world size 1
-        idx = order[mine]
-        x = images[idx]
-        if augment:
-            x = crop_flip(x, dy[mine], dx[mine], flip[mine], pad)
-        yield normalize(x, dtype, channels_last), labels[idx]
-
-
-def eval_batches(images: Tensor, labels: Tensor, batch_size: int = 500, *, dtype: torch.dtype = torch.float32,
-                 channels_last: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
-    """All images in order, normalised, not augmented; the last batch may be smaller."""
-    for start in range(0, len(labels), batch_size):
-        yield normalize(images[start:start + batch_size], dtype, channels_last), labels[start:start + batch_size]
-

@@ -12,7 +12,7 @@ world-size-1 case of the same code (:data:`SINGLE_PROCESS`): no process group, n
 What each rank does, and why the result is the single-process run's:
 
 * Data: every rank holds the whole (small) data set on its device and draws the *same* shuffled order and the same
-  crop/flip offsets from (seed, epoch) (:func:`~resnext_edu.data.train_batches`), so the ranks agree without a word.
+  crop/flip offsets from (seed, epoch) (:func:`~resnext_edu.augment.train_batches`), so the ranks agree without a word.
   Step k's global batch is positions ``k*B .. (k+1)*B`` of that order, exactly as in a single process; rank r takes
   its consecutive ``B / world_size`` of them. A sample's augmentation depends on its position in the epoch's order
   only, never on the rank, so a 4-rank run sees each sample cropped and flipped as the 1-process run would.

@@ -36,7 +36,7 @@ def git_commit(repo: str | os.PathLike = REPO) -> dict | None:
 def describe(device: str | torch.device = "cpu") -> dict:
     """Plain data for a JSON record: date (UTC), git commit, Python/torch/torchvision versions, device."""
     try:
-        import torchvision
+        import torchvision   # optional: the record says None without it
         tv = torchvision.__version__
     except ImportError:
         tv = None

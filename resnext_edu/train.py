@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 from .checkpoints import (CHECKPOINT, HISTORY, load_checkpoint, new_history, refuse_to_overwrite, restore,
                           resumed_history, save_checkpoint)
 from .checks import check_batch_fits, check_choice, check_fraction, check_int, check_positive_int
-from .data import PAD, CIFAR10Data, eval_batches, train_batches
+from .augment import PAD, eval_batches, train_batches
+from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, pick_device, resolve_precision, synchronize
 from .distributed import SINGLE_PROCESS, Distributed
 from .files import write_json

@@ -49,8 +49,8 @@ def test_model_level_solver_reproduces_table2_and_matches_params():
     for widths in [(64, 128, 256), (32, 64, 128)]:
         budget = counting.count(models.create("resnet29", stage_widths=widths, stem_width=widths[0])).params
         for C, d in [(2, 40), (4, 24), (8, 14), (32, 4)]:
-            assert counting.match_bottleneck_width("resnet29", C, stage_widths=widths, stem_width=widths[0]) == d
-            params = counting.count(models.create("resnet29", cardinality=C, bottleneck_width=d,
+            assert counting.match_base_width("resnet29", C, stage_widths=widths, stem_width=widths[0]) == d
+            params = counting.count(models.create("resnet29", cardinality=C, base_width=d,
                                                   stage_widths=widths, stem_width=widths[0])).params
             assert abs(params - budget) / budget < 0.05
 
@@ -59,7 +59,7 @@ def test_solver_says_when_a_budget_cannot_hold_a_cardinality():
     with pytest.raises(ValueError, match="cannot hold"):
         counting.solve_bottleneck_width(1024)
     with pytest.raises(ValueError, match="cannot hold"):
-        counting.match_bottleneck_width("resnet29", 256, stage_widths=(16, 32, 64), stem_width=16)
+        counting.match_base_width("resnet29", 256, stage_widths=(16, 32, 64), stem_width=16)
 
 
 CASES = list(itertools.product([1, 3, 8], [1, 5, 16], [(64, 64, 1), (32, 128, 1), (64, 128, 2), (96, 192, 2)],
@@ -102,4 +102,4 @@ def test_counting_leaves_the_model_as_it_was():
 def test_solver_prefers_the_smallest_width_among_equal_counts():
     """At stage widths 8/16/32, d = 64 and d = 65 give identical models (floor(8·65/64) = 8): the solver must name
     the template's own width, 64, not a larger twin."""
-    assert counting.match_bottleneck_width("resnet29", 1, stage_widths=(8, 16, 32), stem_width=8) == 64
+    assert counting.match_base_width("resnet29", 1, stage_widths=(8, 16, 32), stem_width=8) == 64

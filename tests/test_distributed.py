@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from resnext_edu import distributed as D
-from resnext_edu.data import load_cifar10, train_batches
+from resnext_edu.augment import train_batches
+from resnext_edu.data import load_cifar10
 from resnext_edu.train import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parent.parent

@@ -60,7 +60,7 @@ def test_reference_rule_for_stage_bottleneck_widths():
 
 def test_any_cifar_depth_and_width_is_parsed():
     config = models.config_for("resnext38_3x5d")
-    assert (config.blocks_per_stage, config.cardinality, config.bottleneck_width) == ((4, 4, 4), 3, 5)
+    assert (config.blocks_per_stage, config.cardinality, config.base_width) == ((4, 4, 4), 3, 5)
 
 
 def n_params(module):

@@ -43,7 +43,7 @@ def test_each_shipped_file(path):
     assert path.parent.name == config.budget and path.name == f"{raw['run_id']}.json"
     # an independent count: the model named in the file, built and counted here
     with torch.device("meta"):
-        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.bottleneck_width}d",
+        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.base_width}d",
                               **config.overrides())
     assert sum(p.numel() for p in model.parameters()) == config.params == raw["model"]["params"]
     # training really ran as the settings say, on real CIFAR-10

@@ -40,11 +40,11 @@ def params_of(name: str, **overrides) -> int:
 def test_lesson_configs_are_the_solvers_and_within_five_percent():
     configs = cardinality_configs("lesson")
     # d for C = 1..32 at stage widths (16, 32, 64), stem 16: worked out with the solver by hand in the brief
-    assert [(c.cardinality, c.bottleneck_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
+    assert [(c.cardinality, c.base_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
                                                                       (32, 4)]
     template = params_of("resnet29", **LESSON)
     for c in configs:
-        assert c.bottleneck_width == counting.match_bottleneck_width("resnet29", c.cardinality, **LESSON)
+        assert c.base_width == counting.match_base_width("resnet29", c.cardinality, **LESSON)
         with torch.device("meta"):
             model = c.create()
         counted = counting.count(model)
@@ -58,14 +58,14 @@ def test_table4_configs_spend_twice_the_budget_three_ways():
     budget = get_budget("lesson")
     target = 2 * params_of("resnet29", **LESSON)
     deeper, wider, *more = table4_configs("lesson", (2,))
-    assert (deeper.axis, deeper.cardinality, deeper.bottleneck_width) == ("deeper", 1, 64)
+    assert (deeper.axis, deeper.cardinality, deeper.base_width) == ("deeper", 1, 64)
     # the chosen depth beats its neighbours (depth +- 9 blocks of 3 layers) in closeness to 2x
     for other in (deeper.depth - 9, deeper.depth + 9):
         assert abs(params_of(f"resnet{other}", **LESSON) - target) >= abs(deeper.params - target)
     assert deeper.depth in CIFAR_DEPTHS and deeper.depth > 29
     # wider: C = 1, and d +- 1 are no closer to 2x
-    assert (wider.axis, wider.cardinality, wider.depth) == ("wider", 1, 29) and wider.bottleneck_width > 64
-    for d in (wider.bottleneck_width - 1, wider.bottleneck_width + 1):
+    assert (wider.axis, wider.cardinality, wider.depth) == ("wider", 1, 29) and wider.base_width > 64
+    for d in (wider.base_width - 1, wider.base_width + 1):
         assert abs(params_of(f"resnext29_1x{d}d", **LESSON) - target) >= abs(wider.params - target)
     (card,) = more
     assert card.cardinality == 2 and card.scale == 2 and abs(card.params / target - 1) < 0.05

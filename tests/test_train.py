@@ -134,7 +134,7 @@ class Mirrored(nn.Module):
 
 
 def test_flip_test_time_augmentation_averages_each_image_with_its_mirror(small_data):
-    from resnext_edu.data import normalize
+    from resnext_edu.augment import normalize
     model = tiny_model().eval()
     x = normalize(small_data.test_images)
     with torch.no_grad():

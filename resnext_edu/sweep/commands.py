@@ -11,6 +11,7 @@ from ..device import PRECISIONS
 from ..train import SCHEDULES
 from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
                       config_table, table4_configs)
+from .report import write_report
 from .runner import plan, run_sweep
 from .settings import SweepSettings
 
@@ -144,7 +145,6 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main_report(args: argparse.Namespace) -> int:
-    from .report import write_report
     return write_report(args.folders, plots=None if args.no_plots else (args.plots or
                                                                          Path(args.folders[0]) / "report"),
                         metric=args.metric)

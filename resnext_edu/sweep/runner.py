@@ -229,7 +229,7 @@ def _run(runs: list[Run], session: _Session, data_dir, data) -> SweepOutcome:
             resume = checkpoint.exists()
             c = run.config
             print_fn(f"[{index}/{len(todo)}] {run.run_id}: {'resuming' if resume else 'training'} {c.model_name} "
-                     f"(C = {c.cardinality}, d = {c.bottleneck_width}, {c.params:,} params, {c.macs:,} MACs), "
+                     f"(C = {c.cardinality}, d = {c.base_width}, {c.params:,} params, {c.macs:,} MACs), "
                      f"seed {run.seed}" + (f" [{note}]" if note else ""))
             log_event(out, "resumed" if resume else "started", run.run_id, note)
             _train_one(run, session, prepared, folder, resume)

@@ -73,14 +73,14 @@ class BlockExplorer(Explorer):
     def _solve(self, C: int) -> int:
         """d for C at ResNet's budget; a ValueError (the widget's message) when no whole d comes close enough."""
         d = solve_bottleneck_width(C, in_channels=self.in_channels, out_channels=self.out_channels,
-                                   template_width=RESNET_WIDTH)
+                                   resnet_width=RESNET_WIDTH)
         params = eq4_params(C, d, self.in_channels, self.out_channels)
         off = params / self.budget - 1
         if abs(off) <= self.tolerance:
             return d
         fitting = [c for c in range(1, self.controls["cardinality"].max + 1) if abs(eq4_params(
             c, solve_bottleneck_width(c, in_channels=self.in_channels, out_channels=self.out_channels,
-                                      template_width=RESNET_WIDTH), self.in_channels, self.out_channels)
+                                      resnet_width=RESNET_WIDTH), self.in_channels, self.out_channels)
             / self.budget - 1) <= self.tolerance]
         raise ValueError(f"C = {C} does not fit ResNet's budget of {self.budget:,} conv weights: d must be a whole "
                          f"number, and the closest, d = {d}, gives {params:,} ({off:+.1%}, more than the "
