@@ -34,7 +34,7 @@ def test_starts_at_resnext50s_block_on_the_curve(explorer):
                                          ("cifar_lesson", 4, 6), ("cifar_lesson", 1, 100)])
 def test_numbers_equal_eq4_and_the_counter_for_the_slider_values(explorer, block, C, d):
     draws = explorer.draws
-    explorer.controls["block"].value = block
+    explorer.controls["reference"].value = block
     explorer.controls["cardinality"].value = C
     explorer.controls["bottleneck_width"].value = d
     s = explorer.state
@@ -48,7 +48,7 @@ def test_numbers_equal_eq4_and_the_counter_for_the_slider_values(explorer, block
 
 
 def test_curve_is_the_solvers_and_contains_table2(explorer):
-    explorer.controls["block"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["budget_percent"].value = 100
     s = explorer.state
     assert s["curve_C"] == list(range(1, 65))
@@ -58,7 +58,7 @@ def test_curve_is_the_solvers_and_contains_table2(explorer):
 
 
 def test_position_above_and_below_the_curve_and_the_budget(explorer):
-    explorer.controls["block"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["budget_percent"].value = 100
     explorer.controls["cardinality"].value = 8
     explorer.controls["bottleneck_width"].value = 20
@@ -73,7 +73,7 @@ def test_position_above_and_below_the_curve_and_the_budget(explorer):
 
 
 def test_a_cardinality_the_budget_cannot_hold_is_above_with_the_curve_cut(explorer):
-    explorer.controls["block"].value = "cifar_lesson"
+    explorer.controls["reference"].value = "cifar_lesson"
     explorer.controls["budget_percent"].value = 100
     explorer.controls["cardinality"].value = 40
     explorer.controls["bottleneck_width"].value = 1
@@ -97,7 +97,7 @@ def test_invalid_budget_shows_a_message_not_an_exception(block, budget):
 
 def test_figure_draws_the_curve_and_the_point(explorer):
     import matplotlib.pyplot as plt
-    explorer.controls["block"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["cardinality"].value = 32
     explorer.controls["bottleneck_width"].value = 4
     figure = explorer.draw(explorer.state)

@@ -55,10 +55,10 @@ def _fmt(n: float) -> str:
 class ComplexityExplorer(Explorer):
     """Sliders for C and d, a reference-block dropdown and a budget box; see the module docstring."""
 
-    def __init__(self, block: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
+    def __init__(self, reference: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
                  budget_percent: int = 100):
         controls = {
-            "block": widgets.Dropdown(options=[(t.label, key) for key, t in REFERENCE_BLOCKS.items()], value=block,
+            "reference": widgets.Dropdown(options=[(t.label, key) for key, t in REFERENCE_BLOCKS.items()], value=reference,
                                          description="block", style={"description_width": "initial"},
                                          layout=widgets.Layout(width="360px")),
             "cardinality": slider("cardinality C", cardinality, 1, MAX_CARDINALITY),
@@ -69,10 +69,10 @@ class ComplexityExplorer(Explorer):
         }
         super().__init__(controls)
 
-    def compute(self, block: str, cardinality: int, bottleneck_width: int, budget_percent: int) -> dict:
-        if block not in REFERENCE_BLOCKS:
-            raise ValueError(f"Unknown reference block {block!r}; choose one of {', '.join(REFERENCE_BLOCKS)}.")
-        t = REFERENCE_BLOCKS[block]
+    def compute(self, reference: str, cardinality: int, bottleneck_width: int, budget_percent: int) -> dict:
+        if reference not in REFERENCE_BLOCKS:
+            raise ValueError(f"Unknown reference block {reference!r}; choose one of {', '.join(REFERENCE_BLOCKS)}.")
+        t = REFERENCE_BLOCKS[reference]
         C = check_positive_int("cardinality C", cardinality)
         d = check_positive_int("bottleneck width d", bottleneck_width)
         if isinstance(budget_percent, bool) or not isinstance(budget_percent, int) or budget_percent <= 0:
@@ -102,7 +102,7 @@ class ComplexityExplorer(Explorer):
         else:
             position = "on" if d == d_matched else ("above" if d > d_matched else "below")
         return {
-            "block": block, "in_channels": t.in_channels, "out_channels": t.out_channels,
+            "reference": reference, "in_channels": t.in_channels, "out_channels": t.out_channels,
             "input_size": t.input_size, "cardinality": C, "bottleneck_width": d, "group_width": group_width(C, d),
             "params_eq4": params_eq4,
             "params_conv_measured": sum(layer.params for layer in measured.layers if layer.kind == "Conv2d"),
@@ -125,7 +125,7 @@ class ComplexityExplorer(Explorer):
         if Cs[-1] < MAX_CARDINALITY:     # beyond the curve's end even d = 1 is over budget
             ax.axvspan(Cs[-1], C_max, color="#fce8e6")
         ax.plot(Cs, ds, "-o", color="#1a73e8", markersize=3, label=f"d(C) at {state['budget_percent']}% budget")
-        if state["block"] == "resnext50_conv2" and state["budget_percent"] == 100:
+        if state["reference"] == "resnext50_conv2" and state["budget_percent"] == 100:
             rows = paper.table("table2")["rows"]
             ax.plot([r["cardinality"] for r in rows], [r["bottleneck_width"] for r in rows], "s", mfc="none",
                     mec="black", markersize=9, label="paper, Table 2")
@@ -141,7 +141,7 @@ class ComplexityExplorer(Explorer):
         ax.set_ylim(0.85, d_max)
         ax.set_xlabel("cardinality C")
         ax.set_ylabel("bottleneck width d")
-        ax.set_title(f"{REFERENCE_BLOCKS[state['block']].label}: budget {state['budget']:,} params (Eq. 4)",
+        ax.set_title(f"{REFERENCE_BLOCKS[state['reference']].label}: budget {state['budget']:,} params (Eq. 4)",
                      fontsize=10)
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(alpha=0.3, which="both")
@@ -172,16 +172,16 @@ class ComplexityExplorer(Explorer):
         return f"<table>{body}</table><div>Your block is {where}.</div>"
 
 
-def complexity_explorer(block: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
+def complexity_explorer(reference: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
                         budget_percent: int = 100) -> ComplexityExplorer:
     """Lesson 04's explorer of params, MACs and the constant-complexity curve d(C); display it in a notebook cell.
 
     Args:
-        block: "resnext50_conv2" (256 -> 256 channels at 56x56, the block of Table 2) or "cifar_lesson"
+        reference: "resnext50_conv2" (256 -> 256 channels at 56x56, the block of Table 2) or "cifar_lesson"
             (64 -> 64 at 32x32, a block of the lesson-size ResNeXt-29).
         cardinality: the starting C.
         bottleneck_width: the starting d.
         budget_percent: the budget as a percentage of the reference block's ResNet version (C = 1): 100 for Table 2,
             200 for the doubled complexity of Table 4.
     """
-    return ComplexityExplorer(block, cardinality, bottleneck_width, budget_percent)
+    return ComplexityExplorer(reference, cardinality, bottleneck_width, budget_percent)
