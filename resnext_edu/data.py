@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .checks import check_int
 from .files import atomic_write
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -113,8 +114,7 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, *, dataset: str = "c
 def balanced_subset(labels: Tensor, n: int, num_classes: int) -> Tensor:
     """Indices of the first ``n`` samples taken class by class: ``n // num_classes`` of each class, one more for
     the first ``n % num_classes`` classes. Returned in data-set order."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(labels):
-        raise ValueError(f"A subset must be a whole number from 1 to {len(labels):,} (the data set's size), got {n!r}.")
+    n = check_int("A subset", n, low=1, high=len(labels), hint="The upper bound is the data set's size.")
     picked = []
     for c in range(num_classes):
         take = n // num_classes + (1 if c < n % num_classes else 0)

@@ -95,24 +95,6 @@ def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, 
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def check_config(config: TrainConfig) -> None:
-    check_positive_int("epochs", config.epochs)
-    check_positive_int("batch_size", config.batch_size, "128 is the paper's.")
-    check_positive_int("eval_batch_size", config.eval_batch_size)
-    check_choice("schedule", config.schedule, SCHEDULES)
-    check_choice("precision", config.precision, PRECISIONS)
-    if not config.lr > 0:
-        raise ValueError(f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128.")
-    if not 0 <= config.label_smoothing < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {config.label_smoothing!r}; 0.1 is common.")
-    if isinstance(config.crop_padding, bool) or not isinstance(config.crop_padding, int) \
-            or not 0 <= config.crop_padding <= 16:
-        raise ValueError(f"crop_padding is a whole number of pixels from 0 to 16, got {config.crop_padding!r}; "
-                         f"the paper pads by 4.")
-    if not 0 <= config.warmup < 1:
-        raise ValueError(f"warmup is a fraction of all steps in [0, 1), got {config.warmup!r}; try 0.2.")
-
-
 def train_step(net: nn.Module, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                precision: Precision, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
     """One SGD step on the batch ``(x, y)``: forward under ``precision``'s autocast, cross-entropy, backward through

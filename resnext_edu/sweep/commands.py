@@ -12,8 +12,8 @@ from ..train import SCHEDULES
 from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
                       config_table, table4_configs)
 from .report import write_report
-from .runner import plan, run_sweep
-from .settings import SweepSettings
+from .runner import run_sweep
+from .settings import SweepSettings, plan
 
 
 def _optional_int(text: str) -> int | None:

@@ -22,6 +22,7 @@ from functools import lru_cache
 import torch
 
 from .. import counting, models
+from ..checks import check_int
 
 CIFAR_DEPTHS = tuple(range(11, 300, 9))          # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
 DEFAULT_CARDINALITIES = (1, 2, 4, 8, 16, 32)
@@ -170,9 +171,7 @@ def _check_cardinalities(cardinalities) -> tuple[int, ...]:
     values = tuple(cardinalities)
     if not values:
         raise ValueError("Give at least one cardinality, e.g. 1 2 4 8 16 32.")
-    for C in values:
-        if isinstance(C, bool) or not isinstance(C, int) or C < 1:
-            raise ValueError(f"A cardinality C is a whole number >= 1 (1 is ResNet), got {C!r}.")
+    values = tuple(check_int("A cardinality C", C, low=1, hint="1 is ResNet.") for C in values)
     if len(set(values)) != len(values):
         raise ValueError(f"Each cardinality once, please: got {list(values)}.")
     return values

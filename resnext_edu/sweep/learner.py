@@ -15,8 +15,8 @@ from typing import Callable
 
 from .commands import sweep_argv
 from .configs import DEFAULT_CARDINALITIES, cardinality_configs
-from .runner import SweepOutcome, plan, run_sweep
-from .settings import SweepSettings
+from .runner import SweepOutcome, run_sweep
+from .settings import SweepSettings, plan
 
 
 @dataclass(frozen=True)

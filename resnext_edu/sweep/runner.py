@@ -34,42 +34,9 @@ from ..device import pick_device, resolve_precision
 from ..files import write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from ..train import evaluate, fit
-from .configs import SweepConfig
 from .folder import RESULT_FORMAT, RUNS, SETTINGS, acquire, log_event, release, result_path
-from .settings import SweepSettings, prepare_data
+from .settings import Run, SweepSettings, prepare_data
 
-
-
-@dataclass(frozen=True)
-class Run:
-    """One (model, seed) of a sweep."""
-
-    config: SweepConfig
-    seed: int
-
-    @property
-    def run_id(self) -> str:
-        return f"{self.config.key}_seed{self.seed}"
-
-
-def plan(configs: list[SweepConfig], seeds, extra: list[tuple[list[SweepConfig], list[int]]] = ()) -> list[Run]:
-    """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) in ``extra``.
-
-    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped half-way has
-    comparable numbers for every model rather than all seeds of a few."""
-    runs = [Run(c, s) for s in _check_seeds(seeds) for c in configs]
-    for more, more_seeds in extra:
-        runs += [Run(c, s) for s in _check_seeds(more_seeds) for c in more]
-    return runs
-
-
-def _check_seeds(seeds) -> list[int]:
-    seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
-        raise ValueError(f"Seeds are whole numbers >= 0, at least one, e.g. 0 1 2; got {seeds!r}.")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"Each seed once, please: got {seeds}.")
-    return seeds
 
 
 @dataclass

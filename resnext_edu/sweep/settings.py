@@ -1,11 +1,13 @@
-"""How every run of a sweep trains, and the data it trains on: the same for all its models and seeds (lesson 05)."""
+"""What a sweep runs: its (model, seed) pairs, how every run trains and on which data; the same for all (lesson 05)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..checks import check_int
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..train import TrainConfig
+from .configs import SweepConfig
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,35 @@ def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | Non
                         source=f"{train.source}" + (f"; per-epoch test: first {settings.test_subset:,} test images"
                                                     if per_epoch is not data else ""))
     return {"train": per_epoch, "final": test_part(settings.final_test_subset)}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (model, seed) of a sweep."""
+
+    config: SweepConfig
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.config.key}_seed{self.seed}"
+
+
+def plan(configs: list[SweepConfig], seeds, extra: list[tuple[list[SweepConfig], list[int]]] = ()) -> list[Run]:
+    """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) in ``extra``.
+
+    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped half-way has
+    comparable numbers for every model rather than all seeds of a few."""
+    runs = [Run(c, s) for s in _check_seeds(seeds) for c in configs]
+    for more, more_seeds in extra:
+        runs += [Run(c, s) for s in _check_seeds(more_seeds) for c in more]
+    return runs
+
+
+def _check_seeds(seeds) -> list[int]:
+    seeds = [check_int("a seed", s, low=0, hint="Seeds are like 0 1 2.") for s in seeds]
+    if not seeds:
+        raise ValueError("Give at least one seed, e.g. 0 1 2.")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"Each seed once, please: got {seeds}.")
+    return seeds
