@@ -142,12 +142,7 @@ def same_weights(a: dict, b: dict, **tolerance) -> None:
             assert torch.equal(a[name], b[name]), name
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")     # the shared fixture (conftest.py)
 
 
 @pytest.mark.slow

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnext_edu import cli, counting, models
+from reference_figures import brute_force_base_width, cifar_macs_by_hand, params_of
+
+from resnext_edu import cli, models
 from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
                                summarize, table4_configs)
 from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
@@ -27,31 +29,25 @@ REPO = Path(__file__).resolve().parent.parent
 LESSON = {"stage_widths": (16, 32, 64), "stem_width": 16}
 
 
-def params_of(name: str, **overrides) -> int:
-    """An independent count: build the model (on the meta device: shapes only) and add up its tensors' sizes."""
-    with torch.device("meta"):
-        return sum(p.numel() for p in models.create(name, **overrides).parameters())
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Configs
 # ---------------------------------------------------------------------------------------------------------------
 
-def test_lesson_configs_are_the_solvers_and_within_five_percent():
+def test_lesson_configs_match_a_brute_force_search_and_hand_counts():
     configs = cardinality_configs("lesson")
-    # d for C = 1..32 at stage widths (16, 32, 64), stem 16: worked out with the solver by hand in the brief
-    assert [(c.cardinality, c.base_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
-                                                                      (32, 4)]
-    template = params_of("resnet29", **LESSON)
+    baseline = params_of("resnet29", **LESSON)
     for c in configs:
-        assert c.base_width == counting.match_base_width("resnet29", c.cardinality, **LESSON)
+        # the d a search over every width picks (not the project's solver)
+        assert c.base_width == brute_force_base_width(c.cardinality, baseline, **LESSON), c
+        assert c.params == params_of(c.model_name, **LESSON)
+        assert c.macs == cifar_macs_by_hand(c.cardinality, c.base_width, LESSON["stage_widths"], LESSON["stem_width"])
+        assert c.target_params == baseline and abs(c.params / baseline - 1) < 0.05, c
         with torch.device("meta"):
             model = c.create()
-        counted = counting.count(model)
-        assert (counted.params, counted.macs) == (c.params, c.macs)
-        assert c.target_params == template
-        assert abs(c.params / template - 1) < 0.05, c
         assert model.config.cardinality == c.cardinality and model.config.depth == 29
+    # at this budget the widths are Table 2's (the paper's 1x complexity settings) plus d = 8 for C = 16
+    assert [(c.cardinality, c.base_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
+                                                                (32, 4)]
 
 
 def test_table4_configs_spend_twice_the_budget_three_ways():
