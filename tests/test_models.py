@@ -2,17 +2,13 @@
 
 import pytest
 import torch
+from reference_figures import PARAMS
 
 from resnext_edu import models
 from resnext_edu.blocks import ResNeXtBlock
 
-# Table 7 and REFERENCE.md's other ResNeXt-29 sizes (10 classes); Table 1 / torchvision for ImageNet.
-EXACT_PARAMS = {
-    "resnext29_8x64d": 34_426_698, "resnext29_16x64d": 68_155_210, "resnet29": 4_914_250,
-    "resnext29_2x64d": 9_130_314, "resnext29_4x64d": 17_562_442, "resnext29_32x4d": 4_775_754,
-    "resnet50": 25_557_032, "resnext50_32x4d": 25_028_904, "resnet101": 44_549_160, "resnext101_32x4d": 44_177_704,
-    "resnext101_32x8d": 88_791_336, "resnext101_64x4d": 83_455_272,
-}
+# Table 7 and the other ResNeXt-29 sizes (10 classes); Table 1 / torchvision for ImageNet (sources: reference_figures)
+EXACT_PARAMS = PARAMS
 
 
 @pytest.mark.parametrize("name, params", EXACT_PARAMS.items())
