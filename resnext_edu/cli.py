@@ -20,7 +20,7 @@ from . import counting, models, sweep
 from .checkpoints import CHECKPOINT, HISTORY
 from .counting import G, M
 from .data import load_cifar10
-from .device import PRECISIONS
+from .device import PRECISIONS, pick_device
 from .distributed import (DEFAULT_TIMEOUT, LR_RULES, Distributed, DistributedSetupError, describe_lr,
                           from_environment, scaled_lr, sync_batchnorm)
 from .train import SCHEDULES, TrainConfig, TrainingDiverged, fit
@@ -132,6 +132,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _main_train(args: argparse.Namespace, dist: Distributed) -> int:
     dist.per_rank_batch(args.batch_size)                          # before anything slow: N must divide the batch
+    pick_device(args.device)                                      # before anything slow: the device is there
     try:
         data = dist.in_turn(lambda: load_cifar10(args.data_dir, dataset=args.dataset, subset=args.subset,
                                                  test_subset=args.test_subset))
