@@ -2,7 +2,6 @@
 draws that data (checked on the figure's lines, not on pixels), and in a real kernel leaves one figure, not a pile."""
 
 import pytest
-import torch
 
 from resnext_edu.live import LiveCurves
 from resnext_edu.train import TrainConfig, fit

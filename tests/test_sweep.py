@@ -19,7 +19,7 @@ import torch
 
 from reference_figures import brute_force_base_width, cifar_macs_by_hand, params_of
 
-from resnext_edu import cli, models
+from resnext_edu import cli
 from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
                                summarize, table4_configs)
 from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
