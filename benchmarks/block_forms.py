@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
-from resnext_edu.data import atomic_write  # noqa: E402
+from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.provenance import describe  # noqa: E402
 
 SETTINGS = ((8, 14), (32, 4))                    # (C, d) from Table 2

@@ -37,9 +37,9 @@ def worker(steps: int, batch_size: int, warmup: int) -> dict:
     import torch.nn.functional as F
 
     sys.path.insert(0, str(ROOT))
-    from resnext_edu.data import train_batches
+    from resnext_edu.augment import train_batches
     from resnext_edu.models import create
-    from resnext_edu.train import resolve_precision
+    from resnext_edu.device import resolve_precision
 
     torch.manual_seed(0)
     precision = resolve_precision("auto", torch.device("cpu"))
@@ -93,7 +93,7 @@ def main() -> None:
         raise SystemExit("GLIBC_TUNABLES is glibc's (Linux); nothing to measure on this system.")
 
     sys.path.insert(0, str(ROOT))
-    from resnext_edu.data import atomic_write
+    from resnext_edu.files import atomic_write
     from resnext_edu.provenance import describe
 
     samples = {"default": [], "tuned": []}

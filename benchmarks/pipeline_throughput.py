@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu import data as D  # noqa: E402
+from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.provenance import describe  # noqa: E402
 from resnext_edu.train import TrainConfig, fit  # noqa: E402
@@ -150,7 +151,7 @@ def main() -> None:
               "note": "other programs may have been running on this machine (see load averages)",
               "command": "python benchmarks/pipeline_throughput.py " + " ".join(sys.argv[1:]),
               "provenance": describe("cpu")}
-    D.atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
+    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
     print(f"written to {args.out}")
 
 

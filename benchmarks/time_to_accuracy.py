@@ -52,7 +52,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenM
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from resnext_edu.data import atomic_write, load_cifar10  # noqa: E402
+from resnext_edu.data import load_cifar10  # noqa: E402
+from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.train import TrainConfig, evaluate, fit  # noqa: E402
 

@@ -21,26 +21,33 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 
+from .checks import check_choice, check_positive_int
+
 FORMS = ("A", "B", "C")
-SHORTCUT_TYPES = ("B", "C")  # the original code's names: B = project only where the shape changes, C = always
-
-
-def check_positive_int(name: str, value, hint: str = "") -> int:
-    """Return ``value`` if it is a positive integer, else raise a ValueError a learner can act on."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (1, 2, 3, ...), got {value!r}.{' ' + hint if hint else ''}")
-    return value
-
-
-def check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}.")
-    return value
+# The shortcut types, named in words so that they cannot be mistaken for the block forms "A"/"B"/"C" of Fig. 3.
+# He et al. 2016 (Sec. 4.1) and the original Torch7 code call them options/types "B" and "C".
+PROJECTION_WHEN_NEEDED = "projection-when-needed"   # identity, a 1x1 projection only where the shape changes
+PROJECTION_ALWAYS = "projection-always"             # a 1x1 projection in every block
+SHORTCUT_TYPES = (PROJECTION_WHEN_NEEDED, PROJECTION_ALWAYS)
 
 
 def group_width(cardinality: int, bottleneck_width: int) -> int:
     """The width of the grouped layer, C·d (Table 2's last row); computed here and nowhere else."""
     return cardinality * bottleneck_width
+
+
+def check_shortcut(shortcut: str) -> str:
+    """Return ``shortcut`` if it is one of :data:`SHORTCUT_TYPES`; the old letters get a message naming the new words."""
+    if shortcut in ("B", "C"):
+        raise ValueError(f"shortcut {shortcut!r}: the shortcut types are named in words, so that they are not mistaken "
+                         f"for the block forms A/B/C. Use {PROJECTION_WHEN_NEEDED!r} (He et al.'s option B) or "
+                         f"{PROJECTION_ALWAYS!r} (option C).")
+    return check_choice("shortcut", shortcut, SHORTCUT_TYPES)
+
+
+def projects(in_channels: int, out_channels: int, stride: int, shortcut: str) -> bool:
+    """Whether a block's shortcut is a 1x1 projection (rather than the identity)."""
+    return shortcut == PROJECTION_ALWAYS or stride != 1 or in_channels != out_channels
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -52,10 +59,10 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
 
 
 def projection(in_channels: int, out_channels: int, stride: int, shortcut: str) -> nn.Module | None:
-    """The shortcut branch: ``None`` means identity. Type "B" projects (1x1 conv + BN) only where the shape changes,
-    type "C" always projects (the original Torch7 code's ``shortcutType``)."""
-    check_choice("shortcut", shortcut, SHORTCUT_TYPES)
-    if shortcut == "C" or stride != 1 or in_channels != out_channels:
+    """The shortcut branch: ``None`` means identity. "projection-when-needed" projects (1x1 conv + BN) only where the
+    shape changes, "projection-always" in every block (He et al. 2016's options B and C). Lesson 01."""
+    check_shortcut(shortcut)
+    if projects(in_channels, out_channels, stride, shortcut):
         return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
     return None
 
@@ -78,11 +85,11 @@ class BasicBlock(_Residual):
         in_channels: channels of the input.
         out_channels: channels of the output.
         stride: stride of the first 3x3 (2 halves the map).
-        shortcut: "B" (project only where the shape changes) or "C" (always project).
+        shortcut: "projection-when-needed" (the default) or "projection-always" (:func:`projection`).
         residual: False drops the shortcut, giving the "plain" network of Table 3's "without residual" rows.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, shortcut: str = "B",
+    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED,
                  residual: bool = True):
         super().__init__()
         check_positive_int("in_channels", in_channels)
@@ -114,12 +121,13 @@ class ResNeXtBlock(_Residual):
         cardinality: C, the number of transformations aggregated (Eq. 2). C = 1 is ResNet's bottleneck.
         bottleneck_width: d, the width of each transformation.
         form: "A", "B" or "C" (Fig. 3).
-        shortcut: "B" (project only where the shape changes, the default) or "C" (always project).
+        shortcut: "projection-when-needed" (the default) or "projection-always" (:func:`projection`).
         residual: False drops the shortcut (a "plain" block, for Table 3's "without residual" comparison).
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, cardinality: int,
-                 bottleneck_width: int, form: str = "C", shortcut: str = "B", residual: bool = True):
+                 bottleneck_width: int, form: str = "C", shortcut: str = PROJECTION_WHEN_NEEDED,
+                 residual: bool = True):
         super().__init__()
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
@@ -185,7 +193,7 @@ class Bottleneck(ResNeXtBlock):
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, bottleneck_width: int,
-                 shortcut: str = "B", residual: bool = True):
+                 shortcut: str = PROJECTION_WHEN_NEEDED, residual: bool = True):
         super().__init__(in_channels, out_channels, stride=stride, cardinality=1, bottleneck_width=bottleneck_width,
                          form="C", shortcut=shortcut, residual=residual)
 

@@ -20,8 +20,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import check_positive_int, group_width
-from .models import REFERENCE_PLANES, ResNeXt, config_for, create, name_of
+from .blocks import PROJECTION_WHEN_NEEDED, group_width, projects
+from .checks import check_positive_int
+from .models import ResNeXt, config_for, create, name_of, thinnest_base_width
 
 G = 1e9
 M = 1e6
@@ -132,23 +133,19 @@ def eq4_params(cardinality: int, bottleneck_width: int, in_channels: int = 256, 
     return C * (in_channels * d + 3 * 3 * d * d + d * out_channels)
 
 
-def _projects(in_channels: int, out_channels: int, stride: int, shortcut: str) -> bool:
-    return shortcut == "C" or stride != 1 or in_channels != out_channels
-
-
 def block_params(in_channels: int, out_channels: int, *, cardinality: int, bottleneck_width: int,
-                 stride: int = 1, shortcut: str = "B") -> int:
+                 stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED) -> int:
     """All learnable numbers of a ResNeXt block: Eq. 4, plus BN's gamma and beta (2 per channel of bn1, bn2, bn3),
     plus the projection shortcut (1x1 conv + BN) where there is one. The same for forms A, B and C."""
     width = group_width(cardinality, bottleneck_width)
     params = eq4_params(cardinality, bottleneck_width, in_channels, out_channels) + 2 * (width + width + out_channels)
-    if _projects(in_channels, out_channels, stride, shortcut):
+    if projects(in_channels, out_channels, stride, shortcut):
         params += in_channels * out_channels + 2 * out_channels
     return params
 
 
 def block_macs(in_channels: int, out_channels: int, *, cardinality: int, bottleneck_width: int,
-               input_size: int, stride: int = 1, shortcut: str = "B") -> int:
+               input_size: int, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED) -> int:
     """MACs of a ResNeXt block on an ``input_size`` x ``input_size`` map: each conv's weights times the number of
     output positions it is applied at. The first 1x1 runs at the input size, the rest after the stride:
 
@@ -158,7 +155,7 @@ def block_macs(in_channels: int, out_channels: int, *, cardinality: int, bottlen
     out_size = (input_size - 1) // stride + 1        # 3x3, padding 1 (and 1x1, no padding) with this stride
     macs = input_size ** 2 * in_channels * width
     macs += out_size ** 2 * (3 * 3 * bottleneck_width * width + width * out_channels)
-    if _projects(in_channels, out_channels, stride, shortcut):
+    if projects(in_channels, out_channels, stride, shortcut):
         macs += out_size ** 2 * in_channels * out_channels
     return macs
 
@@ -168,16 +165,16 @@ def block_macs(in_channels: int, out_channels: int, *, cardinality: int, bottlen
 # ---------------------------------------------------------------------------------------------------------------
 
 def solve_bottleneck_width(cardinality: int, *, in_channels: int = 256, out_channels: int = 256,
-                           template_width: int = 64, budget: int | None = None) -> int:
+                           resnet_width: int = 64, budget: int | None = None) -> int:
     """The bottleneck width d whose block (Eq. 4) is closest to the budget, by default that of ResNet's block
-    (C = 1, d = ``template_width``). Reproduces Table 2: C = 1, 2, 4, 8, 32 -> d = 64, 40, 24, 14, 4.
+    (C = 1, d = ``resnet_width``). Reproduces Table 2: C = 1, 2, 4, 8, 32 -> d = 64, 40, 24, 14, 4.
 
     Raises ValueError if even d = 1 exceeds the budget (the budget cannot hold that cardinality).
     """
     check_positive_int("cardinality", cardinality)
-    check_positive_int("template_width", template_width)
+    check_positive_int("resnet_width", resnet_width)
     if budget is None:
-        budget = eq4_params(1, template_width, in_channels, out_channels)
+        budget = eq4_params(1, resnet_width, in_channels, out_channels)
     return closest_width(lambda d: eq4_params(cardinality, d, in_channels, out_channels), budget,
                           f"C = {cardinality} with {in_channels} -> {out_channels} channels")
 
@@ -201,17 +198,17 @@ def closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
     return best
 
 
-def match_bottleneck_width(template: str, cardinality: int, **overrides) -> int:
-    """The d for which ``create(template, cardinality=C, bottleneck_width=d, **overrides)`` has the parameter count
-    closest to ``create(template, **overrides)``: the complexity-matched models of a cardinality sweep
-    (Table 3's settings, e.g. ResNeXt-50 1x64d vs 32x4d; lesson 05). Counts are measured on the meta device."""
+def match_base_width(baseline: str, cardinality: int, **overrides) -> int:
+    """The base width d for which ``create(baseline, cardinality=C, base_width=d, **overrides)`` has the parameter
+    count closest to ``create(baseline, **overrides)`` (a model name, e.g. "resnet29"): the complexity-matched models
+    of a cardinality sweep (Table 3's settings, e.g. ResNeXt-50 1x64d vs 32x4d; lesson 05). Counts are measured on the
+    meta device. (:func:`solve_bottleneck_width` does the same for one block, Table 2.)"""
     def params_of(d: int, C: int = cardinality) -> int:
         with torch.device("meta"):
-            model = create(template, **{**overrides, "cardinality": C, "bottleneck_width": d})
+            model = create(baseline, **{**overrides, "cardinality": C, "base_width": d})
         return sum(p.numel() for p in model.parameters())
 
     with torch.device("meta"):
-        budget = sum(p.numel() for p in create(template, **overrides).parameters())
-    # every stage needs floor(width · d / 64) >= 1
-    smallest = -(-REFERENCE_PLANES // min(config_for(template, **overrides).stage_widths))
-    return closest_width(params_of, budget, f"cardinality {cardinality} in {template}", smallest)
+        budget = sum(p.numel() for p in create(baseline, **overrides).parameters())
+    smallest = thinnest_base_width(config_for(baseline, **overrides).stage_widths)
+    return closest_width(params_of, budget, f"cardinality {cardinality} in {baseline}", smallest)

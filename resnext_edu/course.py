@@ -1,5 +1,7 @@
 """What every lesson shares: where the course lives (defined here once), quick mode, the device, the setup cell.
 
+The device and its description come from :mod:`resnext_edu.device` (``course.device()``, ``course.describe_device``).
+
 A fork changes ``REPOSITORY`` (and ``BRANCH``) here, then runs ``python -m resnext_edu.course`` to rewrite every
 notebook's "Open in Colab" badge and setup cell; a test checks that they agree with this file.
 """
@@ -11,6 +13,8 @@ import sys
 from pathlib import Path
 
 import torch
+
+from .device import describe_device, pick_device  # noqa: F401  (describe_device: the lessons call it)
 
 REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
 BRANCH = "main"
@@ -47,23 +51,15 @@ def quick_mode(default: bool = False) -> bool:
 
 
 def device() -> torch.device:
-    """The device the lessons use: a CUDA GPU (Colab's T4) when there is one, else the CPU; the same choice as
-    ``TrainConfig(device="auto")``. Apple's MPS is not chosen automatically (the course is not tested on it); pass
-    ``torch.device("mps")`` yourself to try it."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def describe_device(dev: torch.device | None = None) -> str:
-    """A line for the lesson to print: which device, and for the CPU how many threads."""
-    dev = dev or device()
-    if dev.type == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(dev)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    """The device the lessons use: :func:`resnext_edu.device.pick_device`'s "auto", the same choice as
+    ``TrainConfig(device="auto")``: a CUDA GPU (Colab's T4) when there is one, else Apple's MPS on a Mac, else the
+    CPU. On a Mac every lesson runs on MPS in fp32 (no autocast there, :mod:`resnext_edu.device`)."""
+    return pick_device("auto")
 
 
 def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
     """Rewrite every lesson's badge (first markdown line starting with the badge) and setup cell from this file."""
-    import nbformat
+    import nbformat   # a development dependency: only when rewriting the notebooks
 
     changed = []
     for path in sorted(folder.glob("*.ipynb")):

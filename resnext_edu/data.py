@@ -1,35 +1,30 @@
-"""CIFAR-10 held on the training device as uint8, augmented on whole batches there (lessons 01, 05, 06).
-
-The paper's CIFAR recipe (Xie et al. 2017, Appendix A; He et al. 2016, Sec. 4.2): "random 32x32 crop of the
-zero-padded 40x40 image + horizontal flip", normalised by the per-channel mean and standard deviation.
+"""CIFAR-10 held on the training device as uint8: found, decoded once, cached, subset (lessons 01, 05, 06).
 
 A learner's first pipeline decodes every image with PIL on every epoch, in DataLoader worker processes. Here the
 whole data set (50,000 x 3 x 32 x 32 bytes = 154 MB) is decoded once, cached as a tensor and kept on the device;
-crop, flip and normalisation are a few tensor operations per batch (the airbench approach), so 2 CPU cores (Colab)
-are left to the model. Everything random comes from a ``torch.Generator`` seeded by (seed, epoch), so a run that is
-resumed after epoch k sees exactly the batches the uninterrupted run would have seen.
+the batches are cut, augmented and normalised there (:mod:`resnext_edu.augment`), so 2 CPU cores (Colab) are left
+to the model. The per-channel mean and standard deviation (:data:`MEAN`, :data:`STD`) are CIFAR-10's published ones.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
-import tempfile
-import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from .checks import check_int
+from .cache import CorruptDataError, read_cache, write_cache
+from .files import remove_stale_temps
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel mean and standard deviation of the 50,000 official training images, pixel values in [0, 1].
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
-PAD = 4                     # zero padding before the random 32x32 crop (40x40 padded image)
 CACHE_NAME = "cifar10-uint8.pt"
 ENV_VAR = "RESNEXT_EDU_DATA"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -63,10 +58,6 @@ class CIFAR10Data:
 
 class DataNotFoundError(FileNotFoundError):
     """No source of CIFAR-10 worked; the message lists every place that was tried and how to fix each."""
-
-
-class CorruptDataError(ValueError):
-    """A cache file or image folder exists but cannot be read as CIFAR-10; the message names the file."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -121,8 +112,7 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, *, dataset: str = "c
 def balanced_subset(labels: Tensor, n: int, num_classes: int) -> Tensor:
     """Indices of the first ``n`` samples taken class by class: ``n // num_classes`` of each class, one more for
     the first ``n % num_classes`` classes. Returned in data-set order."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(labels):
-        raise ValueError(f"A subset must be a whole number from 1 to {len(labels):,} (the data set's size), got {n!r}.")
+    n = check_int("A subset", n, low=1, high=len(labels), hint="The upper bound is the data set's size.")
     picked = []
     for c in range(num_classes):
         take = n // num_classes + (1 if c < n % num_classes else 0)
@@ -136,13 +126,14 @@ def balanced_subset(labels: Tensor, n: int, num_classes: int) -> Tensor:
 
 def _load_real(data_dir, cache_dir: Path, download: bool) -> CIFAR10Data:
     cache = cache_dir / CACHE_NAME
-    _remove_stale_temps(cache)
+    remove_stale_temps(cache, older_than=600)     # a younger temp file may be another process's write
     tried = []
     corrupt = None
     explicit = _image_folder(data_dir, "data_dir (--data-dir)", must_exist=True) if data_dir is not None else None
     if cache.exists():
         try:
-            data, folder = _read_cache(cache)
+            fields, folder = read_cache(cache)
+            data = CIFAR10Data(**fields)
             if explicit is None or folder == str(explicit.resolve()):
                 return data
             tried.append(f"1. tensor cache {cache}: holds {data.source}, not the folder you gave")
@@ -174,7 +165,7 @@ def _load_real(data_dir, cache_dir: Path, download: bool) -> CIFAR10Data:
             "For a quick check of the code only, use dataset='synthetic' (--dataset synthetic).")
     if corrupt is not None:
         os.replace(cache, cache.with_name(cache.name + ".corrupt"))
-    _write_cache(cache, data, str(folder.resolve()) if folder is not None else None)
+    write_cache(cache, data, str(folder.resolve()) if folder is not None else None)
     return data
 
 
@@ -193,96 +184,13 @@ def _image_folder(folder, how: str, must_exist: bool = False, tried: list | None
     return None
 
 
-def _remove_stale_temps(path: Path, older_than: float = 600) -> None:
-    """Delete what killed writes of ``path`` left: :func:`atomic_write`'s ``<name>*.tmp`` beside it, older than
-    ``older_than`` seconds (a younger one may be another process's write in progress)."""
-    for tmp in path.parent.glob(f"{path.name}*.tmp") if path.parent.is_dir() else ():
-        try:
-            if time.time() - tmp.stat().st_mtime > older_than:
-                tmp.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _read_cache(path: Path) -> tuple[CIFAR10Data, str | None]:
-    """The cached data set and the image folder it was read from (None: another source), checked field by field."""
-    def corrupt(what: str) -> CorruptDataError:
-        return CorruptDataError(f"The CIFAR-10 cache {path} {what}. Delete it; it is rebuilt from the next source "
-                                f"that works.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:   # weights_only refused it: never advise weights_only=False
-        raise corrupt("holds Python objects that are not tensors, numbers or strings, so torch.load(weights_only="
-                      "True) refused it; this package never writes such a cache: the file was replaced. Do not load "
-                      "it with weights_only=False: unpickling a file you did not make can run any code") from None
-    except Exception as error:
-        raise corrupt(f"is truncated or corrupt ({type(error).__name__})") from error
-    fields = ("train_images", "train_labels", "test_images", "test_labels", "classes", "source")
-    if not isinstance(state, dict) or any(k not in state for k in fields):
-        raise corrupt(f"is not a CIFAR-10 cache (it lacks some of {', '.join(fields)})")
-    classes = state["classes"]
-    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
-        raise corrupt(f"has a malformed class list {classes!r}")
-    for split in ("train", "test"):
-        images, labels = state[f"{split}_images"], state[f"{split}_labels"]
-        if not (isinstance(images, Tensor) and isinstance(labels, Tensor)) or images.dtype != torch.uint8 \
-                or images.dim() != 4 or tuple(images.shape[1:]) != (3, 32, 32) or not len(images) \
-                or labels.dtype != torch.int64 or tuple(labels.shape) != (len(images),):
-            raise corrupt(f"holds {split} images of shape {tuple(getattr(images, 'shape', ()))} "
-                          f"({getattr(images, 'dtype', type(images).__name__)}) with labels of shape "
-                          f"{tuple(getattr(labels, 'shape', ()))} ({getattr(labels, 'dtype', type(labels).__name__)}),"
-                          f" expected (N, 3, 32, 32) uint8 with (N,) int64 labels")
-        if labels.min() < 0 or labels.max() >= len(classes):
-            raise corrupt(f"holds {split} labels from {labels.min()} to {labels.max()}, outside 0 to "
-                          f"{len(classes) - 1} (its {len(classes)} classes)")
-    missing = sorted(set(range(len(classes))) - set(state["train_labels"].tolist()))
-    if missing:
-        raise corrupt(f"has no training image of class(es) {', '.join(classes[i] for i in missing)}")
-    folder = state.get("image_folder")
-    data = CIFAR10Data(**{k: state[k] for k in fields}, synthetic=bool(state.get("synthetic", False)))
-    return replace(data, source=f"{data.source} (cached in {path})"), folder if isinstance(folder, str) else None
-
-
-def _write_cache(path: Path, data: CIFAR10Data, image_folder: str | None = None) -> None:
-    state = {k: getattr(data, k) for k in ("train_images", "train_labels", "test_images", "test_labels", "classes",
-                                           "source", "synthetic")}
-    state["image_folder"] = image_folder       # an explicit data_dir uses the cache only if it was read from there
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path`` (``os.replace``): a crash
-    or a full disk leaves the old file whole, never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)                     # mkstemp makes it private (0600); a data file is not secret
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as indented JSON with :func:`atomic_write` (history files, sweep results)."""
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-    atomic_write(path, write)
-
-
 def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
     """Decode ``root/train/<class>/*`` and ``root/test/<class>/*`` (32x32 RGB images) into uint8 tensors.
 
     Labels follow CIFAR-10's order (:data:`CLASSES`), which is also the alphabetical order ``ImageFolder`` uses.
     Files are read in sorted name order. About 10 s for 60,000 JPEGs on one core; done once, then cached.
     """
-    import numpy as np
-    from PIL import Image
+    from PIL import Image   # only when decoding an image folder (once; then the tensor cache is read)
 
     root = Path(root)
     splits = {}
@@ -322,7 +230,7 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
 
 
 def _download(cache_dir: Path) -> CIFAR10Data:
-    from torchvision.datasets import CIFAR10
+    from torchvision.datasets import CIFAR10   # heavy (about 1 s): only for the one-time download
 
     parts = []
     for train in (True, False):
@@ -356,79 +264,3 @@ def synthetic_cifar10(n_train: int = 2000, n_test: int = 500, seed: int = 0) -> 
     return CIFAR10Data(*make(n_train), *make(n_test), classes=[f"pattern {i}" for i in range(10)],
                        source=f"SYNTHETIC data (not CIFAR-10): {n_train:,} train / {n_test:,} test images of 10 "
                               f"random colour patterns + noise, seed {seed}", synthetic=True)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Batches on the device
-# ---------------------------------------------------------------------------------------------------------------
-
-def normalize(images: Tensor, dtype: torch.dtype = torch.float32, channels_last: bool = False) -> Tensor:
-    """uint8 (N, 3, H, W) -> (x / 255 - mean) / std in ``dtype``, per channel (torchvision's ``Normalize``)."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255
-    x = ((images.float() - mean) / std).to(dtype)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def crop_flip(images: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, pad: int = PAD) -> Tensor:
-    """Per-sample crop of the zero-padded images, then horizontal flip, in one gather (no loop over samples).
-
-    Sample i becomes ``padded[i, :, dy[i]:dy[i]+H, dx[i]:dx[i]+W]``, mirrored left-right where ``flip[i]``.
-    Offsets run from 0 to 2·pad; ``dy = dx = pad`` with no flip returns the image unchanged.
-    """
-    n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))        # (N, 3, H+2p, W+2p), zeros around
-    ar_h, ar_w = torch.arange(h, device=images.device), torch.arange(w, device=images.device)
-    rows = dy[:, None] + ar_h                                             # (N, H)
-    cols = dx[:, None] + torch.where(flip[:, None], w - 1 - ar_w, ar_w)   # (N, W): reversed where flipped
-    batch = torch.arange(n, device=images.device)[:, None, None]
-    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]           # (N, H, W, 3): indexed dims come first
-    return out.permute(0, 3, 1, 2)                                        # (N, 3, H, W)
-
-
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The CPU generator for one epoch's order and augmentation: a function of (seed, epoch) only, so resuming at
-    any epoch replays the same batches, on any device."""
-    return torch.Generator().manual_seed(seed * 100_003 + epoch)
-
-
-def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
-                  augment: bool = True, pad: int = PAD, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = False, rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
-    """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
-    dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
-    Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip.
-
-    With ``world_size`` > 1 (one rank of a torchrun job, :mod:`.distributed`), ``batch_size`` is the global batch and
-    this yields rank ``rank``'s consecutive ``batch_size // world_size`` images of each. Every rank draws the same
-    order and the same crop/flip offsets (one per position in the order), so the ranks' parts of a step together are
-    the single-process batch, each image augmented exactly as in a single-process run.
-    """
-    n = len(labels)
-    if batch_size > n:
-        raise ValueError(f"batch_size {batch_size:,} is larger than the {n:,} training images, so an epoch would have "
-                         f"no full batch. Use a batch size of at most {n:,} (128 is the paper's), or more data.")
-    if batch_size % world_size or not 0 <= rank < world_size:
-        raise ValueError(f"A global batch of {batch_size} cannot be split evenly over {world_size} ranks (or rank "
-                         f"{rank} is not one of them): use a batch size that is a multiple of the number of ranks.")
-    per_rank = batch_size // world_size
-    g = epoch_generator(seed, epoch)
-    order = torch.randperm(n, generator=g)
-    dy, dx = torch.randint(0, 2 * pad + 1, (2, n), generator=g)
-    flip = torch.rand(n, generator=g) < 0.5
-    order, dy, dx, flip = (t.to(images.device) for t in (order, dy, dx, flip))
-    for start in range(0, n - batch_size + 1, batch_size):
-        mine = slice(start + rank * per_rank, start + (rank + 1) * per_rank)   # all of it for world size 1
-        idx = order[mine]
-        x = images[idx]
-        if augment:
-            x = crop_flip(x, dy[mine], dx[mine], flip[mine], pad)
-        yield normalize(x, dtype, channels_last), labels[idx]
-
-
-def eval_batches(images: Tensor, labels: Tensor, batch_size: int = 500, *, dtype: torch.dtype = torch.float32,
-                 channels_last: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
-    """All images in order, normalised, not augmented; the last batch may be smaller."""
-    for start in range(0, len(labels), batch_size):
-        yield normalize(images[start:start + batch_size], dtype, channels_last), labels[start:start + batch_size]
-

@@ -1,4 +1,4 @@
-"""One training loop on many GPUs or machines: PyTorch's DistributedDataParallel under torchrun (lesson 04).
+"""One training loop on many GPUs or machines: PyTorch's DistributedDataParallel under torchrun (lesson 06).
 
 Start the same command under ``torchrun`` and it runs on N processes ("ranks"), one per GPU (or several on a CPU)::
 
@@ -12,7 +12,7 @@ world-size-1 case of the same code (:data:`SINGLE_PROCESS`): no process group, n
 What each rank does, and why the result is the single-process run's:
 
 * Data: every rank holds the whole (small) data set on its device and draws the *same* shuffled order and the same
-  crop/flip offsets from (seed, epoch) (:func:`~resnext_edu.data.train_batches`), so the ranks agree without a word.
+  crop/flip offsets from (seed, epoch) (:func:`~resnext_edu.augment.train_batches`), so the ranks agree without a word.
   Step k's global batch is positions ``k*B .. (k+1)*B`` of that order, exactly as in a single process; rank r takes
   its consecutive ``B / world_size`` of them. A sample's augmentation depends on its position in the epoch's order
   only, never on the rank, so a 4-rank run sees each sample cropped and flipped as the 1-process run would.
@@ -44,6 +44,8 @@ from typing import Callable, TypeVar
 import torch
 import torch.distributed as torch_dist
 from torch import Tensor, nn
+
+from .device import pick_device
 
 DEFAULT_TIMEOUT = 300.0     # seconds a rank waits for the others (process group set-up and every collective)
 LR_RULES = ("none", "linear")
@@ -201,14 +203,13 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
     """Join the process group described by torchrun's environment, or :data:`SINGLE_PROCESS` outside torchrun.
 
     Args:
-        device: "auto" (CUDA when available, else CPU), "cpu" or "cuda"; on CUDA each rank takes GPU ``LOCAL_RANK``.
+        device: as :func:`~resnext_edu.device.pick_device` ("auto", "cpu", "cuda"); on CUDA each rank takes GPU
+            ``LOCAL_RANK`` (MPS has no process-group backend: use "cpu" on a Mac).
         timeout: seconds to wait for the other ranks, when joining and in every later collective.
 
     Raises:
         DistributedSetupError: the group could not be formed (the message names the address and what to check).
     """
-    from .train import resolve_device   # train.py imports this module
-
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
         return SINGLE_PROCESS
@@ -221,7 +222,7 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     if not timeout > 0:
         raise ValueError(f"The process-group timeout must be a positive number of seconds, got {timeout!r}.")
-    device = resolve_device(device)
+    device = pick_device(device)
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
             raise DistributedSetupError(f"Local rank {local_rank} needs GPU {local_rank}, but this machine shows "

@@ -17,7 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
 
-from .blocks import check_positive_int, group_width
+from .blocks import group_width
+from .checks import check_positive_int
 
 MAX_BRANCHES = 8             # columns drawn at most, the "..." column included
 COLOURS = {"1x1": "#dbe9f6", "3x3": "#fde4c8", "io": "#eeeeee"}

@@ -9,7 +9,7 @@ The throughput comes from one of two places:
 
 * :func:`measure`: a few real training steps (forward, backward, SGD update; the precision that
   :func:`~resnext_edu.train.fit` would use) of the model on this device. The per-image rate of a few steps stands in
-  for a whole run; data loading is not included (the course's loader keeps the data on the device, lesson 04).
+  for a whole run; data loading is not included (the course's loader keeps the data on the device, :mod:`resnext_edu.data`).
 * :func:`from_peak`: a device's stated peak arithmetic rate (e.g. a T4's 65 TFLOP/s in fp16), times an assumed
   utilisation, divided by the FLOPs one training image costs:
 
@@ -32,8 +32,12 @@ import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .checks import check_batch_fits, check_int, check_positive_int
+from .device import describe_device, pick_device, resolve_precision, synchronize
+from .paper import table
+from .train import train_step
 
 FORWARD_BACKWARD = 3.0      # cost of a training step (forward + backward) in forward passes
 FLOPS_PER_MAC = 2           # one multiply + one add
@@ -61,14 +65,9 @@ class Recipe:
 
     def __post_init__(self):
         for name in ("epochs", "train_images", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Recipe {name} must be a positive whole number, got {value!r}.")
-        if isinstance(self.test_images, bool) or not isinstance(self.test_images, int) or self.test_images < 0:
-            raise ValueError(f"Recipe test_images must be 0 or a positive whole number, got {self.test_images!r}.")
-        if self.batch_size > self.train_images:
-            raise ValueError(f"batch_size {self.batch_size:,} is larger than the {self.train_images:,} training "
-                             f"images, so an epoch would have no full batch.")
+            check_positive_int(f"Recipe {name}", getattr(self, name))
+        check_int("Recipe test_images", self.test_images, low=0)
+        check_batch_fits(self.batch_size, self.train_images)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -92,7 +91,6 @@ class Recipe:
 def paper_recipe() -> Recipe:
     """The paper's CIFAR recipe (Appendix A, :func:`resnext_edu.paper.table` ``"cifar_recipe"``): 300 epochs of the
     50,000 training images at batch 128, the 10,000 test images after each."""
-    from .paper import table
     r = table("cifar_recipe")
     return Recipe(epochs=r["epochs"], batch_size=r["batch_size"])
 
@@ -158,13 +156,10 @@ def measure(model: nn.Module, *, batch_size: int = 32, steps: int = 3, warmup: i
     to here (autocast, channels_last, a gradient scaler for fp16), cross-entropy, backward, an SGD update with
     momentum. Data loading and augmentation are not included. The learner's ``model`` is not changed.
     """
-    from .course import device as best_device
-    from .train import resolve_precision
-
-    for name, value, low in (("batch_size", batch_size, 1), ("steps", steps, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-    device = torch.device(device) if device is not None else best_device()
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("steps", steps)
+    check_int("warmup", warmup, low=0)
+    device = pick_device("auto" if device is None else device)
     p = resolve_precision(precision, device)
     fmt = torch.channels_last if p.channels_last else torch.contiguous_format
     net = copy.deepcopy(model).to(device, memory_format=fmt).train()
@@ -174,36 +169,19 @@ def measure(model: nn.Module, *, batch_size: int = 32, steps: int = 3, warmup: i
     num_classes = getattr(getattr(model, "config", None), "num_classes", 10)
     x = torch.randn(batch_size, 3, 32, 32, generator=generator).to(device, memory_format=fmt)
     y = torch.randint(0, num_classes, (batch_size,), generator=generator).to(device)
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        elif device.type == "mps":
-            torch.mps.synchronize()
-
     seconds = []
     for i in range(warmup + steps):
-        sync()
+        synchronize(device)
         t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=p.autocast, enabled=p.autocast is not None):
-            loss = F.cross_entropy(net(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        sync()
+        train_step(net, x, y, optimizer, scaler, p)                 # what train.fit does per batch
+        synchronize(device)
         if i >= warmup:
             seconds.append(time.perf_counter() - t0)
     median = statistics.median(seconds)
     layout = ", channels_last" if p.channels_last else ""
     return Throughput(batch_size / median, measured=True,
-                      detail=f"{_device_name(device)}, {p.name}{layout}, batch {batch_size}, median of {steps} "
+                      detail=f"{describe_device(device)}, {p.name}{layout}, batch {batch_size}, median of {steps} "
                              f"training steps ({median * 1e3:,.0f} ms each), data loading not included")
-
-
-def _device_name(device: torch.device) -> str:
-    from .provenance import describe_device
-    return describe_device(device)
 
 
 @dataclass(frozen=True)

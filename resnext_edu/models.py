@@ -8,10 +8,12 @@ Two templates (lesson 02 shows both, with their per-stage counts):
 * ``"imagenet"`` (Table 1): a 7x7/2 stem of 64 + 3x3/2 max-pool, four stages of 3/4/6/3 (50 layers) or 3/4/23/3
   (101) blocks. Parameter names follow torchvision's ``ResNet``, so its state_dicts load with ``strict=True``.
 
-The bottleneck width of stage s is ``floor(stage_widths[s] · d / 64)``, the reference code's
-``floor(planes · baseWidth / 64)``: d (the "64d" of "8x64d", ``bottleneck_width``) is the width at a stage of 64
-planes, the first stage of every model in the paper. Smaller "lesson-size" stage widths scale every width of the
-paper's model alike: ``create("resnext29_8x64d", stage_widths=(16, 32, 64))`` has d = 16, 32, 64 in its stages.
+Two widths, two names. ``base_width`` (timm's name; the reference code's ``baseWidth``) is the "64d" of "8x64d":
+the bottleneck width at a stage of 64 planes, the first stage of every model in the paper. A block's real d
+(:class:`~resnext_edu.blocks.ResNeXtBlock`'s ``bottleneck_width``) at stage s is ``floor(stage_widths[s] ·
+base_width / 64)`` (:meth:`ResNeXtConfig.stage_bottleneck_widths`). Smaller "lesson-size" stage widths scale every
+width of the paper's model alike: ``create("resnext29_8x64d", stage_widths=(16, 32, 64))`` has blocks of d = 16,
+32, 64.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass, fields, replace
 
 from torch import Tensor, nn
 
-from .blocks import FORMS, SHORTCUT_TYPES, ResNeXtBlock, check_choice, check_positive_int
+from .blocks import FORMS, PROJECTION_WHEN_NEEDED, ResNeXtBlock, check_shortcut
+from .checks import check_choice, check_positive_int
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
 REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)
@@ -37,12 +40,12 @@ class ResNeXtConfig:
     template: str                          # "cifar" (Appendix A) or "imagenet" (Table 1)
     blocks_per_stage: tuple[int, ...]      # (3, 3, 3) for ResNeXt-29, (3, 4, 6, 3) for ResNeXt-50
     cardinality: int = 1                   # C: transformations per block (Eq. 2); 1 is ResNet
-    bottleneck_width: int = 64             # d: width of each transformation at a stage of 64 planes
+    base_width: int = 64                   # d at a stage of 64 planes (the name's "64d"); blocks scale it
     stage_widths: tuple[int, ...] = ()     # "planes" per stage; the block output is EXPANSION x this
     stem_width: int = 64                   # channels of the stem convolution
     num_classes: int = 10
     form: str = "C"                        # block form of Fig. 3, for every block
-    shortcut: str = "B"                    # "B": project only where the shape changes; "C": always
+    shortcut: str = PROJECTION_WHEN_NEEDED  # or "projection-always" (blocks.projection)
     residual: bool = True                  # False gives the "plain" network (Table 3, without residual)
 
     @property
@@ -50,8 +53,8 @@ class ResNeXtConfig:
         return 3 * sum(self.blocks_per_stage) + 2
 
     def stage_bottleneck_widths(self) -> tuple[int, ...]:
-        """d of each stage: floor(stage_width · d / 64), the reference code's rule."""
-        return tuple(w * self.bottleneck_width // REFERENCE_PLANES for w in self.stage_widths)
+        """The blocks' d in each stage: floor(stage_width · base_width / 64), the reference code's rule."""
+        return tuple(w * self.base_width // REFERENCE_PLANES for w in self.stage_widths)
 
 
 class ResNeXt(nn.Module):
@@ -135,7 +138,7 @@ def config_for(name: str, **overrides) -> ResNeXtConfig:
     else:
         raise ValueError(f"Model {name!r} has depth {depth}, which no template supports. CIFAR depths need "
                          f"(depth - 2) divisible by 9 (11, 20, 29, 38, ...); ImageNet depths are 50, 101 and 152.")
-    return _checked(replace(config, cardinality=cardinality, bottleneck_width=width), overrides)
+    return _checked(replace(config, cardinality=cardinality, base_width=width), overrides)
 
 
 def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
@@ -153,11 +156,11 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
                          f"(one per stage), got {blocks!r}. Example: {config.blocks_per_stage}.")
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     check_positive_int("cardinality", config.cardinality, "C counts the parallel transformations in a block.")
-    check_positive_int("bottleneck_width", config.bottleneck_width, "d is the width of each transformation.")
+    check_positive_int("base_width", config.base_width, "It is d at a stage of 64 planes, the 64 of 1x64d.")
     check_positive_int("stem_width", config.stem_width)
     check_positive_int("num_classes", config.num_classes)
     check_choice("form", config.form, FORMS)
-    check_choice("shortcut", config.shortcut, SHORTCUT_TYPES)
+    check_shortcut(config.shortcut)
     n_stages = len(config.blocks_per_stage)
     if len(config.stage_widths) != n_stages:
         raise ValueError(f"stage_widths needs {n_stages} values for the {config.template} template "
@@ -167,8 +170,9 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
     for s, d in enumerate(config.stage_bottleneck_widths()):
         if d < 1:
             raise ValueError(f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
-                             f"{config.bottleneck_width} / {REFERENCE_PLANES}) = 0, and a transformation needs at "
-                             f"least one channel. Use a larger bottleneck_width (d) or wider stages.")
+                             f"{config.base_width} / {REFERENCE_PLANES}) = 0, and a transformation needs at "
+                             f"least one channel. Use base_width >= {thinnest_base_width(config.stage_widths)} "
+                             f"or wider stages.")
     return config
 
 
@@ -177,7 +181,7 @@ def create(name: str, **overrides) -> ResNeXt:
     ``create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16)``.
 
     Overrides: num_classes, form ("A"/"B"/"C", every block), stage_widths, stem_width, cardinality,
-    bottleneck_width, shortcut ("B"/"C"), residual (False for a plain network) and blocks_per_stage (the name's depth
+    base_width, shortcut ("projection-when-needed" / "projection-always"), residual (False for a plain network) and blocks_per_stage (the name's depth
     then no longer holds: ``depth`` and :func:`name_of` follow the blocks).
     """
     return ResNeXt(config_for(name, **overrides))
@@ -185,6 +189,11 @@ def create(name: str, **overrides) -> ResNeXt:
 
 def name_of(config: ResNeXtConfig) -> str:
     """The canonical name of a config's architecture family, e.g. ``resnext29_8x64d`` (overrides not included)."""
-    if config.cardinality == 1 and config.bottleneck_width == 64:
+    if config.cardinality == 1 and config.base_width == 64:
         return f"resnet{config.depth}"
-    return f"resnext{config.depth}_{config.cardinality}x{config.bottleneck_width}d"
+    return f"resnext{config.depth}_{config.cardinality}x{config.base_width}d"
+
+
+def thinnest_base_width(stage_widths) -> int:
+    """The smallest ``base_width`` whose blocks have d >= 1 in every stage: ceil(64 / the narrowest stage width)."""
+    return -(-REFERENCE_PLANES // min(stage_widths))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from .device import describe_device
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -31,64 +33,10 @@ def git_commit(repo: str | os.PathLike = REPO) -> dict | None:
         return None
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX), so bf16 convolutions beat fp32.
-    Without them PyTorch emulates bf16 and it is slower than fp32."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-def native_bf16(device: str | torch.device = "cpu") -> bool:
-    """Whether ``device`` computes bf16 natively: a CUDA GPU that reports bf16 (Ampere on), a CPU with
-    :func:`cpu_has_native_bf16`. (PyTorch's own ``mkldnn`` bf16 check says yes on any AVX512 CPU, where bf16 is
-    emulated and slower than fp32.)"""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_native_bf16()
-
-
-def describe_device(device: str | torch.device = "cpu") -> str:
-    """One line naming the hardware, e.g. ``"cpu: AMD EPYC ... (2 cores, 2 torch threads, avx512_bf16)"``."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        props = torch.cuda.get_device_properties(index)
-        return (f"cuda: {props.name} ({props.total_memory / 2**30:.0f} GiB, compute capability "
-                f"{props.major}.{props.minor}, bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'})")
-    if device.type != "cpu":
-        return f"{device.type}: {platform.machine()}"
-    extras = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
-    return (f"cpu: {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-            f"{', ' + ', '.join(extras) if extras else ''})")
-
-
 def describe(device: str | torch.device = "cpu") -> dict:
     """Plain data for a JSON record: date (UTC), git commit, Python/torch/torchvision versions, device."""
     try:
-        import torchvision
+        import torchvision   # optional: the record says None without it
         tv = torchvision.__version__
     except ImportError:
         tv = None

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .blocks import check_choice, check_positive_int
-from .provenance import native_bf16
+from .checks import check_choice, check_int, check_positive_int
+from .device import native_bf16, synchronize
 
 MODES = ("forward", "forward+backward")
 
@@ -84,16 +84,9 @@ def bf16_supported(device: torch.device | str) -> bool:
     """Whether bfloat16 convolutions run natively here (a CUDA GPU from Ampere on; a CPU with AVX512-BF16 or AMX).
 
     Elsewhere bf16 still computes, but emulated and slower than fp32, so a timing would mislead. The same test
-    decides ``precision="auto"`` in training (:func:`resnext_edu.provenance.native_bf16`).
+    decides ``precision="auto"`` in training (:func:`resnext_edu.device.native_bf16`).
     """
     return native_bf16(device)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats: int = 5, warmup: int = 2,
@@ -112,8 +105,7 @@ def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats:
     """
     check_choice("mode", mode, MODES)
     check_positive_int("repeats", repeats, "Time at least one step.")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be 0 or a positive integer, got {warmup!r}.")
+    check_int("warmup", warmup, low=0)
     device = x.device
     model = copy.deepcopy(module).to(device)
     model.train(mode == "forward+backward")
@@ -134,10 +126,10 @@ def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats:
 
     samples = []
     for i in range(warmup + repeats):
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         step()
-        _synchronize(device)
+        synchronize(device)
         if i >= warmup:
             samples.append((time.perf_counter() - start) * 1e3)
     return Timing(label or type(module).__name__, mode, x.shape[0], device.type,

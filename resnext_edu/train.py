@@ -1,49 +1,40 @@
-"""A plain training loop learners can read and trust: SGD, a schedule, evaluation, checkpoints, resume (lesson 06).
+"""The training loop a learner reads: SGD, a learning-rate schedule, evaluation, resume (lesson 06).
 
 The paper's CIFAR recipe (Xie et al. 2017, Appendix A): SGD with momentum 0.9, weight decay 5e-4, batch 128, lr 0.1
 divided by 10 at 50% and 75% of 300 epochs (``schedule="step"``). Lessons train for minutes, not days, so the default
 is a short-run "one-cycle" schedule (linear warm-up, linear decay to zero; Smith & Topin 2017).
 
-Speed where it pays, exactness where asked (``precision``):
-
-* "auto": bf16 autocast + channels_last on a CPU with bf16 dot-product instructions (AVX512-BF16 or AMX) or a CUDA
-  GPU with bf16; fp16 autocast + a gradient scaler on a CUDA GPU without bf16 (a Colab T4); plain fp32 elsewhere (a
-  CPU without native bf16 emulates it, slower than fp32). Measured on this project's 2-core AVX512-BF16 machine, a
-  lesson-size ResNeXt-29 trains 2.5-3.5x faster in bf16 + channels_last than in fp32 (benchmarks/README.md).
-* "fp32": plain fp32, NCHW unless ``channels_last=True``; on CPU, repeatable bit for bit (the resume test).
-* "bf16" / "fp16": that autocast dtype, whatever the hardware.
-
-On several GPUs or machines, ``torchrun --nproc_per_node=N -m resnext_edu train ...`` runs this same loop on N
-processes under DistributedDataParallel; ``batch_size`` is then the global batch (:mod:`resnext_edu.distributed`).
+The pieces around the loop live beside it: the device and the arithmetic ("auto": bf16, fp16 + a gradient scaler or
+fp32, whatever the hardware runs fastest) in :mod:`resnext_edu.device`; the checkpoint format in
+:mod:`resnext_edu.checkpoints`; the data on the device in :mod:`resnext_edu.data`; ``python -m resnext_edu train`` in
+:mod:`resnext_edu.cli`. Under ``torchrun --nproc_per_node=N -m resnext_edu train ...`` this same loop runs on N
+processes under DistributedDataParallel, ``batch_size`` being the global batch (:mod:`resnext_edu.distributed`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-import sys
 import time
-import warnings
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
+from tqdm.auto import tqdm
 
-from .blocks import check_choice, check_positive_int
-from .data import PAD, CIFAR10Data, atomic_write, eval_batches, load_cifar10, train_batches, write_json
-from .distributed import (DEFAULT_TIMEOUT, LR_RULES, SINGLE_PROCESS, Distributed, DistributedSetupError, describe_lr,
-                          from_environment, scaled_lr, sync_batchnorm)
-from .provenance import cpu_has_native_bf16, describe
+from .checkpoints import (CHECKPOINT, HISTORY, load_checkpoint, new_history, refuse_to_overwrite, restore,
+                          resumed_history, save_checkpoint)
+from .checks import check_batch_fits, check_choice, check_fraction, check_int, check_positive_int
+from .augment import PAD, eval_batches, train_batches
+from .data import CIFAR10Data
+from .device import PRECISIONS, Precision, pick_device, resolve_precision, synchronize
+from .distributed import SINGLE_PROCESS, Distributed
+from .files import write_json
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SCHEDULES = ("onecycle", "cosine", "step")
-CHECKPOINT = "checkpoint.pt"
-HISTORY = "history.json"
 
 
 @dataclass
@@ -60,67 +51,29 @@ class TrainConfig:
     warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")
     label_smoothing: float = 0.0        # 0.1 spreads 10% of each target over all classes (Szegedy et al. 2016)
     crop_padding: int = PAD             # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
-    precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (module docstring)
+    precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (resnext_edu.device)
     channels_last: bool | None = None   # NHWC memory layout; None: on with autocast, off in plain fp32
     compile: bool = False               # torch.compile the model (slow first epoch, faster later ones)
     seed: int = 0                       # data order and augmentation of epoch e derive from (seed, e)
-    device: str = "auto"                # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"                # "auto" (CUDA, else Apple MPS, else CPU), "cpu", "cuda", "cuda:1", "mps"
     eval_batch_size: int = 500          # images per evaluation batch (no gradients, so larger is fine)
-
-
-@dataclass(frozen=True)
-class Precision:
-    """The arithmetic a run actually uses, after resolving "auto"."""
-
-    name: str                        # "fp32", "bf16" or "fp16"
-    autocast: torch.dtype | None     # None: no autocast
-    grad_scaler: bool                # scale the loss so fp16 gradients do not underflow
-    channels_last: bool              # NHWC layout for model and inputs
-    reason: str                      # why, in words (stored in the history)
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch, the step and what to try."""
 
 
-class CheckpointMismatch(ValueError):
-    """A checkpoint belongs to another model; the message names the file and both models."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Settings resolved against the hardware
-# ---------------------------------------------------------------------------------------------------------------
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here. Use device 'auto' or 'cpu' "
-                         "(on Colab: Runtime > Change runtime type > GPU).")
-    return device
-
-
-def resolve_precision(precision: str, device: torch.device, channels_last: bool | None = None) -> Precision:
-    """Turn "auto" into what this hardware runs fastest (module docstring); keep an explicit choice as it is."""
-    check_choice("precision", precision, PRECISIONS)
-    device = torch.device(device)
-    reason = "asked for"
-    if precision == "auto":
-        if device.type == "cuda":
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-            reason = "auto: CUDA GPU " + ("with bf16" if precision == "bf16" else "without bf16 (fp16 + grad scaler)")
-        elif device.type == "cpu" and cpu_has_native_bf16():
-            precision, reason = "bf16", "auto: CPU with native bf16 (AVX512-BF16 / AMX), faster than fp32"
-        else:
-            precision, reason = "fp32", "auto: no fast low-precision path on this device"
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision 'fp16' needs a CUDA GPU (its gradient scaler is CUDA's). On a CPU use 'bf16' "
-                         "(fast with AVX512-BF16 or AMX) or 'fp32'.")
-    autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    if channels_last is None:
-        channels_last = autocast is not None
-    return Precision(precision, autocast, precision == "fp16", channels_last, reason)
+def check_config(config: TrainConfig) -> None:
+    check_positive_int("epochs", config.epochs)
+    check_positive_int("batch_size", config.batch_size, "128 is the paper's.")
+    check_positive_int("eval_batch_size", config.eval_batch_size)
+    check_choice("schedule", config.schedule, SCHEDULES)
+    check_choice("precision", config.precision, PRECISIONS)
+    if not config.lr > 0:
+        raise ValueError(f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128.")
+    check_fraction("label_smoothing", config.label_smoothing, hint="0.1 is common.")
+    check_int("crop_padding", config.crop_padding, low=0, high=16, unit="pixels", hint="The paper pads by 4.")
+    check_fraction("warmup", config.warmup, hint="Try 0.2.")
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, warmup: float) -> float:
@@ -142,27 +95,20 @@ def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, 
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def check_config(config: TrainConfig) -> None:
-    check_positive_int("epochs", config.epochs)
-    check_positive_int("batch_size", config.batch_size, "128 is the paper's.")
-    check_positive_int("eval_batch_size", config.eval_batch_size)
-    check_choice("schedule", config.schedule, SCHEDULES)
-    check_choice("precision", config.precision, PRECISIONS)
-    if not config.lr > 0:
-        raise ValueError(f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128.")
-    if not 0 <= config.label_smoothing < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {config.label_smoothing!r}; 0.1 is common.")
-    if isinstance(config.crop_padding, bool) or not isinstance(config.crop_padding, int) \
-            or not 0 <= config.crop_padding <= 16:
-        raise ValueError(f"crop_padding is a whole number of pixels from 0 to 16, got {config.crop_padding!r}; "
-                         f"the paper pads by 4.")
-    if not 0 <= config.warmup < 1:
-        raise ValueError(f"warmup is a fraction of all steps in [0, 1), got {config.warmup!r}; try 0.2.")
+def train_step(net: nn.Module, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+               precision: Precision, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
+    """One SGD step on the batch ``(x, y)``: forward under ``precision``'s autocast, cross-entropy, backward through
+    the gradient scaler (a no-op unless fp16), the update. Returns the logits ``(B, classes)`` and the loss, both
+    still on the device (reading them would make the CPU wait for the GPU)."""
+    with precision.autocast_context(x.device.type):
+        logits = net(x)                                                      # (B, classes)
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return logits, loss
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Evaluation, checkpoints and history files
-# ---------------------------------------------------------------------------------------------------------------
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision = "fp32",
@@ -184,7 +130,7 @@ def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision 
     mine = dist.shard(len(data.test_labels))                        # all of the test set in a single process
     for x, y in eval_batches(data.test_images[mine], data.test_labels[mine], batch_size,
                              channels_last=precision.channels_last):
-        with torch.autocast(data.device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
+        with precision.autocast_context(data.device.type):
             logits = model(x).float()
             if flip:
                 logits = (logits + model(x.flip(3)).float()) / 2
@@ -195,45 +141,6 @@ def evaluate(model: nn.Module, data: CIFAR10Data, *, precision: str | Precision 
     n = len(data.test_labels)
     return {"test_loss": loss_sum.item() / n, "test_acc": correct.item() / n}
 
-
-def model_identity(model: nn.Module) -> dict:
-    """What makes a checkpoint fit a model: its class, its config (when it has one) and its tensor shapes."""
-    config = getattr(model, "config", None)
-    identity = {"class": type(model).__name__,
-                "config": asdict(config) if is_dataclass(config) else None,
-                "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
-    return json.loads(json.dumps(identity))  # tuples -> lists, so a loaded copy compares equal
-
-
-def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> dict:
-    """Read a checkpoint written by :func:`fit` (``weights_only=True``: tensors and plain data only).
-
-    With ``model``, refuse a checkpoint of another model (:class:`CheckpointMismatch`).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}. Train without resume first (it writes one after every "
-                                f"epoch), or point --out at the folder of the run you want to continue.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"The checkpoint {path} cannot be read ({type(error).__name__}: {error}). It may be "
-                         f"truncated; start a new run with another --out (this file is left as it is).") from error
-    if model is not None:
-        mine, theirs = model_identity(model), state.get("identity", {})
-        if mine != theirs:
-            what = (f"{theirs.get('config')} (class {theirs.get('class')})", f"{mine['config']} (class {mine['class']})")
-            if mine["config"] == theirs.get("config"):
-                what = ("other tensor shapes", "these")
-            raise CheckpointMismatch(f"The checkpoint {path} belongs to another model: it holds {what[0]}, but the "
-                                     f"model to train is {what[1]}. Use the same model settings to resume, or "
-                                     f"another --out folder for a new run (the checkpoint is left as it is).")
-    return state
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------------------------
 
 def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, *,
         out_dir: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False,
@@ -259,13 +166,10 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the last good checkpoint is kept).
     """
-    from tqdm.auto import tqdm
-    from .counting import count
-
     config = config or TrainConfig()
     check_config(config)
     dist = distributed or SINGLE_PROCESS
-    device = resolve_device(config.device)
+    device = pick_device(config.device)
     if dist.world_size > 1:
         if dist.device is None or dist.device.type != device.type:
             raise ValueError(f"config.device {config.device!r} is a {device.type} device, but this rank of the "
@@ -274,24 +178,15 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
         dist.per_rank_batch(config.batch_size)          # the global batch must split evenly over the ranks
     progress = progress and dist.is_main
     precision = resolve_precision(config.precision, device, config.channels_last)
-    n_train = len(data.train_labels)
-    if config.batch_size > n_train:
-        raise ValueError(f"batch_size {config.batch_size:,} is larger than the {n_train:,} training images. Use a "
-                         f"batch size of at most {n_train:,} (the paper's is 128), or a larger subset.")
-    steps = n_train // config.batch_size                 # full batches per epoch; the remainder is dropped
+    steps = len(data.train_labels) // check_batch_fits(config.batch_size, len(data.train_labels))  # full batches
     out = Path(out_dir) if out_dir is not None else None
     checkpoint, history_file = (out / CHECKPOINT, out / HISTORY) if out else (None, None)
     if resume and out is None:
         raise ValueError("resume needs out_dir (--out): the folder whose checkpoint.pt should be continued.")
-
-    def refuse_to_overwrite() -> None:
-        if checkpoint.exists():
-            raise FileExistsError(f"{checkpoint} is from an earlier run. Continue it with resume=True (--resume), "
-                                  f"pick another out_dir (--out), or pass overwrite=True (--overwrite) to replace it.")
     if not resume and not overwrite and checkpoint is not None:
-        dist.from_main(refuse_to_overwrite)             # rank 0 writes, so rank 0's disk is the one that counts
+        dist.from_main(lambda: refuse_to_overwrite(checkpoint))   # rank 0 writes: rank 0's disk is the one that counts
 
-    counts = count(model)                               # params and MACs per 32x32 image (counting.py)
+    history = new_history(model, data, config, precision, device, dist)
     data = data.to(device)
     model.to(device, memory_format=torch.channels_last if precision.channels_last else torch.contiguous_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -300,37 +195,11 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(config.schedule, s, total_steps, steps, config.warmup))
     scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)
-
-    history = {"format": "resnext-edu training history v1",
-               "model": {"name": _model_name(model), "config": model_identity(model)["config"],
-                         "params": counts.params, "macs": counts.macs,
-                         "units": "params: learnable numbers; macs: multiply-accumulates per 32x32 image"},
-               "data": {"source": data.source, "synthetic": data.synthetic, "train_images": n_train,
-                        "test_images": len(data.test_labels)},
-               "config": asdict(config),
-               "precision": {"name": precision.name, "channels_last": precision.channels_last,
-                             "grad_scaler": precision.grad_scaler, "reason": precision.reason},
-               "provenance": describe(device), "resumed": [], "epochs": []}
-    if dist.world_size > 1:
-        history["distributed"] = dist.describe(config.batch_size, model)
     start = 0
     if resume:
         state = dist.from_main(lambda: load_checkpoint(checkpoint, model))   # rank 0's file, on every rank
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if device.type == "cuda" and state["rng"]["cuda"]:
-            for index, rng in enumerate(state["rng"]["cuda"][:torch.cuda.device_count()]):  # saved on more GPUs?
-                torch.cuda.set_rng_state(rng, index)
-        changed = {k: (v, getattr(config, k)) for k, v in state["train_config"].items() if getattr(config, k) != v}
-        if changed and dist.is_main:
-            warnings.warn(f"Resuming {checkpoint} with changed settings {changed} (saved, now); the rest of the run "
-                          f"uses the new ones.", stacklevel=2)
-        start, history = state["epoch"], state["history"]
-        history["config"] = asdict(config)
-        history["resumed"].append({"at_epoch": start, "world_size": dist.world_size, "provenance": describe(device)})
+        restore(state, model, optimizer, scheduler, scaler, device)
+        start, history = resumed_history(state, config, checkpoint, device, dist)
         if start >= config.epochs and progress:
             print(f"{checkpoint} already holds {start} epochs of the {config.epochs} asked for; nothing to do.")
 
@@ -354,7 +223,7 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
             record["elapsed_seconds"] = elapsed
             history["epochs"].append(record)
             if out is not None and dist.is_main:
-                _save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history)
+                save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history)
                 write_json(history_file, history)
             dist.barrier()                              # the checkpoint is written before any rank goes on
             if progress:
@@ -366,11 +235,6 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     finally:
         bar.close()
     return history
-
-
-def _model_name(model: nn.Module) -> str:
-    from .models import ResNeXt, name_of
-    return name_of(model.config) if isinstance(model, ResNeXt) else type(model).__name__
 
 
 def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epoch, steps, device, bar,
@@ -385,16 +249,11 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
     seen_loss, seen_correct = 0.0, 0
     t0 = time.perf_counter()
     batches = train_batches(data.train_images, data.train_labels, config.batch_size, seed=config.seed, epoch=epoch,
-                            pad=config.crop_padding, channels_last=precision.channels_last, rank=dist.rank, world_size=dist.world_size)
+                            pad=config.crop_padding, channels_last=precision.channels_last, rank=dist.rank,
+                            world_size=dist.world_size)
     for step, (x, y) in enumerate(batches):
-        with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
-            logits = net(x)                                                  # (B, classes)
-            loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
         lr = optimizer.param_groups[0]["lr"]
+        logits, loss = train_step(net, x, y, optimizer, scaler, precision, config.label_smoothing)
         scheduler.step()
         losses.append(loss.detach().float())
         corrects.append((logits.detach().argmax(1) == y).sum())
@@ -410,8 +269,7 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
             seconds = time.perf_counter() - t0
             bar.set_postfix(loss=f"{seen_loss / checked:.3f}", acc=f"{seen_correct / (checked * config.batch_size):.1%}",
                             img_s=f"{checked * config.batch_size / seconds:,.0f}", refresh=False)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     seconds = time.perf_counter() - t0
     images = steps * config.batch_size
     return {"epoch": epoch + 1, "train_loss": seen_loss / steps, "train_acc": seen_correct / images, "lr": lr,
@@ -424,142 +282,3 @@ def _diverged(epoch, step, loss, lr, checkpoint, steps) -> None:
     raise TrainingDiverged(f"The training loss became {loss} at epoch {epoch + 1}, step {step + 1} of {steps} "
                            f"(learning rate {lr:.3g}): the weights have diverged. The usual cause is a learning rate "
                            f"that is too high; try a smaller lr (e.g. {lr / 4:.3g}) or a longer warm-up. {kept}")
-
-
-def _save_checkpoint(path, model, optimizer, scheduler, scaler, epochs_done, config, history) -> None:
-    """Only tensors and plain data, so ``torch.load(..., weights_only=True)`` reads it back."""
-    state = {"format": 1, "epoch": epochs_done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-             "rng": {"torch": torch.get_rng_state(),
-                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-             "data_seed": config.seed,  # each epoch's batches come from epoch_generator(seed, epoch), no state
-             "identity": model_identity(model), "train_config": asdict(config), "history": history}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Command line: python -m resnext_edu train ... (wired in cli.py)
-# ---------------------------------------------------------------------------------------------------------------
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    parser.add_argument("--model", required=True, help="a model name, e.g. resnext29_4x16d (see `models`)")
-    parser.add_argument("--stage-widths", type=int, nargs="+", default=None, help="override the stage widths, "
-                        "e.g. 16 32 64 for a lesson-size model")
-    parser.add_argument("--stem-width", type=int, default=None, help="override the stem width")
-    parser.add_argument("--form", choices=("A", "B", "C"), default=None, help="block form of Fig. 3 (default C)")
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size,
-                        help=f"images per SGD step over all ranks (the global batch; under torchrun each of N ranks "
-                             f"takes batch/N), default {d.batch_size}")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, default {d.lr}")
-    parser.add_argument("--lr-scaling", choices=LR_RULES, default="none",
-                        help="none (default): --lr as given for the global batch; linear: --lr x batch-size / 128 "
-                             "(linear scaling rule, relative to the paper's batch 128)")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
-                        help="step: the paper's lr/10 at 50%% and 75%%; onecycle (default) or cosine: short runs")
-    parser.add_argument("--warmup", type=float, default=d.warmup, help=f"warm-up fraction, default {d.warmup}")
-    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"default {d.weight_decay}")
-    parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
-    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="e.g. 0.1 (default 0)")
-    parser.add_argument("--crop-padding", type=int, default=d.crop_padding,
-                        help=f"pixels of zero padding before the random crop, default {d.crop_padding} (the paper's)")
-    parser.add_argument("--subset", type=int, default=None, help="train on the first N images, class-balanced")
-    parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--data-dir", default=None, help="image folder with train/<class>/ and test/<class>/ "
-                        "(default: the cache in data/, then $RESNEXT_EDU_DATA, then a download)")
-    source.add_argument("--dataset", choices=("cifar10", "synthetic"), default="cifar10",
-                        help="synthetic: a small made-up set for checking the code, not CIFAR-10")
-    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision, help="default auto")
-    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                        help="NHWC layout (default: on with bf16/fp16, off with fp32)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--device", default=d.device, help="auto (default), cpu, cuda, ...")
-    parser.add_argument("--out", default=None, help="folder for history.json and checkpoint.pt (default runs/MODEL)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run's files in --out")
-    parser.add_argument("--seed", type=int, default=d.seed, help="model initialisation, data order, augmentation")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
-    group = parser.add_argument_group("under torchrun (torchrun --nproc_per_node=N -m resnext_edu train ...)")
-    group.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm: BatchNorm statistics over the global "
-                       "batch, not each rank's part (CUDA only)")
-    group.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT,
-                       help=f"seconds a rank waits for the others before giving up, default {DEFAULT_TIMEOUT:g}")
-
-
-def main_train(args: argparse.Namespace) -> int:
-    """Build the model and data from ``args``, train, print the final test accuracy. Returns the exit code.
-
-    Under torchrun every rank runs this; rank 0 prints and writes (:mod:`resnext_edu.distributed`).
-    """
-    try:
-        dist = from_environment(args.device, timeout=args.dist_timeout)   # a single process outside torchrun
-    except DistributedSetupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    try:
-        return _main_train(args, dist)
-    except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as error:
-        if dist.world_size == 1:
-            raise                                       # cli.main prints it (exit code 2)
-        dist.print(f"error: {error}", file=sys.stderr)  # the same on every rank: rank 0 says it once
-        return 2
-    except RuntimeError as error:
-        if dist.world_size == 1:
-            raise
-        print(f"error on rank {dist.rank} of {dist.world_size}: {type(error).__name__}: {error}\nWhen the ranks "
-              f"stopped talking to each other (a time-out, a closed connection), another rank has usually died (look "
-              f"for its message above) or hangs. Each rank waits --dist-timeout {dist.timeout:g} s for the others.",
-              file=sys.stderr)
-        return 1
-    finally:
-        dist.close()
-
-
-def _main_train(args: argparse.Namespace, dist: Distributed) -> int:
-    from .models import create
-
-    dist.per_rank_batch(args.batch_size)                          # before anything slow: N must divide the batch
-    try:
-        data = dist.in_turn(lambda: load_cifar10(args.data_dir, dataset=args.dataset, subset=args.subset,
-                                                 test_subset=args.test_subset))
-    except (ValueError, FileNotFoundError) as error:
-        if dist.world_size == 1:
-            raise
-        print(f"error on rank {dist.rank} of {dist.world_size}: {error}", file=sys.stderr)   # may be one machine's
-        return 2
-    torch.manual_seed(args.seed)                                   # the model's initial weights
-    overrides = {"stage_widths": args.stage_widths, "stem_width": args.stem_width, "form": args.form,
-                 "num_classes": len(data.classes)}
-    model = create(args.model, **{k: v for k, v in overrides.items() if v is not None})
-    if args.sync_bn:
-        if dist.world_size == 1:
-            print("note: --sync-bn has no effect in a single process (BatchNorm already sees the whole batch).")
-        model = sync_batchnorm(model, dist)
-    lr = scaled_lr(args.lr, args.batch_size, args.lr_scaling)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr, nesterov=args.nesterov,
-                         weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
-                         label_smoothing=args.label_smoothing, crop_padding=args.crop_padding,
-                         precision=args.precision, channels_last=args.channels_last, compile=args.compile, seed=args.seed, device=args.device)
-    out = Path(args.out if args.out is not None else Path("runs") / args.model)
-    dist.print(f"data: {data.source}")
-    if dist.world_size > 1:
-        dist.print(f"distributed: {dist.world_size} ranks ({dist.backend}, rank 0 on {dist.device}); batch "
-                   f"{dist.per_rank_batch(args.batch_size)} per rank x {dist.world_size} ranks = {args.batch_size} "
-                   f"global{'; SyncBatchNorm' if args.sync_bn else ''}")
-    if dist.world_size > 1 or args.lr_scaling != "none":
-        dist.print(describe_lr(args.lr, args.batch_size, args.lr_scaling))
-    try:
-        history = fit(model, data, config, out_dir=out, resume=args.resume, overwrite=args.overwrite,
-                      progress=not args.no_progress, distributed=dist)
-    except (FileExistsError, TrainingDiverged) as error:
-        dist.print(f"error: {error}", file=sys.stderr)
-        return 2
-    last = history["epochs"][-1] if history["epochs"] else None
-    if last is None:
-        return 0
-    note = " (SYNTHETIC data, not CIFAR-10)" if data.synthetic else ""
-    dist.print(f"final test accuracy: {last['test_acc']:.2%} after {last['epoch']} epochs{note}; "
-               f"history in {out / HISTORY}, checkpoint in {out / CHECKPOINT}")
-    return 0

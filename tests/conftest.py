@@ -1,4 +1,4 @@
-"""Shared test set-up: the offline CIFAR-10 copy and the synthetic data set.
+"""Shared test set-up: the offline CIFAR-10 copy, the synthetic data set, a tiny model and one torch thread.
 
 At session start, when ``RESNEXT_EDU_DATA`` is unset and the JPEG copy of CIFAR-10 sits in ``../shared/data`` beside
 the checkout (see its README), it is extracted once into ``data/cifar10-jpeg/`` and ``RESNEXT_EDU_DATA`` points there,
@@ -67,3 +67,38 @@ def synthetic_data():
     """The small synthetic stand-in (2,000 train / 500 test, CPU). Tests must not modify it."""
     from resnext_edu.data import load_cifar10
     return load_cifar10(dataset="synthetic")
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """256 training and 100 test images of the synthetic set: enough for a few SGD steps. Tests must not modify it."""
+    from resnext_edu.data import load_cifar10
+    return load_cifar10(dataset="synthetic", subset=256, test_subset=100)
+
+
+TINY = dict(stage_widths=(8, 16, 32), stem_width=8)      # a lesson-size ResNeXt-11: about 20 k parameters
+
+
+def make_tiny_model(seed: int = 0, name: str = "resnext11_2x32d"):
+    """A ResNeXt-11 at stage widths 8/16/32 (stem 8), its weights drawn from ``seed``."""
+    import torch
+    from resnext_edu.models import create
+    torch.manual_seed(seed)
+    return create(name, **TINY)
+
+
+@pytest.fixture
+def tiny_model():
+    """:func:`make_tiny_model`, for tests that build one or several tiny models."""
+    return make_tiny_model
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: tiny models gain nothing from two, and on a busy 2-core machine (tests run beside other
+    work) two threads waiting on each other are several times slower. Restored afterwards."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -108,8 +108,8 @@ def test_resnet_blocks_match_torchvision():
 
 
 def test_shortcut_types():
-    assert ResNeXtBlock(64, 64, cardinality=2, bottleneck_width=4).downsample is None             # type B, same shape
-    assert ResNeXtBlock(64, 64, cardinality=2, bottleneck_width=4, shortcut="C").downsample is not None
+    assert ResNeXtBlock(64, 64, cardinality=2, bottleneck_width=4).downsample is None    # projection-when-needed, same shape
+    assert ResNeXtBlock(64, 64, cardinality=2, bottleneck_width=4, shortcut="projection-always").downsample is not None
     assert ResNeXtBlock(64, 128, cardinality=2, bottleneck_width=4).downsample is not None         # shape changes
     plain = ResNeXtBlock(64, 128, cardinality=2, bottleneck_width=4, residual=False)
     assert plain.downsample is None
@@ -122,6 +122,7 @@ def test_shortcut_types():
     (dict(cardinality=2, bottleneck_width=0), "bottleneck_width must be a positive integer"),
     (dict(cardinality=2, bottleneck_width=4, form="D"), "form must be one of 'A', 'B', 'C'"),
     (dict(cardinality=2, bottleneck_width=4, shortcut="A"), "shortcut must be one of"),
+    (dict(cardinality=2, bottleneck_width=4, shortcut="C"), "named in words.*'projection-always'"),
     (dict(cardinality=2, bottleneck_width=4, stride=3), "stride must be one of"),
 ])
 def test_bad_block_arguments_say_what_is_allowed(kwargs, message):

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+from reference_figures import GMACS, PARAMS, TABLE2_D, TABLE2_EQ4
 
 from resnext_edu import counting, models
 from resnext_edu.blocks import ResNeXtBlock
@@ -24,33 +25,32 @@ def test_table1_counts_match_torchvisions_recorded_figures():
 def test_table1_in_the_papers_rounding():
     resnet, resnext = counting.count("resnet50"), counting.count("resnext50_32x4d")
     assert (round(resnet.params / 1e6, 1), round(resnet.macs / 1e9, 1)) == (25.6, 4.1)   # paper prints 25.5 M
-    assert (resnet.params, resnext.params) == (25_557_032, 25_028_904)
+    assert (resnet.params, resnext.params) == (PARAMS["resnet50"], PARAMS["resnext50_32x4d"])
     assert (round(resnext.params / 1e6, 1), round(resnext.macs / 1e9, 1)) == (25.0, 4.2)
 
 
 def test_table7_macs():
-    assert round(counting.count("resnext29_8x64d").macs / 1e9, 2) == 5.39
-    assert round(counting.count("resnext29_16x64d").macs / 1e9, 2) == 10.69
-    assert counting.count("resnext29_8x64d").params == 34_426_698
+    for name in ("resnext29_8x64d", "resnext29_16x64d"):
+        counts = counting.count(name)
+        assert (round(counts.macs / 1e9, 2), counts.params) == (GMACS[name], PARAMS[name])
 
 
 def test_eq4_values_from_the_paper():
-    assert [counting.eq4_params(C, d) for C, d in [(1, 64), (2, 40), (4, 24), (8, 14), (32, 4)]] == \
-        [69_632, 69_760, 69_888, 71_456, 70_144]
+    assert {C: counting.eq4_params(C, d) for C, d in TABLE2_D.items()} == TABLE2_EQ4
     assert 256 * 64 + 3 * 3 * 64 * 64 + 64 * 256 == counting.eq4_params(1, 64)
 
 
 def test_width_solver_reproduces_table2():
-    assert [counting.solve_bottleneck_width(C) for C in (1, 2, 4, 8, 32)] == [64, 40, 24, 14, 4]
+    assert {C: counting.solve_bottleneck_width(C) for C in TABLE2_D} == TABLE2_D
 
 
 def test_model_level_solver_reproduces_table2_and_matches_params():
     """On the whole ResNeXt-29 (lesson-size widths too), matching params gives Table 2's widths again."""
     for widths in [(64, 128, 256), (32, 64, 128)]:
         budget = counting.count(models.create("resnet29", stage_widths=widths, stem_width=widths[0])).params
-        for C, d in [(2, 40), (4, 24), (8, 14), (32, 4)]:
-            assert counting.match_bottleneck_width("resnet29", C, stage_widths=widths, stem_width=widths[0]) == d
-            params = counting.count(models.create("resnet29", cardinality=C, bottleneck_width=d,
+        for C, d in TABLE2_D.items():
+            assert counting.match_base_width("resnet29", C, stage_widths=widths, stem_width=widths[0]) == d
+            params = counting.count(models.create("resnet29", cardinality=C, base_width=d,
                                                   stage_widths=widths, stem_width=widths[0])).params
             assert abs(params - budget) / budget < 0.05
 
@@ -59,7 +59,7 @@ def test_solver_says_when_a_budget_cannot_hold_a_cardinality():
     with pytest.raises(ValueError, match="cannot hold"):
         counting.solve_bottleneck_width(1024)
     with pytest.raises(ValueError, match="cannot hold"):
-        counting.match_bottleneck_width("resnet29", 256, stage_widths=(16, 32, 64), stem_width=16)
+        counting.match_base_width("resnet29", 256, stage_widths=(16, 32, 64), stem_width=16)
 
 
 CASES = list(itertools.product([1, 3, 8], [1, 5, 16], [(64, 64, 1), (32, 128, 1), (64, 128, 2), (96, 192, 2)],
@@ -102,4 +102,4 @@ def test_counting_leaves_the_model_as_it_was():
 def test_solver_prefers_the_smallest_width_among_equal_counts():
     """At stage widths 8/16/32, d = 64 and d = 65 give identical models (floor(8·65/64) = 8): the solver must name
     the template's own width, 64, not a larger twin."""
-    assert counting.match_bottleneck_width("resnet29", 1, stage_widths=(8, 16, 32), stem_width=8) == 64
+    assert counting.match_base_width("resnet29", 1, stage_widths=(8, 16, 32), stem_width=8) == 64

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from resnext_edu import distributed as D
-from resnext_edu import train as T
-from resnext_edu.data import load_cifar10, train_batches
+from resnext_edu.augment import train_batches
+from resnext_edu.data import load_cifar10
 from resnext_edu.train import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,12 +142,7 @@ def same_weights(a: dict, b: dict, **tolerance) -> None:
             assert torch.equal(a[name], b[name]), name
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")     # the shared fixture (conftest.py)
 
 
 @pytest.mark.slow
@@ -260,9 +255,9 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         dist.close()
         return 0
 
-    from resnext_edu.cli import main
+    from resnext_edu import checkpoints, cli, files
     writes, models = [], []
-    atomic_write, real_fit, real_load = T.atomic_write, T.fit, T.load_cifar10
+    atomic_write, real_fit, real_load = files.atomic_write, cli.fit, cli.load_cifar10
 
     def logged_write(path, write):
         writes.append(str(path))
@@ -277,11 +272,12 @@ def _worker(mode: str, dump: str, *args: str) -> int:
         return real_load(*a, **k)
 
     import resnext_edu.data as data_module
-    # every file goes through atomic_write: checkpoints from train.py, JSON through data.write_json
-    T.atomic_write, data_module.atomic_write, T.fit = logged_write, logged_write, keep_model
+    # every file goes through atomic_write: checkpoints (checkpoints.py), JSON (files.write_json), the data cache
+    checkpoints.atomic_write, files.atomic_write, data_module.atomic_write = logged_write, logged_write, logged_write
+    cli.fit = keep_model
     if mode == "stall" and rank == 1:
-        T.load_cifar10 = stall
-    rc = main(list(args))
+        cli.load_cifar10 = stall
+    rc = cli.main(list(args))
     (dump / f"rank{rank}.json").write_text(json.dumps({"rc": rc, "writes": writes}))
     if models:
         torch.save(models[0].state_dict(), dump / f"rank{rank}.pt")

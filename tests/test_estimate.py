@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from reference_figures import CIFAR_RECIPE, GMACS
 
 from resnext_edu import counting, estimate as E
 from resnext_edu.models import create
@@ -47,10 +48,13 @@ def test_estimate_adds_training_and_evaluation_by_hand():
 
 def test_the_papers_recipe_on_a_t4_by_hand():
     macs = counting.count("resnext29_8x64d").macs
-    assert macs == pytest.approx(5.387e9, rel=1e-3)                # REFERENCE.md: about 5.39 G
+    assert macs == pytest.approx(GMACS["resnext29_8x64d"] * 1e9, rel=1e-3)   # about 5.39 G (reference_figures)
     t4 = E.t4_throughput(macs)                                     # 20% of 65 TFLOP/s
     assert t4.img_per_s == pytest.approx(0.2 * 65e12 / (6 * 5.387e9), rel=1e-3)     # about 402 img/s
-    est = E.estimate(E.paper_recipe(), t4)
+    recipe = E.paper_recipe()
+    assert (recipe.epochs, recipe.batch_size, recipe.train_images, recipe.test_images) == \
+        tuple(CIFAR_RECIPE[k] for k in ("epochs", "batch_size", "train_images", "test_images"))
+    est = E.estimate(recipe, t4)
     by_hand = 14_976_000 / 402.2 + 300 * 10_000 / (3 * 402.2)      # 37,236 s training + 2,486 s evaluation
     assert est.seconds == pytest.approx(by_hand, rel=1e-3) and est.hours == pytest.approx(11.03, abs=0.02)
     assert "assumed" in str(est) and "ESTIMATE" in str(est)

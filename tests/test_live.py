@@ -2,22 +2,9 @@
 draws that data (checked on the figure's lines, not on pixels), and in a real kernel leaves one figure, not a pile."""
 
 import pytest
-import torch
 
-from resnext_edu.data import load_cifar10
 from resnext_edu.live import LiveCurves
-from resnext_edu.models import create
 from resnext_edu.train import TrainConfig, fit
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    return load_cifar10(dataset="synthetic", subset=256, test_subset=100)
-
-
-def tiny_model(seed=0):
-    torch.manual_seed(seed)
-    return create("resnext11_2x32d", stage_widths=(8, 16, 32), stem_width=8)
 
 
 CONFIG = TrainConfig(epochs=2, batch_size=64, lr=0.05, precision="fp32", device="cpu")
@@ -27,7 +14,7 @@ class Disconnect(Exception):
     pass
 
 
-def test_curves_follow_fit_epoch_by_epoch(small_data):
+def test_curves_follow_fit_epoch_by_epoch(tiny_model, small_data):
     curves = LiveCurves(title="tiny", reference=(0.9635, "paper"))
     seen = []
 
@@ -58,7 +45,7 @@ def test_the_figure_draws_the_kept_data():
     assert loss_ax.get_xlim() == (0.5, 4.5) and "2/4 epochs" in figure._suptitle.get_text()
 
 
-def test_resumed_run_continues_the_same_curves(small_data, tmp_path):
+def test_resumed_run_continues_the_same_curves(tiny_model, small_data, tmp_path):
     curves = LiveCurves()
 
     def disconnect(record, history):

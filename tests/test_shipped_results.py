@@ -1,5 +1,6 @@
-"""The result files that ship with the package (resnext_edu/results/): they parse, their models are exactly what the
-width solver produces for their budget (and what an independent count says), and their provenance is complete."""
+"""The result files that ship with the package (resnext_edu/results/): they parse, their models are complexity-matched
+(checked by a brute-force search over d and hand-written counts, not the project's solver), and their provenance is
+complete."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections import Counter
 
 import pytest
 import torch
+from reference_figures import brute_force_base_width, cifar_macs_by_hand, params_of
 
 from resnext_edu import models
-from resnext_edu.sweep import SHIPPED, SweepConfig, cardinality_configs, gather, table4_configs
+from resnext_edu.sweep import SHIPPED, SweepConfig, gather
 from resnext_edu.sweep.results import PROVENANCE_FIELDS
 
 FILES = sorted(p for p in SHIPPED.rglob("*.json"))
@@ -33,17 +35,22 @@ def test_each_shipped_file(path):
     (result,) = found.results
     raw = result.raw
     config = SweepConfig.from_dict(raw["config"])
-    # the config is exactly what the solver produces for its budget (all fields: d, depth, params, MACs)
-    if config.scale == 1:
-        solver = cardinality_configs(config.budget, [config.cardinality])
+    # the config is complexity-matched, checked without the project's solver or counter: params summed over the
+    # model's tensors, d and depth from a search over every candidate, MACs written out by hand
+    overrides = config.overrides()
+    target = config.scale * params_of("resnet29", **overrides)
+    assert config.target_params == target
+    if config.axis == "deeper":
+        depths = [n for n in range(11, 2 * config.depth, 9) if n != 101]   # 101 names the ImageNet ResNet
+        assert config.depth == min(depths, key=lambda n: abs(params_of(f"resnet{n}", **overrides) - target))
     else:
-        twice = table4_configs(config.budget, [config.cardinality] if config.axis == "cardinality" else [2])
-        solver = [c for c in twice if (c.axis, c.cardinality) == (config.axis, config.cardinality)]
-    assert solver == [config]
+        assert config.base_width == brute_force_base_width(config.cardinality, target, **overrides)
+    assert config.macs == cifar_macs_by_hand(config.cardinality, config.base_width, config.stage_widths,
+                                             config.stem_width, config.depth)
     assert path.parent.name == config.budget and path.name == f"{raw['run_id']}.json"
     # an independent count: the model named in the file, built and counted here
     with torch.device("meta"):
-        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.bottleneck_width}d",
+        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.base_width}d",
                               **config.overrides())
     assert sum(p.numel() for p in model.parameters()) == config.params == raw["model"]["params"]
     # training really ran as the settings say, on real CIFAR-10

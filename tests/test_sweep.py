@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnext_edu import cli, counting, models
+from reference_figures import brute_force_base_width, cifar_macs_by_hand, params_of
+
+from resnext_edu import cli
 from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
                                summarize, table4_configs)
 from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
@@ -27,45 +29,39 @@ REPO = Path(__file__).resolve().parent.parent
 LESSON = {"stage_widths": (16, 32, 64), "stem_width": 16}
 
 
-def params_of(name: str, **overrides) -> int:
-    """An independent count: build the model (on the meta device: shapes only) and add up its tensors' sizes."""
-    with torch.device("meta"):
-        return sum(p.numel() for p in models.create(name, **overrides).parameters())
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Configs
 # ---------------------------------------------------------------------------------------------------------------
 
-def test_lesson_configs_are_the_solvers_and_within_five_percent():
+def test_lesson_configs_match_a_brute_force_search_and_hand_counts():
     configs = cardinality_configs("lesson")
-    # d for C = 1..32 at stage widths (16, 32, 64), stem 16: worked out with the solver by hand in the brief
-    assert [(c.cardinality, c.bottleneck_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
-                                                                      (32, 4)]
-    template = params_of("resnet29", **LESSON)
+    baseline = params_of("resnet29", **LESSON)
     for c in configs:
-        assert c.bottleneck_width == counting.match_bottleneck_width("resnet29", c.cardinality, **LESSON)
+        # the d a search over every width picks (not the project's solver)
+        assert c.base_width == brute_force_base_width(c.cardinality, baseline, **LESSON), c
+        assert c.params == params_of(c.model_name, **LESSON)
+        assert c.macs == cifar_macs_by_hand(c.cardinality, c.base_width, LESSON["stage_widths"], LESSON["stem_width"])
+        assert c.target_params == baseline and abs(c.params / baseline - 1) < 0.05, c
         with torch.device("meta"):
             model = c.create()
-        counted = counting.count(model)
-        assert (counted.params, counted.macs) == (c.params, c.macs)
-        assert c.target_params == template
-        assert abs(c.params / template - 1) < 0.05, c
         assert model.config.cardinality == c.cardinality and model.config.depth == 29
+    # at this budget the widths are Table 2's (the paper's 1x complexity settings) plus d = 8 for C = 16
+    assert [(c.cardinality, c.base_width) for c in configs] == [(1, 64), (2, 40), (4, 24), (8, 14), (16, 8),
+                                                                (32, 4)]
 
 
 def test_table4_configs_spend_twice_the_budget_three_ways():
     budget = get_budget("lesson")
     target = 2 * params_of("resnet29", **LESSON)
     deeper, wider, *more = table4_configs("lesson", (2,))
-    assert (deeper.axis, deeper.cardinality, deeper.bottleneck_width) == ("deeper", 1, 64)
+    assert (deeper.axis, deeper.cardinality, deeper.base_width) == ("deeper", 1, 64)
     # the chosen depth beats its neighbours (depth +- 9 blocks of 3 layers) in closeness to 2x
     for other in (deeper.depth - 9, deeper.depth + 9):
         assert abs(params_of(f"resnet{other}", **LESSON) - target) >= abs(deeper.params - target)
     assert deeper.depth in CIFAR_DEPTHS and deeper.depth > 29
     # wider: C = 1, and d +- 1 are no closer to 2x
-    assert (wider.axis, wider.cardinality, wider.depth) == ("wider", 1, 29) and wider.bottleneck_width > 64
-    for d in (wider.bottleneck_width - 1, wider.bottleneck_width + 1):
+    assert (wider.axis, wider.cardinality, wider.depth) == ("wider", 1, 29) and wider.base_width > 64
+    for d in (wider.base_width - 1, wider.base_width + 1):
         assert abs(params_of(f"resnext29_1x{d}d", **LESSON) - target) >= abs(wider.params - target)
     (card,) = more
     assert card.cardinality == 2 and card.scale == 2 and abs(card.params / target - 1) < 0.05
@@ -237,14 +233,14 @@ def test_sweeps_starting_together_claim_a_folder_once(tmp_path):
 
 
 def test_stale_temporary_files_of_a_run_are_removed(tmp_path):
-    from resnext_edu.sweep.folder import remove_stale_temps
+    from resnext_edu.files import remove_stale_temps
     run = tmp_path / "runs" / "r"
     run.mkdir(parents=True)
     keep = [run / "checkpoint.pt", tmp_path / "r.json", tmp_path / "other.json1234.tmp"]
     stale = [run / "checkpoint.ptx1y2.tmp", run / "history.jsonq.tmp", tmp_path / "r.jsonabc.tmp"]
     for path in keep + stale:
         path.write_text("x")
-    assert sorted(remove_stale_temps(run, tmp_path / "r.json")) == sorted(stale)
+    assert sorted(remove_stale_temps(tmp_path / "r.json", folders=[run])) == sorted(stale)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
 
 
@@ -323,13 +319,13 @@ def test_report_over_a_folder_with_corrupt_and_foreign_files(tiny_sweep, tmp_pat
 
 
 def test_a_result_another_sweep_wrote_with_other_settings_does_not_count_as_done(tiny_sweep, tmp_path):
-    from resnext_edu.sweep.runner import SweepOutcome, _count_finished
+    from resnext_edu.sweep.inventory import SweepOutcome, count_finished
     out, runs = tiny_sweep
     path = out / f"{runs[0].run_id}.json"
     outcome = SweepOutcome(tmp_path)
-    _count_finished(outcome, path, {**SETTINGS.__dict__, "epochs": 3})
+    count_finished(outcome, path, {**SETTINGS.__dict__, "epochs": 3})
     assert outcome.already_done == [] and "epochs was 2, now 3" in outcome.problems[0]
-    _count_finished(outcome, path, dict(SETTINGS.__dict__))
+    count_finished(outcome, path, dict(SETTINGS.__dict__))
     assert outcome.already_done == [runs[0].run_id]
 
 

@@ -6,34 +6,15 @@ import math
 
 import pytest
 import torch
+from conftest import TINY, make_tiny_model
 from torch import nn
 
 from resnext_edu import train as T
-from resnext_edu.data import load_cifar10
+from resnext_edu.checkpoints import CheckpointMismatch
 from resnext_edu.models import create
-from resnext_edu.train import CheckpointMismatch, TrainConfig, TrainingDiverged, fit, lr_factor
+from resnext_edu.train import TrainConfig, TrainingDiverged, fit, lr_factor
 
-TINY = dict(stage_widths=(8, 16, 32), stem_width=8)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: tiny models gain nothing from two, and on a busy 2-core machine (tests run beside other
-    work) two threads waiting on each other are several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_model(seed=0, name="resnext11_2x32d"):
-    torch.manual_seed(seed)
-    return create(name, **TINY)
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    return load_cifar10(dataset="synthetic", subset=256, test_subset=50)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def quick(**changes):
@@ -44,7 +25,7 @@ def quick(**changes):
 # --- schedules and precision ----------------------------------------------------------------------------------
 
 def test_step_schedule_divides_by_ten_at_half_and_three_quarters():
-    spe = 391                                                # 50,000 / 128, rounded down
+    spe = 50_000 // 128                                      # 390 full batches of 128 per epoch
     at = lambda epoch: lr_factor("step", epoch * spe, 300 * spe, spe, 0.0)
     assert [at(0), at(149), at(150), at(224), at(225), at(299)] == [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
 
@@ -57,22 +38,9 @@ def test_onecycle_and_cosine_by_hand():
     assert f("cosine", 60) == pytest.approx(0.5)
 
 
-def test_precision_auto_follows_the_hardware(monkeypatch):
-    cpu = torch.device("cpu")
-    plain = T.resolve_precision("fp32", cpu)
-    assert plain.autocast is None and not plain.channels_last and not plain.grad_scaler
-    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: True)
-    fast = T.resolve_precision("auto", cpu)
-    assert fast.autocast == torch.bfloat16 and fast.channels_last
-    monkeypatch.setattr(T, "cpu_has_native_bf16", lambda: False)
-    assert T.resolve_precision("auto", cpu).autocast is None
-    with pytest.raises(ValueError, match="needs a CUDA GPU"):
-        T.resolve_precision("fp16", cpu)
-
-
 # --- learning ---------------------------------------------------------------------------------------------------
 
-def test_a_lesson_size_model_beats_chance_on_the_synthetic_set(synthetic_data):
+def test_a_lesson_size_model_beats_chance_on_the_synthetic_set(tiny_model, synthetic_data):
     model = tiny_model()
     history = fit(model, synthetic_data, quick(epochs=1, batch_size=64, lr=0.1, precision="auto"), progress=False)
     record = history["epochs"][-1]
@@ -87,7 +55,7 @@ class Interrupted(Exception):
     pass
 
 
-def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(small_data, tmp_path):
+def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(tiny_model, small_data, tmp_path):
     straight = tiny_model()
     fit(straight, small_data, quick(), out_dir=tmp_path / "a", progress=False)
 
@@ -112,7 +80,7 @@ class PoisonedAfter(nn.Module):
 
     def __init__(self, n):
         super().__init__()
-        self.inner, self.n, self.calls = tiny_model(), n, 0
+        self.inner, self.n, self.calls = make_tiny_model(), n, 0
 
     def forward(self, x):
         if self.training:
@@ -145,8 +113,8 @@ class Mirrored(nn.Module):
         return self.net(x.flip(3))
 
 
-def test_flip_test_time_augmentation_averages_each_image_with_its_mirror(small_data):
-    from resnext_edu.data import normalize
+def test_flip_test_time_augmentation_averages_each_image_with_its_mirror(tiny_model, small_data):
+    from resnext_edu.augment import normalize
     model = tiny_model().eval()
     x = normalize(small_data.test_images)
     with torch.no_grad():
@@ -164,17 +132,18 @@ def test_flip_test_time_augmentation_averages_each_image_with_its_mirror(small_d
 
 # --- bad input --------------------------------------------------------------------------------------------------
 
-def test_batch_larger_than_the_data_is_refused(small_data):
+def test_batch_larger_than_the_data_is_refused(tiny_model, small_data):
     with pytest.raises(ValueError, match="batch_size 1,000 is larger than the 256 training images"):
         fit(tiny_model(), small_data, quick(batch_size=1000), progress=False)
 
 
-def test_resume_without_a_checkpoint_names_the_path(small_data, tmp_path):
+def test_resume_without_a_checkpoint_names_the_path(tiny_model, small_data, tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing" / "checkpoint.pt")):
         fit(tiny_model(), small_data, quick(), out_dir=tmp_path / "nothing", resume=True, progress=False)
 
 
-def test_checkpoint_of_another_model_is_refused_and_earlier_runs_are_not_overwritten(small_data, tmp_path):
+def test_checkpoint_of_another_model_is_refused_and_earlier_runs_are_not_overwritten(tiny_model, small_data,
+                                                                                      tmp_path):
     fit(tiny_model(), small_data, quick(epochs=1, precision="auto"), out_dir=tmp_path, progress=False)
     before = (tmp_path / "checkpoint.pt").read_bytes()
     with pytest.raises(CheckpointMismatch, match=r"checkpoint.pt belongs to another model.*'cardinality': 4"):
@@ -185,7 +154,7 @@ def test_checkpoint_of_another_model_is_refused_and_earlier_runs_are_not_overwri
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
 
 
-def test_bad_settings_get_a_clear_message(small_data):
+def test_bad_settings_get_a_clear_message(tiny_model, small_data):
     with pytest.raises(ValueError, match="schedule must be one of"):
         fit(tiny_model(), small_data, quick(schedule="linear"), progress=False)
     with pytest.raises(ValueError, match="lr must be positive"):

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from resnext_edu import counting  # noqa: E402
-from resnext_edu.widgets.complexity_explorer import TEMPLATES, complexity_explorer  # noqa: E402
+from resnext_edu.widgets.complexity_explorer import REFERENCE_BLOCKS, complexity_explorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -13,8 +13,8 @@ def explorer():
     return complexity_explorer()
 
 
-def expected_numbers(template, C, d):
-    t = TEMPLATES[template]
+def expected_numbers(block, C, d):
+    t = REFERENCE_BLOCKS[block]
     return {"params_eq4": counting.eq4_params(C, d, t.in_channels, t.out_channels),
             "params_formula": counting.block_params(t.in_channels, t.out_channels, cardinality=C, bottleneck_width=d),
             "macs_formula": counting.block_macs(t.in_channels, t.out_channels, cardinality=C, bottleneck_width=d,
@@ -30,15 +30,15 @@ def test_starts_at_resnext50s_block_on_the_curve(explorer):
     assert explorer.message.value == "" and "70,144" in explorer.readout_html.value
 
 
-@pytest.mark.parametrize("template,C,d", [("resnext50_conv2", 8, 14), ("resnext50_conv2", 64, 128),
+@pytest.mark.parametrize("block,C,d", [("resnext50_conv2", 8, 14), ("resnext50_conv2", 64, 128),
                                          ("cifar_lesson", 4, 6), ("cifar_lesson", 1, 100)])
-def test_numbers_equal_eq4_and_the_counter_for_the_slider_values(explorer, template, C, d):
+def test_numbers_equal_eq4_and_the_counter_for_the_slider_values(explorer, block, C, d):
     draws = explorer.draws
-    explorer.controls["template"].value = template
+    explorer.controls["reference"].value = block
     explorer.controls["cardinality"].value = C
     explorer.controls["bottleneck_width"].value = d
     s = explorer.state
-    want = expected_numbers(template, C, d)
+    want = expected_numbers(block, C, d)
     assert (s["cardinality"], s["bottleneck_width"]) == (C, d)
     assert s["params_eq4"] == s["params_conv_measured"] == want["params_eq4"]
     assert s["params_measured"] == s["params_formula"] == want["params_formula"]
@@ -48,7 +48,7 @@ def test_numbers_equal_eq4_and_the_counter_for_the_slider_values(explorer, templ
 
 
 def test_curve_is_the_solvers_and_contains_table2(explorer):
-    explorer.controls["template"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["budget_percent"].value = 100
     s = explorer.state
     assert s["curve_C"] == list(range(1, 65))
@@ -58,7 +58,7 @@ def test_curve_is_the_solvers_and_contains_table2(explorer):
 
 
 def test_position_above_and_below_the_curve_and_the_budget(explorer):
-    explorer.controls["template"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["budget_percent"].value = 100
     explorer.controls["cardinality"].value = 8
     explorer.controls["bottleneck_width"].value = 20
@@ -73,7 +73,7 @@ def test_position_above_and_below_the_curve_and_the_budget(explorer):
 
 
 def test_a_cardinality_the_budget_cannot_hold_is_above_with_the_curve_cut(explorer):
-    explorer.controls["template"].value = "cifar_lesson"
+    explorer.controls["reference"].value = "cifar_lesson"
     explorer.controls["budget_percent"].value = 100
     explorer.controls["cardinality"].value = 40
     explorer.controls["bottleneck_width"].value = 1
@@ -84,9 +84,9 @@ def test_a_cardinality_the_budget_cannot_hold_is_above_with_the_curve_cut(explor
     assert "cannot hold" in explorer.readout_html.value
 
 
-@pytest.mark.parametrize("template,budget", [("resnext50_conv2", 0), ("resnext50_conv2", -5), ("cifar_lesson", 1)])
-def test_invalid_budget_shows_a_message_not_an_exception(template, budget):
-    explorer = complexity_explorer(template)
+@pytest.mark.parametrize("block,budget", [("resnext50_conv2", 0), ("resnext50_conv2", -5), ("cifar_lesson", 1)])
+def test_invalid_budget_shows_a_message_not_an_exception(block, budget):
+    explorer = complexity_explorer(block)
     good, draws = explorer.state, explorer.draws
     explorer.controls["budget_percent"].value = budget    # 1% of 4,352 cannot hold even C = 1, d = 1
     assert "budget" in explorer.message.value.lower()
@@ -97,7 +97,7 @@ def test_invalid_budget_shows_a_message_not_an_exception(template, budget):
 
 def test_figure_draws_the_curve_and_the_point(explorer):
     import matplotlib.pyplot as plt
-    explorer.controls["template"].value = "resnext50_conv2"
+    explorer.controls["reference"].value = "resnext50_conv2"
     explorer.controls["cardinality"].value = 32
     explorer.controls["bottleneck_width"].value = 4
     figure = explorer.draw(explorer.state)

@@ -3,11 +3,11 @@ width solver, never from typed-in numbers."""
 
 from __future__ import annotations
 
+from ..sweep import cardinality_configs, shipped, summarize
 from . import Feedback, check_number
 
 
 def _lesson_rows():
-    from ..sweep import shipped, summarize
     found = shipped("lesson")
     rows = [r for r in summarize(found.results) if r.config.scale == 1 and r.config.axis == "cardinality"]
     return {r.config.cardinality: r for r in rows}
@@ -46,8 +46,7 @@ def check_difference(difference, standard_error, cardinality: int = 32) -> Feedb
 
 def check_matched_width(answer, cardinality: int = 16, budget: str = "medium") -> Feedback:
     """Exercise 2: the complexity-matched d for ``cardinality`` at another budget (the width solver's answer)."""
-    from ..sweep import cardinality_configs
-    expected = cardinality_configs(budget, (cardinality,))[0].bottleneck_width
+    expected = cardinality_configs(budget, (cardinality,))[0].base_width
     return check_number(answer, expected, what=f"d for C = {cardinality} at the {budget!r} budget",
                         hint="sweep.cardinality_configs(budget, [C]) runs the width solver; or try d values by hand "
                              "with counting.count(models.create(...)) until the params are closest to 1x64d's.")

@@ -4,6 +4,8 @@ and the estimate's formula (:func:`resnext_edu.estimate.training_flops_per_image
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import counting, estimate
 from . import Feedback, check_number
 
@@ -53,8 +55,6 @@ def check_paper_steps(total_steps, first_drop_step=None, batch_size: int = 256) 
     """Exercise 2: the paper's 300 epochs at another ``batch_size`` (default 256, as on a GPU with memory to spare):
     how many SGD steps in this course's loop (which drops the last partial batch of each epoch), and the step
     after which the learning rate first drops (epoch 150)."""
-    from dataclasses import replace
-
     recipe = replace(estimate.paper_recipe(), batch_size=batch_size)
     steps, per_epoch = recipe.steps, recipe.steps_per_epoch
     drop = recipe.epochs // 2 * per_epoch

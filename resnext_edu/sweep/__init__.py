@@ -5,7 +5,9 @@ run: models of equal parameter count (and about equal MACs) that differ in how t
 transformations of width d. Modules:
 
 * :mod:`.configs`: budgets and the complexity-matched models (the width solver), the table printed before training
+* :mod:`.settings`: the runs of a sweep (:func:`plan`), how every run trains (:class:`SweepSettings`), its data
 * :mod:`.runner`: training each (model, seed) into its own result file; resume, skip, ownership, ``--list``
+* :mod:`.folder`: a sweep folder's files, run ownership and the event log
 * :mod:`.results`: reading result folders (corrupt and foreign files are reported and skipped), mean +- std
 * :mod:`.report`: the table and the plots; the paper's numbers beside (never mixed with) the measured ones
 * :mod:`.commands`: ``python -m resnext_edu sweep`` and ``sweep-report``
@@ -17,7 +19,9 @@ from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_
 from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, compare_to_baseline, comparison_table, gather,
                       load_result, shipped, summarize, summary_table)
 from .folder import RESULT_FORMAT
-from .runner import Run, SweepConflict, SweepOutcome, SweepSettings, plan, run_sweep
+from .inventory import SweepConflict, SweepOutcome
+from .runner import run_sweep
+from .settings import Run, SweepSettings, plan
 
 __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
            "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",

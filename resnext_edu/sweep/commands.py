@@ -7,12 +7,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..device import PRECISIONS
+from ..train import SCHEDULES
 from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
                       config_table, table4_configs)
-from .runner import SweepSettings, plan, run_sweep
-
-SCHEDULES = ("onecycle", "cosine", "step")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from .report import write_report
+from .runner import run_sweep
+from .settings import SweepSettings, plan
 
 
 def _optional_int(text: str) -> int | None:
@@ -165,7 +166,6 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main_report(args: argparse.Namespace) -> int:
-    from .report import write_report
     return write_report(args.folders, plots=None if args.no_plots else (args.plots or
                                                                          Path(args.folders[0]) / "report"),
                         metric=args.metric)

@@ -1,10 +1,10 @@
 """Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's Tables 2-4).
 
-A **budget** is a CIFAR ResNeXt-29 template (``resnet29``, i.e. 1x64d) at chosen stage widths; its parameter count
-is the complexity every model of the sweep is matched to. Two axes, as in the paper:
+A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d), at chosen stage widths; its
+parameter count is the complexity every model of the sweep is matched to. Two axes, as in the paper:
 
 * **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d that the width
-  solver (:func:`resnext_edu.counting.match_bottleneck_width`) picks so that the model's parameter count is the
+  solver (:func:`resnext_edu.counting.match_base_width`) picks so that the model's parameter count is the
   closest to the template's (within a few percent: d is a whole number).
 * **2x complexity** (Table 4): at twice the budget's parameters, the three ways to spend them: *deeper* (C = 1,
   d = 64, more blocks: the CIFAR depth 11, 20, 29, ... closest to 2x), *wider* (C = 1, d solved for 2x) and
@@ -22,6 +22,7 @@ from functools import lru_cache
 import torch
 
 from .. import counting, models
+from ..checks import check_int
 
 CIFAR_DEPTHS = tuple(range(11, 300, 9))          # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
 DEFAULT_CARDINALITIES = (1, 2, 4, 8, 16, 32)
@@ -31,23 +32,22 @@ AXES = ("cardinality", "deeper", "wider")
 
 @dataclass(frozen=True)
 class Budget:
-    """A complexity budget: the parameter count of ``template`` (a C = 1 ResNet) at these stage widths."""
+    """A complexity budget: the parameter count of ``baseline`` (a C = 1 ResNet) at these stage widths."""
 
     name: str                              # used in file names and plots: "lesson", "tiny", ...
     stage_widths: tuple[int, ...]          # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
     stem_width: int                        # channels of the 3x3 stem (the paper: 64)
     about: str = ""                        # one line for learners
-    template: str = "resnet29"             # the C = 1 model whose parameters set the budget
+    baseline: str = "resnet29"             # the C = 1 model whose parameters set the budget
     num_classes: int = 10
 
     def overrides(self) -> dict:
-        return {"stage_widths": tuple(self.stage_widths), "stem_width": self.stem_width,
-                "num_classes": self.num_classes}
+        return _overrides(self)
 
     @property
     def params(self) -> int:
-        """Parameters of the template at this budget (measured on the meta device)."""
-        return _params(self.template, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes)
+        """Parameters of the baseline at this budget (measured on the meta device)."""
+        return _params(self.baseline, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes)
 
 
 BUDGETS = {
@@ -55,7 +55,7 @@ BUDGETS = {
     "lesson": Budget("lesson", (16, 32, 64), 16, "about 0.31 M params; the shipped CPU sweep (C up to 32)"),
     "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 64)"),
     "paper": Budget("paper", (64, 128, 256), 64,
-                    "ResNet-29 1x64d, 4.9 M params: Table 7's template at d = 64 (C up to 128)"),
+                    "ResNet-29 1x64d, 4.9 M params: Table 7's model at d = 64 (C up to 128)"),
 }
 
 
@@ -77,7 +77,7 @@ class SweepConfig:
     axis: str                    # "cardinality", "deeper" or "wider"
     depth: int                   # 29 for ResNeXt-29; more for "deeper"
     cardinality: int             # C
-    bottleneck_width: int        # d (at a stage of 64 planes; the stages scale it, models.py)
+    base_width: int              # d at a stage of 64 planes (the "24d" of 4x24d; the stages scale it, models.py)
     stage_widths: tuple[int, ...]
     stem_width: int
     num_classes: int
@@ -91,12 +91,12 @@ class SweepConfig:
         return models.name_of(models.config_for(self._base_name()))
 
     def _base_name(self) -> str:
-        return f"resnext{self.depth}_{self.cardinality}x{self.bottleneck_width}d"
+        return f"resnext{self.depth}_{self.cardinality}x{self.base_width}d"
 
     @property
     def setting(self) -> str:
         """The paper's notation, "Cxdd": 1x64d, 32x4d."""
-        return f"{self.cardinality}x{self.bottleneck_width}d"
+        return f"{self.cardinality}x{self.base_width}d"
 
     @property
     def group(self) -> str:
@@ -114,8 +114,7 @@ class SweepConfig:
         return f"{self.setting} (depth {self.depth}{extra})" if self.depth != 29 or extra else self.setting
 
     def overrides(self) -> dict:
-        return {"stage_widths": tuple(self.stage_widths), "stem_width": self.stem_width,
-                "num_classes": self.num_classes}
+        return _overrides(self)
 
     def create(self) -> models.ResNeXt:
         """Build the model (weights from the current torch seed)."""
@@ -130,19 +129,27 @@ class SweepConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "SweepConfig":
         names = {f for f in cls.__dataclass_fields__}
+        if "bottleneck_width" in data and "base_width" not in data:     # result files written before the rename
+            data = {**data, "base_width": data["bottleneck_width"]}
         values = {k: v for k, v in data.items() if k in names}
         values["stage_widths"] = tuple(values["stage_widths"])
         return cls(**values)
 
 
+def _overrides(budget: "Budget | SweepConfig") -> dict:
+    """The model overrides a budget and its sweep's models share: stage widths, stem width, classes."""
+    return {"stage_widths": tuple(budget.stage_widths), "stem_width": budget.stem_width,
+            "num_classes": budget.num_classes}
+
+
 @lru_cache(maxsize=512)
-def _params(template: str, cardinality: int | None, bottleneck_width: int | None, stage_widths: tuple,
+def _params(name: str, cardinality: int | None, base_width: int | None, stage_widths: tuple,
             stem_width: int, num_classes: int) -> int:
     overrides = {"stage_widths": stage_widths, "stem_width": stem_width, "num_classes": num_classes}
     if cardinality is not None:
-        overrides.update(cardinality=cardinality, bottleneck_width=bottleneck_width)
+        overrides.update(cardinality=cardinality, base_width=base_width)
     with torch.device("meta"):
-        model = models.create(template, **overrides)
+        model = models.create(name, **overrides)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -164,9 +171,7 @@ def _check_cardinalities(cardinalities) -> tuple[int, ...]:
     values = tuple(cardinalities)
     if not values:
         raise ValueError("Give at least one cardinality, e.g. 1 2 4 8 16 32.")
-    for C in values:
-        if isinstance(C, bool) or not isinstance(C, int) or C < 1:
-            raise ValueError(f"A cardinality C is a whole number >= 1 (1 is ResNet), got {C!r}.")
+    values = tuple(check_int("A cardinality C", C, low=1, hint="1 is ResNet.") for C in values)
     if len(set(values)) != len(values):
         raise ValueError(f"Each cardinality once, please: got {list(values)}.")
     return values
@@ -183,7 +188,7 @@ def cardinality_configs(budget: str | Budget = "lesson",
     configs = []
     for C in _check_cardinalities(cardinalities):
         try:
-            d = counting.match_bottleneck_width(budget.template, C, **budget.overrides())
+            d = counting.match_base_width(budget.baseline, C, **budget.overrides())
         except ValueError:
             raise ValueError(_too_many(budget, C, 1)) from None
         configs.append(_config(budget, 1, "cardinality", 29, C, d))
@@ -191,8 +196,8 @@ def cardinality_configs(budget: str | Budget = "lesson",
 
 
 def _too_many(budget: Budget, C: int, scale: int) -> str:
-    smallest = -(-models.REFERENCE_PLANES // min(budget.stage_widths))
-    need = _params(budget.template, C, smallest, tuple(budget.stage_widths), budget.stem_width, budget.num_classes)
+    smallest = models.thinnest_base_width(budget.stage_widths)
+    need = _params(budget.baseline, C, smallest, tuple(budget.stage_widths), budget.stem_width, budget.num_classes)
     return (f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({scale * budget.params:,} params) cannot "
             f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs {need:,} params. "
             f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C or a larger "
@@ -202,9 +207,9 @@ def _too_many(budget: Budget, C: int, scale: int) -> str:
 def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
     """The largest power-of-two cardinality whose thinnest model still fits ``scale`` x the budget's params."""
     budget = get_budget(budget)
-    smallest = -(-models.REFERENCE_PLANES // min(budget.stage_widths))   # d that gives every stage >= 1 channel
+    smallest = models.thinnest_base_width(budget.stage_widths)
     C = 1
-    while _params(budget.template, 2 * C, smallest, tuple(budget.stage_widths), budget.stem_width,
+    while _params(budget.baseline, 2 * C, smallest, tuple(budget.stage_widths), budget.stem_width,
                   budget.num_classes) <= scale * budget.params:
         C *= 2
     return C
@@ -212,9 +217,9 @@ def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
 
 def width_for_params(budget: Budget, cardinality: int, target: int, depth: int = 29) -> int:
     """The d whose model (at this cardinality and depth) has the parameter count closest to ``target``: the same
-    solver as :func:`~resnext_edu.counting.match_bottleneck_width`, aimed at another budget (2x for Table 4)."""
+    solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another budget (2x for Table 4)."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
-    smallest = -(-models.REFERENCE_PLANES // min(sw))
+    smallest = models.thinnest_base_width(sw)
     return counting.closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
                                    target, f"cardinality {cardinality} at {target:,} params", smallest)
 
@@ -260,7 +265,7 @@ def config_table(configs: list[SweepConfig]) -> str:
              "-" * 88]
     for c in configs:
         lines.append(f"{c.model_name:<22}{c.axis + (' 2x' if c.scale == 2 else ''):<12}{c.cardinality:>4}"
-                     f"{c.bottleneck_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
+                     f"{c.base_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
                      f"{c.macs:>15,}")
     lines.append("params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
                  "difference from the budget's params (x2 for Table 4's rows)")

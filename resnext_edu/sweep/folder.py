@@ -11,7 +11,8 @@ A folder holds one experiment: the first sweep *claims* its settings (:func:`cla
 ``os.link``), and a sweep with other settings is refused before it trains, even when both start at the same moment.
 A run is owned by one process while it trains: ``owner.json`` (pid, host, start, command) is created exclusively,
 so sweeps sharing a folder never train the same run twice; an owner that has died (same host, no such process) is
-taken over, and the temporary files its killed writes left (``<name>*.tmp``, :func:`remove_stale_temps`) removed.
+taken over, and the temporary files its killed writes left (``<name>*.tmp``) are removed
+(:func:`resnext_edu.files.remove_stale_temps`).
 """
 
 from __future__ import annotations
@@ -59,23 +60,6 @@ def check_out_folder(path: str | os.PathLike, option: str = "--out", create: boo
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def remove_stale_temps(folder: Path, *targets: Path) -> list[Path]:
-    """Delete the temporary files that killed writes left behind: every ``*.tmp`` in ``folder`` (a run's working
-    folder, owned by this process: nobody else writes there) and ``<name>*.tmp`` beside each of ``targets``
-    (atomic writes name their temporary file after the target, in the target's folder). Returns what was removed."""
-    stale = list(folder.glob("*.tmp")) if folder.is_dir() else []
-    for target in targets:
-        stale += target.parent.glob(f"{target.name}*.tmp")
-    removed = []
-    for path in dict.fromkeys(stale):
-        try:
-            path.unlink()
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-    return removed
 
 
 def claim_settings(out_dir: Path, wanted: dict, command: str) -> dict:

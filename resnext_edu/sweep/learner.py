@@ -9,11 +9,15 @@ lesson budget, so their configs are exactly the shipped ones; only the training 
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Callable
 
+from .commands import sweep_argv
 from .configs import DEFAULT_CARDINALITIES, cardinality_configs
-from .runner import SweepOutcome, SweepSettings, plan, run_sweep
+from .inventory import SweepOutcome
+from .runner import run_sweep
+from .settings import SweepSettings, plan
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,6 @@ def learner_sweep(quick: bool) -> LearnerSweep:
 def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn: Callable[[str], None] = print,
                         data=None, on_epoch=None) -> SweepOutcome:
     """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it stopped)."""
-    from .commands import sweep_argv
-    import shlex
-
     runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
     command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
                shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))

@@ -24,7 +24,7 @@ COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
 def _figure(nrows: int, ncols: int, width: float = 11.0, height: float = 3.6):
     """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a cell returns it),
     then closed at once (so that the backend does not draw it a second time at the end of the cell)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # heavy (about 1 s): only when a plot is drawn
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), layout="constrained", squeeze=False)
     plt.close(fig)
     return fig, axes
@@ -130,7 +130,7 @@ def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
     m = get_metric(metric)
     if m.curve_key is None:
         return
-    import matplotlib.cm as cm
+    import matplotlib.cm as cm        # heavy: only when a plot is drawn
     rows = [r for r in rows if r.curves and r.mean_curve]
     for i, r in enumerate(rows):
         curve = r.mean_curve

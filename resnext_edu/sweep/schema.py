@@ -3,8 +3,8 @@
 Result files are JSON that a learner can open, copy and edit by hand, so every field a reader uses is checked when
 the file is read (:func:`check_result`): a string where a number belongs (``"seed": "0"``), an accuracy above 1 or a
 missing epoch makes the file *skipped and named* (by :func:`~resnext_edu.sweep.results.gather` and the runner), never
-a TypeError in the report or the explorer. :func:`check_settings` refuses a sweep's settings before anything is
-written into its folder.
+a TypeError in the report or the explorer. (The settings a sweep may *start* with are checked by
+:func:`resnext_edu.sweep.settings.check_settings`.)
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from numbers import Real
 
 from .configs import AXES, SweepConfig
 
-DATASETS = ("cifar10", "synthetic")
-TRAIN_SIZES = {"cifar10": 50_000, "synthetic": 2_000}    # training images of each data set (the official split)
 
 # The settings every run of a sweep shares: (field, type, may it be None?)
 SETTINGS_FIELDS = (("epochs", int, False), ("batch_size", int, False), ("lr", float, False),
@@ -23,7 +21,7 @@ SETTINGS_FIELDS = (("epochs", int, False), ("batch_size", int, False), ("lr", fl
                    ("dataset", str, False), ("subset", int, True), ("test_subset", int, True),
                    ("final_test_subset", int, True), ("precision", str, False))
 CONFIG_FIELDS = (("budget", str), ("scale", int), ("axis", str), ("depth", int), ("cardinality", int),
-                 ("bottleneck_width", int), ("stem_width", int), ("num_classes", int), ("target_params", int),
+                 ("base_width", int), ("stem_width", int), ("num_classes", int), ("target_params", int),
                  ("params", int), ("macs", int))
 FINAL_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "seconds_per_epoch")
 EPOCH_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "train_seconds")
@@ -35,7 +33,7 @@ class RecordError(ValueError):
     """A field of a settings or result record has the wrong type or value; the message names the field."""
 
 
-def _is(value, kind: type) -> bool:
+def is_kind(value, kind: type) -> bool:
     """JSON's types, strictly: a bool is not a number, a float is not an int (1.0 is not a seed)."""
     if isinstance(value, bool):
         return kind is bool
@@ -52,7 +50,7 @@ def _field(record: dict, where: str, name: str, kind: type, optional: bool = Fal
     value = record[name]
     if value is None and optional:
         return None
-    if not _is(value, kind):
+    if not is_kind(value, kind):
         raise RecordError(f"{f'{where}[{name!r}]' if where else name} is {value!r} ({type(value).__name__}); expected "
                           f"{KIND_WORDS[kind]}" + (" or null" if optional else ""))
     return value
@@ -72,12 +70,14 @@ def check_result(raw: dict) -> SweepConfig:
     if seed < 0:
         raise RecordError(f"seed is {seed}; seeds are whole numbers >= 0")
     config = raw.get("config")
+    if isinstance(config, dict) and "bottleneck_width" in config and "base_width" not in config:
+        config = {**config, "base_width": config["bottleneck_width"]}       # written before the rename
     for name, kind in CONFIG_FIELDS:
         value = _field(config, "config", name, kind)
         if kind is int and value < 1:
             raise RecordError(f"config[{name!r}] is {value}; expected a whole number >= 1")
     widths = config.get("stage_widths")
-    if not (isinstance(widths, list) and widths and all(_is(w, int) and w > 0 for w in widths)):
+    if not (isinstance(widths, list) and widths and all(is_kind(w, int) and w > 0 for w in widths)):
         raise RecordError(f"config['stage_widths'] is {widths!r}; expected a list of whole numbers >= 1")
     if config["axis"] not in AXES:
         raise RecordError(f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}")
@@ -105,37 +105,3 @@ def check_result(raw: dict) -> SweepConfig:
             if not 0 <= record[name] <= 1:
                 raise RecordError(f"{where}[{name!r}] is {record[name]}; an accuracy is a fraction in [0, 1]")
     return parsed
-
-
-def check_settings(settings) -> None:
-    """Refuse settings no sweep can train with (a ValueError naming the option, what is allowed, what to try).
-
-    Called when a :class:`~resnext_edu.sweep.runner.SweepSettings` is made, so a refused sweep has written nothing.
-    The training options are train.py's own checks (:func:`resnext_edu.train.check_config`); the rest are the sweep's.
-    """
-    from ..train import check_config     # train imports the data and model modules: loaded only when needed
-
-    if settings.dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {settings.dataset!r}.")
-    for name, kind, optional in SETTINGS_FIELDS:
-        value = getattr(settings, name)
-        if not (value is None and optional) and not _is(value, kind):
-            raise ValueError(f"--{name.replace('_', '-')} must be {KIND_WORDS[kind]}{' (or all)' if optional else ''}, "
-                             f"got {value!r}.")
-    check_config(settings.train_config(seed=0))
-    if not 0 <= settings.weight_decay < 1:
-        raise ValueError(f"--weight-decay must be in [0, 1), got {settings.weight_decay!r}; the paper's CIFAR value "
-                         f"is 5e-4.")
-    size = TRAIN_SIZES[settings.dataset]
-    for name in ("subset", "test_subset", "final_test_subset"):
-        value = getattr(settings, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be a number of images >= 1 (or all), got {value}.")
-    if settings.subset is not None and settings.subset > size:
-        raise ValueError(f"--subset {settings.subset:,} is more than the {size:,} training images of {settings.dataset}."
-                         f" Use at most {size:,}, or all.")
-    images = settings.subset if settings.subset is not None else size
-    if settings.batch_size > images:
-        raise ValueError(f"--batch-size {settings.batch_size:,} is larger than the {images:,} training images, so an "
-                         f"epoch would have no full batch. Use a batch size of at most {images:,}, or a larger "
-                         f"--subset.")

@@ -12,7 +12,8 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from ..blocks import ResNeXtBlock, check_positive_int, group_width
+from ..blocks import ResNeXtBlock, group_width
+from ..checks import check_positive_int
 from ..counting import block_macs, count, eq4_params, solve_bottleneck_width
 from ..drawing import MAX_BRANCHES, draw_resnext_block, drawn_branches
 from .base import Explorer, slider
@@ -88,7 +89,7 @@ class BlockExplorer(Explorer):
     def _solve(self, C: int) -> int:
         """d for C at ResNet's budget; a ValueError (the widget's message) when no whole d comes close enough."""
         d = solve_bottleneck_width(C, in_channels=self.in_channels, out_channels=self.out_channels,
-                                   template_width=RESNET_WIDTH)
+                                   resnet_width=RESNET_WIDTH)
         params = eq4_params(C, d, self.in_channels, self.out_channels)
         off = params / self.budget - 1
         if abs(off) <= self.tolerance:
@@ -105,7 +106,7 @@ class BlockExplorer(Explorer):
             for c in range(1, self.controls["cardinality"].max + 1):
                 try:
                     d = solve_bottleneck_width(c, in_channels=self.in_channels, out_channels=self.out_channels,
-                                               template_width=RESNET_WIDTH)
+                                               resnet_width=RESNET_WIDTH)
                 except ValueError:          # even d = 1 is over the budget: so for every larger C too
                     break
                 if abs(eq4_params(c, d, self.in_channels, self.out_channels) / self.budget - 1) <= self.tolerance:

@@ -1,7 +1,7 @@
 """Lesson 04's explorer: a block's params and MACs for chosen C and d, and the constant-complexity curve d(C).
 
-Choose a template block, the cardinality C, the bottleneck width d and a budget (a percentage of the template's
-ResNet block, C = 1). The explorer shows
+Choose a reference block, the cardinality C, the bottleneck width d and a budget (a percentage of that
+block's ResNet version, C = 1). The explorer shows
 
 * the block's parameters, by the paper's Eq. 4 (:func:`~resnext_edu.counting.eq4_params`) and measured on the
   block itself (:func:`~resnext_edu.counting.count`, on the "meta" device: no memory, no compute);
@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from .. import counting, paper
-from ..blocks import ResNeXtBlock, check_positive_int, group_width
+from ..blocks import ResNeXtBlock, group_width
+from ..checks import check_positive_int
 from .base import Explorer, StrictIntText, slider
 
 MAX_CARDINALITY = 64
@@ -31,19 +32,19 @@ MAX_BOTTLENECK_WIDTH = 128
 
 
 @dataclass(frozen=True)
-class BlockTemplate:
-    """A block whose ResNet version (C = 1, d = ``template_width``) sets the budget."""
+class ReferenceBlock:
+    """A block whose ResNet version (C = 1, d = ``resnet_width``) sets the budget."""
 
     label: str
     in_channels: int
     out_channels: int
-    template_width: int     # d of the ResNet block (C = 1) that defines 100 % of the budget
+    resnet_width: int     # d of the ResNet block (C = 1) that defines 100 % of the budget
     input_size: int         # height (= width) of the block's input map, for the MACs
 
 
-TEMPLATES = {
-    "resnext50_conv2": BlockTemplate("ResNeXt-50 conv2 block (256 -> 256, 56x56)", 256, 256, 64, 56),
-    "cifar_lesson": BlockTemplate("CIFAR lesson-size block (64 -> 64, 32x32)", 64, 64, 16, 32),
+REFERENCE_BLOCKS = {
+    "resnext50_conv2": ReferenceBlock("ResNeXt-50 conv2 block (256 -> 256, 56x56)", 256, 256, 64, 56),
+    "cifar_lesson": ReferenceBlock("CIFAR lesson-size block (64 -> 64, 32x32)", 64, 64, 16, 32),
 }
 
 
@@ -61,15 +62,15 @@ def _fmt(n: float) -> str:
 
 
 class ComplexityExplorer(Explorer):
-    """Sliders for C and d, a template dropdown and a budget box; see the module docstring."""
+    """Sliders for C and d, a reference-block dropdown and a budget box; see the module docstring."""
 
-    def __init__(self, template: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
+    def __init__(self, reference: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
                  budget_percent: int = 100):
-        if template not in TEMPLATES:
-            raise ValueError(f"Unknown block template {template!r}; choose one of {', '.join(TEMPLATES)}.")
+        if reference not in REFERENCE_BLOCKS:
+            raise ValueError(f"Unknown reference block {reference!r}; choose one of {', '.join(REFERENCE_BLOCKS)}.")
         check_budget(budget_percent)
         controls = {
-            "template": widgets.Dropdown(options=[(t.label, key) for key, t in TEMPLATES.items()], value=template,
+            "reference": widgets.Dropdown(options=[(t.label, key) for key, t in REFERENCE_BLOCKS.items()], value=reference,
                                          description="block", style={"description_width": "initial"},
                                          layout=widgets.Layout(width="360px")),
             "cardinality": slider("cardinality C", cardinality, 1, MAX_CARDINALITY),
@@ -80,14 +81,14 @@ class ComplexityExplorer(Explorer):
         }
         super().__init__(controls)
 
-    def compute(self, template: str, cardinality: int, bottleneck_width: int, budget_percent: int) -> dict:
-        if template not in TEMPLATES:
-            raise ValueError(f"Unknown block template {template!r}; choose one of {', '.join(TEMPLATES)}.")
-        t = TEMPLATES[template]
+    def compute(self, reference: str, cardinality: int, bottleneck_width: int, budget_percent: int) -> dict:
+        if reference not in REFERENCE_BLOCKS:
+            raise ValueError(f"Unknown reference block {reference!r}; choose one of {', '.join(REFERENCE_BLOCKS)}.")
+        t = REFERENCE_BLOCKS[reference]
         C = check_positive_int("cardinality C", cardinality)
         d = check_positive_int("bottleneck width d", bottleneck_width)
         check_budget(budget_percent)
-        resnet_params = counting.eq4_params(1, t.template_width, t.in_channels, t.out_channels)
+        resnet_params = counting.eq4_params(1, t.resnet_width, t.in_channels, t.out_channels)
         budget = round(resnet_params * budget_percent / 100)
         curve_C, curve_d = [], []
         for c in range(1, MAX_CARDINALITY + 1):
@@ -111,7 +112,7 @@ class ComplexityExplorer(Explorer):
         else:
             position = "on" if d == d_matched else ("above" if d > d_matched else "below")
         return {
-            "template": template, "in_channels": t.in_channels, "out_channels": t.out_channels,
+            "reference": reference, "in_channels": t.in_channels, "out_channels": t.out_channels,
             "input_size": t.input_size, "cardinality": C, "bottleneck_width": d, "group_width": group_width(C, d),
             "params_eq4": params_eq4,
             "params_conv_measured": sum(layer.params for layer in measured.layers if layer.kind == "Conv2d"),
@@ -134,7 +135,7 @@ class ComplexityExplorer(Explorer):
         if Cs[-1] < MAX_CARDINALITY:     # beyond the curve's end even d = 1 is over budget
             ax.axvspan(Cs[-1], C_max, color="#fce8e6")
         ax.plot(Cs, ds, "-o", color="#1a73e8", markersize=3, label=f"d(C) at {state['budget_percent']}% budget")
-        if state["template"] == "resnext50_conv2" and state["budget_percent"] == 100:
+        if state["reference"] == "resnext50_conv2" and state["budget_percent"] == 100:
             rows = paper.table("table2")["rows"]
             ax.plot([r["cardinality"] for r in rows], [r["bottleneck_width"] for r in rows], "s", mfc="none",
                     mec="black", markersize=9, label="paper, Table 2")
@@ -150,7 +151,7 @@ class ComplexityExplorer(Explorer):
         ax.set_ylim(0.85, d_max)
         ax.set_xlabel("cardinality C")
         ax.set_ylabel("bottleneck width d")
-        ax.set_title(f"{TEMPLATES[state['template']].label}: budget {state['budget']:,} params (Eq. 4)",
+        ax.set_title(f"{REFERENCE_BLOCKS[state['reference']].label}: budget {state['budget']:,} params (Eq. 4)",
                      fontsize=10)
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(alpha=0.3, which="both")
@@ -181,16 +182,16 @@ class ComplexityExplorer(Explorer):
         return f"<table>{body}</table><div>Your block is {where}.</div>"
 
 
-def complexity_explorer(template: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
+def complexity_explorer(reference: str = "resnext50_conv2", cardinality: int = 32, bottleneck_width: int = 4,
                         budget_percent: int = 100) -> ComplexityExplorer:
     """Lesson 04's explorer of params, MACs and the constant-complexity curve d(C); display it in a notebook cell.
 
     Args:
-        template: "resnext50_conv2" (256 -> 256 channels at 56x56, the template of Table 2) or "cifar_lesson"
+        reference: "resnext50_conv2" (256 -> 256 channels at 56x56, the block of Table 2) or "cifar_lesson"
             (64 -> 64 at 32x32, a block of the lesson-size ResNeXt-29).
         cardinality: the starting C.
         bottleneck_width: the starting d.
-        budget_percent: the budget as a percentage of the template's ResNet block (C = 1): 100 for Table 2,
+        budget_percent: the budget as a percentage of the reference block's ResNet version (C = 1): 100 for Table 2,
             200 for the doubled complexity of Table 4.
     """
-    return ComplexityExplorer(template, cardinality, bottleneck_width, budget_percent)
+    return ComplexityExplorer(reference, cardinality, bottleneck_width, budget_percent)

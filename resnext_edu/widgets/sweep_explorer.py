@@ -189,5 +189,5 @@ class TrainButton:
         return self.result
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
+        from IPython.display import display   # only inside a notebook
         display(self.widget)

@@ -1,9 +1,9 @@
-"""A model's template stage by stage, with measured counts: the paper's two design rules made visible. Lesson 02.
+"""A model stage by stage, with measured counts: the paper's two design rules made visible. Lesson 02.
 
 Sec. 3.1 of the paper: (i) blocks that produce spatial maps of the same size share hyper-parameters (width and
 filter sizes); (ii) each time the map is downsampled by 2, the width of the blocks is multiplied by 2, which keeps the
 computational complexity (MACs) of every block about the same. :func:`stage_table` shows both on any registered model:
-the template of each stage, its map size, and the MACs of its blocks, all measured by :func:`counting.count`.
+each stage's blocks in Table 1's notation, its map size, and the MACs of its blocks, all measured by :func:`counting.count`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .blocks import group_width
 from .counting import G, M, Counts, count
 from .models import EXPANSION, config_for, create
 
@@ -33,10 +34,10 @@ class StageRow:
 
     @property
     def group_width(self) -> int:
-        return self.cardinality * self.bottleneck_width
+        return group_width(self.cardinality, self.bottleneck_width)
 
     @property
-    def template(self) -> str:
+    def notation(self) -> str:
         """The paper's Table 1 notation: [1x1, C·d; 3x3, C·d, C=...; 1x1, out]."""
         w = self.group_width
         return f"[1x1, {w}; 3x3, {w}, C={self.cardinality}; 1x1, {self.out_channels}] x {self.blocks}"
@@ -68,7 +69,7 @@ def map_sizes(name: str, **overrides) -> list[int]:
 
 
 def stage_table(name: str) -> list[StageRow]:
-    """Stage by stage: template, map size, params and MACs (measured), MACs of the first and of the other blocks."""
+    """Stage by stage: Table 1 notation, map size, params and MACs (measured), MACs of the first and of the other blocks."""
     config = config_for(name)
     counts = count(name)
     stages = {row["stage"]: row for row in counts.by_stage()}
@@ -85,10 +86,10 @@ def stage_table(name: str) -> list[StageRow]:
 
 def format_stage_table(rows: list[StageRow]) -> str:
     """:func:`stage_table` as text, with units: params in millions, MACs in millions per image."""
-    lines = [f"{'stage':<7} {'output':>7}  {'template':<44} {'params':>8}  {'MACs':>8}  {'MACs of':>9}  {'MACs of':>9}",
+    lines = [f"{'stage':<7} {'output':>7}  {'blocks (Table 1 notation)':<44} {'params':>8}  {'MACs':>8}  {'MACs of':>9}  {'MACs of':>9}",
              f"{'':<7} {'map':>7}  {'':<44} {'(M)':>8}  {'(M)':>8}  {'1st block':>9}  {'each other':>9}"]
     for r in rows:
-        lines.append(f"{r.stage:<7} {f'{r.map_size}x{r.map_size}':>7}  {r.template:<44} {r.params / M:>8.3f}  "
+        lines.append(f"{r.stage:<7} {f'{r.map_size}x{r.map_size}':>7}  {r.notation:<44} {r.params / M:>8.3f}  "
                      f"{r.macs / M:>8.1f}  {r.first_block_macs / M:>9.1f}  {r.block_macs / M:>9.1f}")
     total_params, total_macs = sum(r.params for r in rows), sum(r.macs for r in rows)
     lines.append(f"{'sum':<7} {'':>7}  {'(stages only: stem and fc not included)':<44} {total_params / M:>8.3f}  "

@@ -1,11 +1,11 @@
-"""The lesson 01-02 helpers: the shape tracer and the stage-by-stage template table (the paper's design rules)."""
+"""The lesson 01-02 helpers: the shape tracer and the stage-by-stage table (the paper's design rules)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from resnext_edu import counting, templates
+from resnext_edu import counting, models, stages
 from resnext_edu.blocks import BasicBlock, Bottleneck, ResNeXtBlock
 from resnext_edu.inspect_shapes import shape_table, trace_shapes
 
@@ -37,11 +37,20 @@ def test_trace_shapes_of_form_a_lists_every_branch():
 
 @pytest.mark.parametrize("name", ["resnext50_32x4d", "resnet50", "resnext29_8x64d", "resnext29_16x64d"])
 def test_stage_table_shows_the_design_rules(name):
-    rows = templates.stage_table(name)
-    counts = counting.count(name)
-    stages = [row for row in counts.by_stage() if row["stage"].startswith("layer")]
-    assert [r.params for r in rows] == [s["params"] for s in stages]
-    assert [r.macs for r in rows] == [s["macs"] for s in stages]
+    rows = stages.stage_table(name)                                # measured by torch's FLOP counter
+    # the same stages summed from the closed forms of lesson 04 (Eq. 4 + BN + projection), block by block
+    config = models.config_for(name)
+    size = 56 if config.template == "imagenet" else 32            # the map after the stem (and max-pool)
+    in_channels = config.stem_width
+    for row, n, width, d in zip(rows, config.blocks_per_stage, config.stage_widths, config.stage_bottleneck_widths()):
+        params = macs = 0
+        for b in range(n):
+            stride = 2 if (b == 0 and row.stage != "layer1") else 1
+            kw = dict(cardinality=config.cardinality, bottleneck_width=d, stride=stride)
+            params += counting.block_params(in_channels, 4 * width, **kw)
+            macs += counting.block_macs(in_channels, 4 * width, input_size=size, **kw)
+            in_channels, size = 4 * width, (size - 1) // stride + 1
+        assert (row.params, row.macs, row.map_size) == (params, macs, size)
     for a, b in zip(rows, rows[1:]):
         assert b.map_size * 2 == a.map_size                       # rule (ii): the map halves ...
         assert b.group_width == 2 * a.group_width                 # ... and the width doubles
@@ -50,9 +59,9 @@ def test_stage_table_shows_the_design_rules(name):
         assert r.macs == r.first_block_macs + (r.blocks - 1) * r.block_macs
 
 
-def test_stage_table_matches_closed_form_and_template_text():
-    first = templates.stage_table("resnext50_32x4d")[0]
-    assert first.map_size == 56 and first.template.startswith("[1x1, 128; 3x3, 128, C=32; 1x1, 256]")
+def test_stage_table_matches_closed_form_and_table1_notation():
+    first = stages.stage_table("resnext50_32x4d")[0]
+    assert first.map_size == 56 and first.notation.startswith("[1x1, 128; 3x3, 128, C=32; 1x1, 256]")
     assert first.block_macs == counting.block_macs(256, 256, cardinality=32, bottleneck_width=4, input_size=56)
-    text = templates.format_stage_table(templates.stage_table("resnext29_8x64d"))
+    text = stages.format_stage_table(stages.stage_table("resnext29_8x64d"))
     assert "32x32" in text and "8x8" in text and "MACs" in text
