@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .checks import check_choice, check_positive_int
+from .limits import check_branches, check_params
 
 FORMS = ("A", "B", "C")
 # The shortcut types, named in words so that they cannot be mistaken for the block forms "A"/"B"/"C" of Fig. 3.
@@ -43,6 +44,16 @@ def check_shortcut(shortcut: str) -> str:
                          f"for the block forms A/B/C. Use {PROJECTION_WHEN_NEEDED!r} (He et al.'s option B) or "
                          f"{PROJECTION_ALWAYS!r} (option C).")
     return check_choice("shortcut", shortcut, SHORTCUT_TYPES)
+
+
+def check_residual(residual, shortcut: str) -> bool:
+    """Return ``residual`` if it is a bool; a plain block (False) has no shortcut, so a shortcut choice is refused."""
+    if not isinstance(residual, bool):
+        raise TypeError(f"residual is True (the residual block) or False (a plain block, Table 3), got {residual!r}.")
+    if not residual and shortcut != PROJECTION_WHEN_NEEDED:
+        raise ValueError(f"shortcut={shortcut!r} has no effect with residual=False: a plain block has no shortcut. "
+                         f"Leave shortcut out, or use residual=True.")
+    return residual
 
 
 def projects(in_channels: int, out_channels: int, stride: int, shortcut: str) -> bool:
@@ -92,9 +103,10 @@ class BasicBlock(_Residual):
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED,
                  residual: bool = True):
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("out_channels", out_channels)
+        in_channels = check_positive_int("in_channels", in_channels)
+        out_channels = check_positive_int("out_channels", out_channels)
         check_choice("stride", stride, (1, 2))
+        residual = check_residual(residual, check_shortcut(shortcut))
         self.in_channels, self.out_channels, self.stride, self.residual = in_channels, out_channels, stride, residual
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn1 = nn.BatchNorm2d(out_channels)
@@ -129,12 +141,17 @@ class ResNeXtBlock(_Residual):
                  bottleneck_width: int, form: str = "C", shortcut: str = PROJECTION_WHEN_NEEDED,
                  residual: bool = True):
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("out_channels", out_channels)
-        check_positive_int("cardinality", cardinality, "C is the number of parallel transformations.")
-        check_positive_int("bottleneck_width", bottleneck_width, "d is the width of each transformation.")
+        in_channels = check_positive_int("in_channels", in_channels)
+        out_channels = check_positive_int("out_channels", out_channels)
+        cardinality = check_positive_int("cardinality", cardinality, "C is the number of parallel transformations.")
+        bottleneck_width = check_positive_int("bottleneck_width", bottleneck_width,
+                                              "d is the width of each transformation.")
         check_choice("stride", stride, (1, 2))
-        check_choice("form", form, FORMS)
+        check_branches(cardinality, check_choice("form", form, FORMS))
+        residual = check_residual(residual, check_shortcut(shortcut))
+        # Eq. 4's conv weights, C·(in·d + 3·3·d·d + d·out) = C·d·(in + 9·d + out), checked before any is allocated
+        check_params(f"A ResNeXt block with C = {cardinality:,}, d = {bottleneck_width:,}",
+                     group_width(cardinality, bottleneck_width) * (in_channels + 9 * bottleneck_width + out_channels))
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         self.cardinality, self.bottleneck_width, self.form = cardinality, bottleneck_width, form
         self.shortcut, self.residual = shortcut, residual

@@ -4,7 +4,8 @@
 every rank runs it, and rank 0 prints and writes (:mod:`resnext_edu.distributed`). ``sweep`` and ``sweep-report``
 are :mod:`resnext_edu.sweep.commands`.
 
-Bad input ends with one line on stderr saying what was wrong and what to try, and exit code 2 (no traceback).
+Bad input ends with one line on stderr saying what was wrong and what to try, and exit code 2 (no traceback); so
+does a file the system refuses (permission denied, a file where a folder belongs, a full disk: any OSError).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_count(args: argparse.Namespace) -> int:
     overrides = {"stage_widths": args.stage_widths, "stem_width": args.stem_width, "num_classes": args.num_classes}
-    model = models.create(args.model, **{k: v for k, v in overrides.items() if v is not None})
+    with torch.device("meta"):                      # shapes only: any size is counted without memory
+        model = models.create(args.model, **{k: v for k, v in overrides.items() if v is not None})
     counts = counting.count(model, args.input_size)
     counts.model = args.model
     if args.json:
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError, TrainingDiverged) as error:   # OSError: permission denied, disk full, ...
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import PROJECTION_WHEN_NEEDED, group_width, projects
 from .checks import check_positive_int
+from .limits import check_feature_bytes
 from .models import ResNeXt, config_for, create, name_of, thinnest_base_width
 
 G = 1e9
@@ -86,8 +87,9 @@ def count(model: nn.Module | str, input_size: int | None = None) -> Counts:
     """Measure params and MACs per image of ``model`` (an ``nn.Module`` or a registered name) at ``input_size``.
 
     A name is built on the "meta" device (no memory, no compute), so even ResNeXt-101 32x8d counts in well under a
-    second. A module is run once in eval mode under ``torch.no_grad`` on a single image of its own device and
-    dtype; its training mode and BN statistics are left as they were.
+    second. A module is run once in eval mode on one image of its dtype, with meta stand-ins for its tensors (so
+    its weights, BN statistics and training mode are left as they were). An input whose feature maps would not
+    fit :data:`~resnext_edu.limits.MAX_FEATURE_BYTES` per image is refused with the figure.
     """
     name = model if isinstance(model, str) else type(model).__name__
     if isinstance(model, str):
@@ -97,17 +99,27 @@ def count(model: nn.Module | str, input_size: int | None = None) -> Counts:
         name = name_of(model.config)
     if input_size is None:
         input_size = default_input_size(model)
-    check_positive_int("input_size", input_size, "It is the height (= width) of the input image in pixels.")
-    first = next(model.parameters())
+    input_size = check_positive_int("input_size", input_size, "It is the height (= width) of the input image in "
+                                                              "pixels.")
     channels = getattr(model, "in_channels", 3)  # a block takes its in_channels, a model an RGB image
-    x = torch.zeros(1, channels, input_size, input_size, device=first.device, dtype=first.dtype)
+    first = next(model.parameters())
+    # Shapes decide params and MACs, so the pass runs on the meta device (no memory, no arithmetic): the model's
+    # own tensors are stood in for by empty meta ones, and any input size is counted in a blink.
+    stand_ins = {k: torch.empty_like(v, device="meta") for k, v in [*model.named_parameters(), *model.named_buffers()]}
+    x = torch.empty(1, channels, input_size, input_size, device="meta", dtype=first.dtype)
+    feature_bytes = []
+    hooks = [m.register_forward_hook(lambda m, i, out: feature_bytes.append(out.numel() * out.element_size()))
+             for m in model.modules() if not list(m.children())]
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(x)
+            torch.func.functional_call(model, stand_ins, (x,))
     finally:
         model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    check_feature_bytes(name, sum(feature_bytes), input_size)
     flops_by_module = counter.get_flop_counts()
     prefix = type(model).__name__ + "."
     layers = []

@@ -22,10 +22,12 @@ import difflib
 import re
 from dataclasses import dataclass, fields, replace
 
+import torch
 from torch import Tensor, nn
 
-from .blocks import FORMS, PROJECTION_WHEN_NEEDED, ResNeXtBlock, check_shortcut
+from .blocks import FORMS, PROJECTION_WHEN_NEEDED, ResNeXtBlock, check_residual, check_shortcut
 from .checks import check_choice, check_positive_int
+from .limits import check_params
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
 REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)
@@ -147,26 +149,33 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
         raise ValueError(f"Unknown override(s) {', '.join(unknown)}. Allowed: {', '.join(OVERRIDES)}.")
     for key in ("stage_widths", "blocks_per_stage"):
         if overrides.get(key) is not None:
+            if isinstance(overrides[key], (str, bytes)) or not hasattr(overrides[key], "__iter__"):
+                raise TypeError(f"{key} is one whole number per stage, e.g. {getattr(config, key)}, got "
+                                f"{overrides[key]!r}.")
             overrides[key] = tuple(overrides[key])
     n_stages = len(config.blocks_per_stage)
     blocks = overrides.get("blocks_per_stage")
-    if blocks is not None and (len(blocks) != n_stages or
-                               not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in blocks)):
-        raise ValueError(f"blocks_per_stage needs {n_stages} whole numbers >= 1 for the {config.template} template "
-                         f"(one per stage), got {blocks!r}. Example: {config.blocks_per_stage}.")
+    if blocks is not None:
+        try:
+            if len(blocks) != n_stages:
+                raise ValueError
+            overrides["blocks_per_stage"] = tuple(check_positive_int("blocks_per_stage", b) for b in blocks)
+        except ValueError:
+            raise ValueError(f"blocks_per_stage needs {n_stages} whole numbers >= 1 for the {config.template} "
+                             f"template (one per stage), got {blocks!r}. Example: {config.blocks_per_stage}.") from None
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    check_positive_int("cardinality", config.cardinality, "C counts the parallel transformations in a block.")
-    check_positive_int("base_width", config.base_width, "It is d at a stage of 64 planes, the 64 of 1x64d.")
-    check_positive_int("stem_width", config.stem_width)
-    check_positive_int("num_classes", config.num_classes)
+    config = replace(config, **{k: check_positive_int(k, getattr(config, k), hint) for k, hint in (
+        ("cardinality", "C counts the parallel transformations in a block."),
+        ("base_width", "It is d at a stage of 64 planes, the 64 of 1x64d."), ("stem_width", ""), ("num_classes", ""))})
     check_choice("form", config.form, FORMS)
-    check_shortcut(config.shortcut)
+    check_residual(config.residual, check_shortcut(config.shortcut))
     n_stages = len(config.blocks_per_stage)
     if len(config.stage_widths) != n_stages:
         raise ValueError(f"stage_widths needs {n_stages} values for the {config.template} template "
                          f"(one per stage), got {config.stage_widths!r}. Example: {(16, 32, 64, 128)[:n_stages]}.")
-    for w in config.stage_widths:
-        check_positive_int("each stage width", w, f"Got stage_widths={config.stage_widths!r}.")
+    config = replace(config, stage_widths=tuple(check_positive_int("each stage width", w, f"Got stage_widths="
+                                                                   f"{config.stage_widths!r}.")
+                                                for w in config.stage_widths))
     for s, d in enumerate(config.stage_bottleneck_widths()):
         if d < 1:
             raise ValueError(f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
@@ -183,8 +192,19 @@ def create(name: str, **overrides) -> ResNeXt:
     Overrides: num_classes, form ("A"/"B"/"C", every block), stage_widths, stem_width, cardinality,
     base_width, shortcut ("projection-when-needed" / "projection-always"), residual (False for a plain network) and blocks_per_stage (the name's depth
     then no longer holds: ``depth`` and :func:`name_of` follow the blocks).
+
+    The size is worked out first on the meta device (shapes only, no memory); a model over
+    :data:`~resnext_edu.limits.MAX_PARAMS` is refused before anything is allocated.
     """
-    return ResNeXt(config_for(name, **overrides))
+    config = config_for(name, **overrides)
+    what = f"Model {name!r}" + (f" with {overrides}" if overrides else "")
+    try:
+        with torch.device("meta"):
+            params = sum(p.numel() for p in ResNeXt(config).parameters())
+    except ValueError as error:                   # one block alone is over a limit
+        raise ValueError(f"{what}: {error}") from None
+    check_params(what, params)
+    return ResNeXt(config)
 
 
 def name_of(config: ResNeXtConfig) -> str:
