@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import warnings
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -23,13 +24,19 @@ import torch
 from torch import nn
 
 from .counting import count
-from .files import atomic_write
+from .files import atomic_write, check_out_folder, remove_stale_temps
 from .models import ResNeXt, name_of
 from .provenance import describe
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 FORMAT = 1
+# What a resume reads from a checkpoint (save_checkpoint writes them all)
+KEYS = ("format", "epoch", "model", "optimizer", "scheduler", "scaler", "rng", "identity", "train_config", "history")
+# Optimiser settings that a resume with new values applies after loading (the schedule, epochs and batch size
+# follow the new config anyway: the schedule is recomputed from them at every step)
+OPTIMIZER_SETTINGS = {"lr": "initial_lr", "weight_decay": "weight_decay", "momentum": "momentum",
+                      "nesterov": "nesterov"}
 
 
 class CheckpointMismatch(ValueError):
@@ -91,9 +98,22 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
                                 f"epoch), or point --out at the folder of the run you want to continue.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:              # weights_only refused it: never pass on torch's "weights_only=False"
+        raise ValueError(f"The checkpoint {path} holds Python objects that are not tensors, numbers or strings, so "
+                         f"torch.load(weights_only=True) refused it; fit() never writes such a file. Do not load it "
+                         f"with weights_only=False: unpickling a file you did not make can run any code. Delete it "
+                         f"and train again, or resume from a checkpoint this package wrote.") from None
     except Exception as error:
-        raise ValueError(f"The checkpoint {path} cannot be read ({type(error).__name__}: {error}). It may be "
-                         f"truncated; start a new run with another --out (this file is left as it is).") from error
+        raise ValueError(f"The checkpoint {path} cannot be read ({type(error).__name__}). It is probably truncated "
+                         f"(a write killed half-way, a full disk): delete it to train that run from the start, or "
+                         f"give another --out (this file is left as it is).") from error
+    missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
+    if missing or state["format"] != FORMAT:
+        problem = (f"lacks {', '.join(missing)}" if missing else
+                   f"has format {state['format']!r}, and this version of the package reads format {FORMAT}")
+        raise ValueError(f"The checkpoint {path} {problem}, so it cannot be resumed (it was not written by this "
+                         f"package's fit(), or by another version). Train without --resume into another --out, or "
+                         f"delete it (load only its weights with torch.load(..., weights_only=True)['model']).")
     if model is not None:
         mine, theirs = model_identity(model), state.get("identity", {})
         if mine != theirs:
@@ -106,16 +126,41 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
     return state
 
 
-def restore(state: dict, model: nn.Module, optimizer, scheduler, scaler, device: torch.device) -> None:
-    """Put a loaded checkpoint's weights, optimiser, schedule, scaler and random state back (in place)."""
+def restore(state: dict, model: nn.Module, optimizer, scheduler, scaler, device: torch.device,
+            train_config=None) -> dict:
+    """Put a loaded checkpoint's weights, optimiser, schedule, scaler and random state back (in place).
+
+    The optimiser's state holds the settings it was made with; a ``train_config`` whose lr, weight decay or
+    momentum differ from the checkpoint's is applied after loading (the schedule's base lr too), so a resume with
+    ``--lr`` trains with that lr from its next step. Returns ``{setting: [saved, applied]}`` of what changed."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
+    changed = {} if train_config is None else {k: [state["train_config"].get(k), getattr(train_config, k)]
+                                               for k in OPTIMIZER_SETTINGS
+                                               if state["train_config"].get(k) != getattr(train_config, k)}
+    if changed:
+        for group in optimizer.param_groups:
+            group.update({key: getattr(train_config, name) for name, key in OPTIMIZER_SETTINGS.items()})
+        scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        for group, factor in zip(optimizer.param_groups, scheduler.lr_lambdas):   # the lr of the next step
+            group["lr"] = group["initial_lr"] * factor(scheduler.last_epoch)
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
     scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["rng"]["torch"])
     if device.type == "cuda" and state["rng"]["cuda"]:
         for index, rng in enumerate(state["rng"]["cuda"][:torch.cuda.device_count()]):  # saved on more GPUs?
             torch.cuda.set_rng_state(rng, index)
+    return changed
+
+
+def prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
+    """Before any training: refuse an ``out`` that cannot be written (a file, a read-only place) and a new run over an
+    earlier one's checkpoint; remove the temporary files a killed write of the checkpoint or history left."""
+    check_out_folder(out, "out_dir (--out)", create=False)
+    if not resume and not overwrite:
+        refuse_to_overwrite(out / CHECKPOINT)
+    remove_stale_temps(out / CHECKPOINT, out / HISTORY)      # the run's own files: no other process writes them
 
 
 def refuse_to_overwrite(checkpoint: Path) -> None:
@@ -126,14 +171,17 @@ def refuse_to_overwrite(checkpoint: Path) -> None:
 
 
 def resumed_history(state: dict, train_config, checkpoint: Path, device: torch.device, dist) -> tuple[int, dict]:
-    """The epochs done and the history of a loaded checkpoint, noting this resume; warns (on rank 0) about any
-    training setting that changed since the checkpoint was written (the rest of the run uses the new ones)."""
+    """The epochs done and the history of a loaded checkpoint, noting this resume and every training setting that
+    changed since the checkpoint was written (``[saved, now]``; :func:`restore` has applied them); warns on rank 0."""
     saved = state["train_config"]
-    changed = {k: (v, getattr(train_config, k)) for k, v in saved.items() if getattr(train_config, k) != v}
+    changed = {k: [v, getattr(train_config, k)] for k, v in saved.items() if getattr(train_config, k, v) != v}
     if changed and dist.is_main:
-        warnings.warn(f"Resuming {checkpoint} with changed settings {changed} (saved, now); the rest of the run "
-                      f"uses the new ones.", stacklevel=3)
+        warnings.warn(f"Resuming {checkpoint} at epoch {state['epoch']} with changed settings "
+                      f"{ {k: tuple(v) for k, v in changed.items()} } (saved, now): the rest of the run uses the new "
+                      f"ones (lr, weight decay and momentum were applied to the loaded optimiser); history.json "
+                      f"records the change.", stacklevel=3)
     start, history = state["epoch"], state["history"]
     history["config"] = asdict(train_config)
-    history["resumed"].append({"at_epoch": start, "world_size": dist.world_size, "provenance": describe(device)})
+    history["resumed"].append({"at_epoch": start, "world_size": dist.world_size, "provenance": describe(device),
+                               "changed": changed})
     return start, history

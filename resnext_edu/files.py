@@ -1,4 +1,5 @@
-"""Writing files so that a crash never leaves half of one: checkpoints, histories, sweep results, the data cache.
+"""Writing files so that a crash never leaves half of one: checkpoints, histories, sweep results, the data cache;
+what a killed write left behind, removed on the next start; an output folder checked before any work is done.
 
 Used by :mod:`resnext_edu.checkpoints`, :mod:`resnext_edu.train`, :mod:`resnext_edu.data` and the sweep runner
 (lessons 05 and 06), and by the benchmark scripts.
@@ -28,6 +29,26 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def check_out_folder(path: str | os.PathLike, option: str = "--out", create: bool = True) -> Path:
+    """Refuse an output folder that cannot be written (a file, a read-only place) before anything runs; else create
+    it (if ``create``). Returns it as a Path."""
+    path = Path(path)
+    if "\n" in str(path) or "\r" in str(path):
+        raise ValueError(f"{option} {str(path)!r} contains a line break; give a folder name without one.")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is" if existing == path else f"is inside {existing}, which is"
+        raise ValueError(f"{option} {path} {where} a file, not a folder. Give a folder (it is created if missing).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path} cannot be written: {existing} is not writable by this user. Give a folder "
+                         f"you can write to, e.g. one under {Path.home()}.")
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def remove_stale_temps(*targets: str | os.PathLike, folders=(), older_than: float = 0) -> list[Path]:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .checkpoints import (CHECKPOINT, HISTORY, load_checkpoint, new_history, refuse_to_overwrite, restore,
+from .checkpoints import (CHECKPOINT, HISTORY, load_checkpoint, new_history, prepare_out_dir, restore,
                           resumed_history, save_checkpoint)
 from .checks import check_batch_fits, check_choice, check_fraction, check_int, check_positive_int
 from .augment import PAD, eval_batches, train_batches
@@ -33,8 +33,10 @@ from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, pick_device, resolve_precision, synchronize
 from .distributed import SINGLE_PROCESS, Distributed
 from .files import write_json
+from .preflight import check_classes, check_model_and_data
 
 SCHEDULES = ("onecycle", "cosine", "step")
+DIVERGED = 10   # a loss above 10 x ln(classes), ten times that of a uniform guess, has diverged (as has NaN or inf)
 
 
 @dataclass
@@ -60,7 +62,7 @@ class TrainConfig:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message names the epoch, the step and what to try."""
+    """The loss became NaN, infinite or far above its start; the message names the epoch, the step and what to try."""
 
 
 def check_config(config: TrainConfig) -> None:
@@ -164,10 +166,12 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
             on every rank (with the all-rank figures) after rank 0 has written the checkpoint.
 
     Raises:
-        TrainingDiverged: the loss became NaN or infinite (the last good checkpoint is kept).
+        TrainingDiverged: the loss became NaN, infinite or more than ``DIVERGED`` x ln(classes) (the last good
+            checkpoint is kept).
     """
     config = config or TrainConfig()
     check_config(config)
+    check_model_and_data(model, data)
     dist = distributed or SINGLE_PROCESS
     device = pick_device(config.device)
     if dist.world_size > 1:
@@ -183,12 +187,13 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     checkpoint, history_file = (out / CHECKPOINT, out / HISTORY) if out else (None, None)
     if resume and out is None:
         raise ValueError("resume needs out_dir (--out): the folder whose checkpoint.pt should be continued.")
-    if not resume and not overwrite and checkpoint is not None:
-        dist.from_main(lambda: refuse_to_overwrite(checkpoint))   # rank 0 writes: rank 0's disk is the one that counts
+    if out is not None:                                 # rank 0 writes: rank 0's disk is the one that counts
+        dist.from_main(lambda: prepare_out_dir(out, resume, overwrite))
 
     history = new_history(model, data, config, precision, device, dist)
     data = data.to(device)
     model.to(device, memory_format=torch.channels_last if precision.channels_last else torch.contiguous_format)
+    check_classes(model, data, precision)               # one image: the model has a score for every class
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
     total_steps = config.epochs * steps
@@ -198,7 +203,7 @@ def fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, 
     start = 0
     if resume:
         state = dist.from_main(lambda: load_checkpoint(checkpoint, model))   # rank 0's file, on every rank
-        restore(state, model, optimizer, scheduler, scaler, device)
+        restore(state, model, optimizer, scheduler, scaler, device, config)   # a new lr applies from here on
         start, history = resumed_history(state, config, checkpoint, device, dist)
         if start >= config.epochs and progress:
             print(f"{checkpoint} already holds {start} epochs of the {config.epochs} asked for; nothing to do.")
@@ -259,9 +264,10 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
         corrects.append((logits.detach().argmax(1) == y).sum())
         if (step + 1) % sync_every == 0 or step + 1 == steps:
             new_losses = dist.mean_over_ranks(torch.stack(losses[checked:])).cpu()   # global batch's mean loss
-            bad = (~torch.isfinite(new_losses)).nonzero()
+            bad = (~torch.isfinite(new_losses) | (new_losses > DIVERGED * math.log(logits.shape[1]))).nonzero()
             if len(bad):
-                _diverged(epoch, checked + bad[0].item(), new_losses[bad[0]].item(), lr, checkpoint, steps)
+                _diverged(epoch, checked + bad[0].item(), new_losses[bad[0]].item(), lr, checkpoint, steps,
+                          DIVERGED * math.log(logits.shape[1]))
             seen_loss += new_losses.sum().item()
             seen_correct += dist.sum_over_ranks(torch.stack(corrects[checked:])).sum().item()
             bar.update(step + 1 - checked)
@@ -276,9 +282,12 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
             "train_seconds": seconds, "img_per_s": images / seconds}
 
 
-def _diverged(epoch, step, loss, lr, checkpoint, steps) -> None:
-    kept = (f"The last good checkpoint is kept unchanged at {checkpoint}." if checkpoint is not None and
-            checkpoint.exists() else "Nothing had been saved yet.")
-    raise TrainingDiverged(f"The training loss became {loss} at epoch {epoch + 1}, step {step + 1} of {steps} "
-                           f"(learning rate {lr:.3g}): the weights have diverged. The usual cause is a learning rate "
-                           f"that is too high; try a smaller lr (e.g. {lr / 4:.3g}) or a longer warm-up. {kept}")
+def _diverged(epoch, step, loss, lr, checkpoint, steps, limit) -> None:
+    why = "" if not math.isfinite(loss) else f", more than {DIVERGED} x ln(classes) = {limit:.1f}"
+    kept = (f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a smaller lr, "
+            f"--resume --lr {lr / 4:.3g} (resume=True with TrainConfig(lr=...)); the new lr applies from its next step."
+            if checkpoint is not None and checkpoint.exists() else "Nothing had been saved yet: start again with a "
+            f"smaller lr (e.g. {lr / 4:.3g}) or a longer warm-up.")
+    raise TrainingDiverged(f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of "
+                           f"{steps} (learning rate {lr:.3g}): the weights have diverged. The usual cause is a "
+                           f"learning rate that is too high. {kept}")

@@ -42,26 +42,6 @@ def result_path(out_dir: str | os.PathLike, run) -> Path:
     return Path(out_dir) / f"{run.run_id}.json"
 
 
-def check_out_folder(path: str | os.PathLike, option: str = "--out", create: bool = True) -> Path:
-    """Refuse an output folder that cannot be written (a file, a read-only place) before anything runs; else create
-    it (if ``create``). Returns it as a Path."""
-    path = Path(path)
-    if "\n" in str(path) or "\r" in str(path):
-        raise ValueError(f"{option} {str(path)!r} contains a line break; give a folder name without one.")
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        where = "is" if existing == path else f"is inside {existing}, which is"
-        raise ValueError(f"{option} {path} {where} a file, not a folder. Give a folder (it is created if missing).")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path} cannot be written: {existing} is not writable by this user. Give a folder "
-                         f"you can write to, e.g. one under {Path.home()}.")
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def claim_settings(out_dir: Path, wanted: dict, command: str) -> dict:
     """Record ``wanted`` as the settings of ``out_dir``, or compare them with the settings already recorded.
 

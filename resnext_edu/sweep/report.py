@@ -14,7 +14,7 @@ import matplotlib
 import matplotlib.ticker
 
 from .. import paper
-from .folder import check_out_folder
+from ..files import check_out_folder
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
 
 PAPER_COLOUR = "#7f7f7f"

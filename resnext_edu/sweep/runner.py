@@ -31,10 +31,10 @@ import torch
 
 from ..data import CIFAR10Data
 from ..device import pick_device, resolve_precision
-from ..files import remove_stale_temps, write_json
+from ..files import check_out_folder, remove_stale_temps, write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from ..train import evaluate, fit
-from .folder import (FOLDER_SETTINGS, RESULT_FORMAT, RUNS, SETTINGS, acquire, check_out_folder, claim_settings,
+from .folder import (FOLDER_SETTINGS, RESULT_FORMAT, RUNS, SETTINGS, acquire, claim_settings,
                      log_event, release, result_path)
 from .inventory import SweepConflict, SweepOutcome, count_finished, settings_identity, take_stock
 from .settings import Run, SweepSettings, prepare_data
