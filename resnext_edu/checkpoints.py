@@ -43,6 +43,15 @@ class CheckpointMismatch(ValueError):
     """A checkpoint belongs to another model; the message names the file and both models."""
 
 
+class CheckpointDamaged(ValueError):
+    """A checkpoint cannot be read or resumed (truncated, planted, another format); ``path`` and ``problem`` say
+    which file and what is wrong with it, so a sweep can give its own advice."""
+
+    def __init__(self, path: Path, problem: str, advice: str):
+        super().__init__(f"The checkpoint {path} {problem}. {advice}")
+        self.path, self.problem = path, problem
+
+
 def model_name(model: nn.Module) -> str:
     """The registered family name of a :class:`~resnext_edu.models.ResNeXt` (``resnext29_4x16d``), else its class."""
     return name_of(model.config) if isinstance(model, ResNeXt) else type(model).__name__
@@ -99,21 +108,21 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:              # weights_only refused it: never pass on torch's "weights_only=False"
-        raise ValueError(f"The checkpoint {path} holds Python objects that are not tensors, numbers or strings, so "
-                         f"torch.load(weights_only=True) refused it; fit() never writes such a file. Do not load it "
-                         f"with weights_only=False: unpickling a file you did not make can run any code. Delete it "
-                         f"and train again, or resume from a checkpoint this package wrote.") from None
+        raise CheckpointDamaged(path, "holds Python objects that are not tensors, numbers or strings, so torch.load("
+                                "weights_only=True) refused it; fit() never writes such a file", "Do not load it with "
+                                "weights_only=False: unpickling a file you did not make can run any code. Delete it "
+                                "and train again, or resume from a checkpoint this package wrote.") from None
     except Exception as error:
-        raise ValueError(f"The checkpoint {path} cannot be read ({type(error).__name__}). It is probably truncated "
-                         f"(a write killed half-way, a full disk): delete it to train that run from the start, or "
-                         f"give another --out (this file is left as it is).") from error
+        raise CheckpointDamaged(path, f"cannot be read ({type(error).__name__}): it is probably truncated (a write "
+                                f"killed half-way, a full disk)", "Delete it to train that run from the start, or give "
+                                f"another --out (this file is left as it is).") from error
     missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
     if missing or state["format"] != FORMAT:
         problem = (f"lacks {', '.join(missing)}" if missing else
                    f"has format {state['format']!r}, and this version of the package reads format {FORMAT}")
-        raise ValueError(f"The checkpoint {path} {problem}, so it cannot be resumed (it was not written by this "
-                         f"package's fit(), or by another version). Train without --resume into another --out, or "
-                         f"delete it (load only its weights with torch.load(..., weights_only=True)['model']).")
+        raise CheckpointDamaged(path, f"{problem}, so it cannot be resumed (it was not written by this package's "
+                                f"fit(), or by another version)", "Train without --resume into another --out, or "
+                                "delete it (its weights alone load with torch.load(..., weights_only=True)['model']).")
     if model is not None:
         mine, theirs = model_identity(model), state.get("identity", {})
         if mine != theirs:

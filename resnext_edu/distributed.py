@@ -199,6 +199,21 @@ class Distributed:
 SINGLE_PROCESS = Distributed()
 
 
+def _env_int(name: str, low: int = 0, high: int | None = None) -> int:
+    """The environment variable ``name`` as a whole number in [low, high] (unset: 1 for WORLD_SIZE), or a ValueError
+    naming the variable, its value and what torchrun would have set."""
+    value = os.environ.get(name, "1" if name == "WORLD_SIZE" else "")
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < low or (high is not None and number > high):
+        allowed = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ValueError(f"The environment variable {name} is {value!r}; it must be a whole number {allowed}. "
+                         f"torchrun sets it; outside torchrun, unset it (unset {name}) to train in one process.")
+    return number
+
+
 def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) -> Distributed:
     """Join the process group described by torchrun's environment, or :data:`SINGLE_PROCESS` outside torchrun.
 
@@ -210,7 +225,7 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
     Raises:
         DistributedSetupError: the group could not be formed (the message names the address and what to check).
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = _env_int("WORLD_SIZE", low=1)
     if world_size == 1:
         return SINGLE_PROCESS
     missing = [k for k in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
@@ -219,7 +234,7 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
                                     f"{'is' if len(missing) == 1 else 'are'} not set. Start "
                                     f"distributed runs with torchrun (e.g. torchrun --nproc_per_node=2 -m "
                                     f"resnext_edu train ...), which sets them all; for one process, unset WORLD_SIZE.")
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+    rank, local_rank = _env_int("RANK", high=world_size - 1), _env_int("LOCAL_RANK", high=world_size - 1)
     if not timeout > 0:
         raise ValueError(f"The process-group timeout must be a positive number of seconds, got {timeout!r}.")
     device = pick_device(device)

@@ -288,6 +288,8 @@ def _diverged(epoch, step, loss, lr, checkpoint, steps, limit) -> None:
             f"--resume --lr {lr / 4:.3g} (resume=True with TrainConfig(lr=...)); the new lr applies from its next step."
             if checkpoint is not None and checkpoint.exists() else "Nothing had been saved yet: start again with a "
             f"smaller lr (e.g. {lr / 4:.3g}) or a longer warm-up.")
-    raise TrainingDiverged(f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of "
-                           f"{steps} (learning rate {lr:.3g}): the weights have diverged. The usual cause is a "
-                           f"learning rate that is too high. {kept}")
+    summary = (f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of {steps} (learning "
+               f"rate {lr:.3g}): the weights have diverged.")
+    error = TrainingDiverged(f"{summary} The usual cause is a learning rate that is too high. {kept}")
+    error.summary = summary                             # without the advice: a sweep gives its own
+    raise error

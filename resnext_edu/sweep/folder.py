@@ -5,7 +5,7 @@ Layout (:mod:`.runner` describes how a sweep uses it)::
     OUT/<run_id>.json         one finished run
     OUT/sweep-settings.json   the settings every run in this folder trains with, claimed by the first sweep
     OUT/runs/<run_id>/        the run's working folder: checkpoint.pt + history.json (train.fit), owner.json
-    OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, problem
+    OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, diverged, damaged, problem
 
 A folder holds one experiment: the first sweep *claims* its settings (:func:`claim_settings`, an atomic
 ``os.link``), and a sweep with other settings is refused before it trains, even when both start at the same moment.

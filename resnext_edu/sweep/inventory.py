@@ -25,7 +25,9 @@ class SweepOutcome:
     already_done: list[str] = field(default_factory=list)   # result file was there: skipped
     trained: list[str] = field(default_factory=list)        # trained (or resumed) and finished now
     busy: list[str] = field(default_factory=list)           # owned by another live sweep: left to it
-    problems: list[str] = field(default_factory=list)       # messages about unreadable files (runs skipped)
+    problems: list[str] = field(default_factory=list)       # messages: unreadable files, failed runs (skipped)
+    diverged: list[str] = field(default_factory=list)       # stopped by the divergence guard (checkpoint kept)
+    damaged: list[str] = field(default_factory=list)        # their checkpoint could not be resumed
 
     @property
     def complete(self) -> bool:

@@ -5,7 +5,7 @@ Layout of an output folder::
     OUT/<run_id>.json         one finished run: config, settings, history, final metrics, provenance
     OUT/sweep-settings.json   the folder's settings, claimed atomically by the first sweep (folder.claim_settings)
     OUT/runs/<run_id>/        the run's working folder: checkpoint.pt + history.json (train.fit), owner.json
-    OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, problem
+    OUT/sweep.log             one line per event: started, resumed, finished, skipped, busy, diverged, damaged, problem
 
 Re-running the same command skips every run whose result file is there and resumes an interrupted run from its
 last checkpoint (the epoch it had finished), so nothing finished is trained twice or lost. Each run is *owned* by
@@ -33,7 +33,8 @@ from ..data import CIFAR10Data
 from ..device import pick_device, resolve_precision
 from ..files import check_out_folder, remove_stale_temps, write_json
 from ..provenance import code_fingerprint, command_line, describe, git_commit
-from ..train import evaluate, fit
+from ..checkpoints import CheckpointDamaged, CheckpointMismatch
+from ..train import TrainingDiverged, evaluate, fit
 from .folder import (FOLDER_SETTINGS, RESULT_FORMAT, RUNS, SETTINGS, acquire, claim_settings,
                      log_event, release, result_path)
 from .inventory import SweepConflict, SweepOutcome, count_finished, settings_identity, take_stock
@@ -72,6 +73,7 @@ def run_sweep(runs: list[Run], settings: SweepSettings, out_dir: str | os.PathLi
     Raises:
         SweepConflict: some runs in ``out_dir`` were trained with other settings (nothing is trained then).
     """
+    pick_device(device)                            # a device this machine lacks: refused before anything is written
     out = check_out_folder(out_dir)
     command = command or command_line()
     threads_before = torch.get_num_threads()
@@ -152,6 +154,8 @@ def _run(runs: list[Run], session: _Session, data_dir, data) -> SweepOutcome:
             log_event(out, "resumed" if resume else "started", run.run_id, note)
             _train_one(run, session, prepared, folder, resume)
             outcome.trained.append(run.run_id)
+        except (TrainingDiverged, CheckpointDamaged, CheckpointMismatch) as error:   # this run only: the rest go on
+            _failed(outcome, session, run, folder, error)
         finally:
             release(folder)
     for run_id in list(outcome.busy):                # finished by the other sweep while this one worked
@@ -160,6 +164,25 @@ def _run(runs: list[Run], session: _Session, data_dir, data) -> SweepOutcome:
             outcome.busy.remove(run_id)
             count_finished(outcome, path, wanted)
     return outcome
+
+
+def _failed(outcome: SweepOutcome, session: _Session, run: Run, folder: Path, error: Exception) -> None:
+    """Record a run that diverged or whose checkpoint is damaged (sweep.log, the outcome), naming what to delete."""
+    if isinstance(error, TrainingDiverged):
+        outcome.diverged.append(run.run_id)
+        kept = (f"Its last good checkpoint is kept in {folder}." if (folder / "checkpoint.pt").exists() else
+                "It had no finished epoch.")
+        event, message = "diverged", (f"run {run.run_id} diverged: {error.summary} {kept} Every run of a sweep shares "
+                                      f"its lr: sweep again with a smaller --lr into another --out, or delete {folder} "
+                                      f"to train this run again.")
+    else:
+        outcome.damaged.append(run.run_id)
+        problem = getattr(error, "problem", str(error))
+        event, message = "damaged", (f"run {run.run_id}: its checkpoint {folder / 'checkpoint.pt'} {problem}. Delete "
+                                     f"{folder} to train this run from the start (the other runs are not affected).")
+    outcome.problems.append(message)
+    session.print_fn(f"    problem: {message}")
+    log_event(session.out, event, run.run_id, message)
 
 
 def _train_one(run: Run, session: _Session, prepared: dict, folder: Path, resume: bool) -> None:
