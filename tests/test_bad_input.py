@@ -18,8 +18,10 @@ import torch
 
 matplotlib.use("Agg")
 
-from resnext_edu import cli  # noqa: E402
+from resnext_edu import blocks, cli, counting, models  # noqa: E402
 from resnext_edu import data as D  # noqa: E402
+from resnext_edu.checkpoints import CHECKPOINT  # noqa: E402
+from resnext_edu.train import TrainConfig, fit  # noqa: E402
 from resnext_edu.sweep import RESULT_FORMAT, SweepConflict, SweepSettings, cardinality_configs  # noqa: E402
 from resnext_edu.sweep.commands import quoted_command  # noqa: E402
 from resnext_edu.sweep.folder import FOLDER_SETTINGS, claim_settings  # noqa: E402
@@ -39,6 +41,7 @@ class Case:
     words: list[str]                          # each must appear in the message (the exception's, or stderr)
     absent: list[str] = field(default_factory=list)   # words the message must not contain
     after: Callable[[Path], None] | None = None        # checks that nothing was left behind
+    env: dict = field(default_factory=dict)            # environment variables set for the case
 
 
 # --- helpers that build the bad things --------------------------------------------------------------------------
@@ -163,6 +166,62 @@ def explicit_folder_missing_beside_a_cache(tmp):
     D.load_cifar10(tmp / "no-such-folder", cache_dir=tmp / "cache", download=False)   # ... the typo still counts
 
 
+# --- phase 2: models, counting, training, checkpoints -------------------------------------------------------------
+
+TINY = dict(stage_widths=(8, 16, 32), stem_width=8)
+TRAIN = ["train", "--model", "resnext11_2x32d", "--stage-widths", "8", "16", "32", "--stem-width", "8", "--dataset",
+         "synthetic", "--subset", "64", "--test-subset", "20", "--batch-size", "32", "--epochs", "1", "--no-progress",
+         "--device", "cpu", "--precision", "fp32"]
+CPU = TrainConfig(epochs=1, batch_size=32, device="cpu", precision="fp32")
+
+
+def tiny_data():
+    return D.load_cifar10(dataset="synthetic", subset=64, test_subset=20)
+
+
+def fit_with(model=None, data="tiny", **kwargs):
+    return lambda tmp: fit(models.create("resnext11_2x32d", **TINY) if model is None else model,
+                           tiny_data() if data == "tiny" else data, CPU, progress=False, **kwargs)
+
+
+def train(*extra: str, out: str = "run"):
+    return lambda tmp: [*TRAIN, *extra, "--out", str(tmp / out)]
+
+
+def nothing_trained(tmp: Path) -> None:
+    assert not list(tmp.rglob(CHECKPOINT)) and not list(tmp.rglob("history.json")), "something was trained"
+
+
+def checkpoint_then(change: Callable[[Path], None]):
+    """A run of one epoch in tmp/run, its checkpoint then changed; `train --resume` must refuse it by name."""
+    def run(tmp):
+        fit(models.create("resnext11_2x32d", **TINY), tiny_data(), CPU, out_dir=tmp / "run", progress=False)
+        change(tmp / "run" / CHECKPOINT)
+        return [*TRAIN, "--epochs", "2", "--resume", "--out", str(tmp / "run")]
+    return run
+
+
+def edit_checkpoint(edit: Callable[[dict], None]):
+    def change(path: Path) -> None:
+        state = torch.load(path, weights_only=True)
+        edit(state)
+        torch.save(state, path)
+    return change
+
+
+def plant(path: Path) -> None:
+    with open(path, "wb") as f:
+        pickle.dump({"model": Planted()}, f)
+
+
+def checkpoint_folder_in_the_way(tmp):
+    (tmp / "run" / CHECKPOINT).mkdir(parents=True)          # a folder where the checkpoint file goes
+    return [*TRAIN, "--overwrite", "--out", str(tmp / "run")]
+
+
+TORCHRUN = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+
+
 # --- the table ----------------------------------------------------------------------------------------------------
 
 CASES = [
@@ -283,6 +342,81 @@ CASES = [
     Case("cache a planted pickle", planted_cache, D.DataNotFoundError,
          ["weights_only=True", "Do not load it with weights_only=False", "run any code"],
          absent=["will likely succeed"]),
+    # huge sizes: estimated before anything is built, refused with the figure and the limit
+    Case("count resnext29_1000000x4d", ["count", "resnext29_1000000x4d"], 2,
+         ["resnext29_1000000x4d", "C = 1,000,000", "parameters", "limit of 1,000,000,000"]),
+    Case("count --input-size 20000", ["count", "resnext29_8x64d", "--input-size", "20000"], 2,
+         ["20,000x20,000", "GiB of feature maps", "limit of 80 GiB"]),
+    Case("count --input-size 0", ["count", "resnext29_8x64d", "--input-size", "0"], 2, ["input_size", "0"]),
+    Case("train --model resnext29_100000x64d", lambda tmp: [*TRAIN[:2], "resnext29_100000x64d", *TRAIN[3:], "--out",
+                                                            str(tmp / "run")], 2,
+         ["resnext29_100000x64d", "C = 100,000", "limit of 1,000,000,000"], after=nothing_trained),
+    Case("block C=10**6 in form C", lambda tmp: blocks.ResNeXtBlock(256, 256, cardinality=10**6, bottleneck_width=4),
+         ValueError, ["C = 1,000,000", "2,192,000,000 parameters", "limit of 1,000,000,000"]),
+    Case("block C=10**6 in form A", lambda tmp: blocks.ResNeXtBlock(256, 256, cardinality=10**6, bottleneck_width=1,
+                                                                    form="A"), ValueError,
+         ["Form A", "1,000,000", "1,024", "form 'C'"]),
+    Case("count a module at 20000 px (API)", lambda tmp: counting.count(models.create("resnext11_2x32d", **TINY),
+                                                                        20000), ValueError,
+         ["20,000x20,000", "limit of 80 GiB"]),
+    # blocks and models: arguments
+    Case("create stage_widths=8", lambda tmp: models.create("resnext29_8x64d", stage_widths=8), TypeError,
+         ["stage_widths", "got 8", "(64, 128, 256)"]),
+    Case("create blocks_per_stage=3", lambda tmp: models.create("resnext29_8x64d", blocks_per_stage=3), TypeError,
+         ["blocks_per_stage", "got 3"]),
+    Case("create blocks_per_stage with True", lambda tmp: models.create("resnext29_8x64d", blocks_per_stage=(1, True, 1)),
+         ValueError, ["blocks_per_stage", "True"]),
+    Case("create residual='no'", lambda tmp: models.create("resnext29_8x64d", residual="no"), TypeError,
+         ["residual", "'no'", "True", "False"]),
+    Case("create residual=False with a shortcut", lambda tmp: models.create(
+        "resnext29_8x64d", residual=False, shortcut="projection-always"), ValueError,
+         ["residual=False", "'projection-always'", "no shortcut"]),
+    Case("block residual=False with a shortcut", lambda tmp: blocks.ResNeXtBlock(
+        64, 64, cardinality=2, bottleneck_width=4, residual=False, shortcut="projection-always"), ValueError,
+         ["residual=False", "projection-always"]),
+    Case("basic block residual=1", lambda tmp: blocks.BasicBlock(8, 8, residual=1), TypeError, ["residual", "1"]),
+    Case("create num_classes=0", lambda tmp: models.create("resnext29_8x64d", num_classes=0), ValueError,
+         ["num_classes", "0"]),
+    Case("create cardinality 4.0", lambda tmp: models.create("resnext29_8x64d", cardinality=4.0), ValueError,
+         ["cardinality", "4.0"]),
+    # fit: checked before the first step
+    Case("fit(model, None)", fit_with(data=None), TypeError, ["data", "CIFAR10Data", "NoneType"]),
+    Case("fit of a model name", fit_with(model="resnext29_8x64d"), TypeError, ["model", "nn.Module", "str"]),
+    Case("fit of a 5-class model on 10-class data", fit_with(models.create("resnext11_2x32d", num_classes=5, **TINY)),
+         ValueError, ["(1, 5)", "10 classes", "num_classes=10"]),
+    Case("fit out_dir is a file", lambda tmp: fit_with(out_dir=a_file(tmp))(tmp), ValueError,
+         ["out_dir (--out)", "is a file, not a folder"], after=nothing_trained),
+    Case("fit resume without out_dir", fit_with(resume=True), ValueError, ["resume needs out_dir"]),
+    # train CLI
+    Case("train --out is a file", lambda tmp: [*TRAIN, "--out", str(a_file(tmp))], 2,
+         ["--out", "is a file, not a folder"], after=nothing_trained),
+    Case("train --out inside a file", lambda tmp: [*TRAIN, "--out", str(a_file(tmp) / "run")], 2,
+         ["--out", "inside", "a file, not a folder"], after=nothing_trained),
+    Case("train --device foo", train("--device", "foo"), 2, ["device", "'foo'", "'cpu'"], after=nothing_trained),
+    Case("train --lr 1e6 (a finite divergence)", train("--lr", "1e6", "--warmup", "0"), 2,
+         ["diverged", "more than 10 x ln(classes) = 23.0", "smaller lr"]),
+    Case("train --epochs 0", train("--epochs", "0"), 2, ["epochs", "0"], after=nothing_trained),
+    Case("train: checkpoint.pt is a folder (an OSError)", checkpoint_folder_in_the_way, 2, ["checkpoint.pt"]),
+    Case("WORLD_SIZE=abc", train(), 2, ["WORLD_SIZE", "'abc'", "whole number"], env={"WORLD_SIZE": "abc"},
+         after=nothing_trained),
+    Case("RANK beyond WORLD_SIZE", train(), 2, ["RANK", "'5'", "from 0 to 1"], env={**TORCHRUN, "RANK": "5"}),
+    Case("WORLD_SIZE=0", train(), 2, ["WORLD_SIZE", "'0'", ">= 1"], env={"WORLD_SIZE": "0"}),
+    # checkpoints: a resume reads only what fit() wrote
+    Case("resume without an optimizer entry", checkpoint_then(edit_checkpoint(lambda s: s.pop("optimizer"))), 2,
+         ["checkpoint.pt", "lacks optimizer", "cannot be resumed"]),
+    Case("resume a checkpoint of format 99", checkpoint_then(edit_checkpoint(lambda s: s.update(format=99))), 2,
+         ["format 99", "reads format 1"]),
+    Case("resume a truncated checkpoint", checkpoint_then(lambda p: p.write_bytes(p.read_bytes()[:500])), 2,
+         ["checkpoint.pt", "cannot be read", "truncated"]),
+    Case("resume a planted pickle", checkpoint_then(plant), 2,
+         ["weights_only=True", "Do not load it with weights_only=False", "run any code"],
+         absent=["will likely succeed"]),
+    # sweeps: a device this machine lacks, a diverging run
+    Case("sweep --device foo", sweep("--device", "foo"), 2, ["device", "'foo'"], after=nothing_written),
+    Case("run_sweep device='foo' (API)", lambda tmp: __import__("resnext_edu.sweep", fromlist=["run_sweep"]).run_sweep(
+        [], SETTINGS_1, tmp / "sweep", device="foo"), ValueError, ["'foo'"], after=nothing_written),
+    Case("sweep --lr 1e6: recorded as diverged, exit 3", sweep("--lr", "1e6", "--warmup", "0", "--no-progress"), 3,
+         ["problem: run tiny-1x_resnet29_seed0 diverged", "smaller --lr"]),
 ]
 
 
@@ -290,6 +424,8 @@ CASES = [
 def test_bad_input_gets_a_clear_error(case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(D.ENV_VAR, os.environ.get(D.ENV_VAR, ""))    # cases may unset it; restored afterwards
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
     if isinstance(case.error, int):
         argv = case.run(tmp_path) if callable(case.run) else case.run
         try:
