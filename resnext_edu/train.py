@@ -266,8 +266,8 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
             new_losses = dist.mean_over_ranks(torch.stack(losses[checked:])).cpu()   # global batch's mean loss
             bad = (~torch.isfinite(new_losses) | (new_losses > DIVERGED * math.log(logits.shape[1]))).nonzero()
             if len(bad):
-                _diverged(epoch, checked + bad[0].item(), new_losses[bad[0]].item(), lr, checkpoint, steps,
-                          DIVERGED * math.log(logits.shape[1]))
+                _diverged(epoch, checked + bad[0].item(), new_losses[bad[0]].item(), lr, config.lr, checkpoint,
+                          steps, DIVERGED * math.log(logits.shape[1]))
             seen_loss += new_losses.sum().item()
             seen_correct += dist.sum_over_ranks(torch.stack(corrects[checked:])).sum().item()
             bar.update(step + 1 - checked)
@@ -282,12 +282,13 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
             "train_seconds": seconds, "img_per_s": images / seconds}
 
 
-def _diverged(epoch, step, loss, lr, checkpoint, steps, limit) -> None:
+def _diverged(epoch, step, loss, lr, peak, checkpoint, steps, limit) -> None:
     why = "" if not math.isfinite(loss) else f", more than {DIVERGED} x ln(classes) = {limit:.1f}"
-    kept = (f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a smaller lr, "
-            f"--resume --lr {lr / 4:.3g} (resume=True with TrainConfig(lr=...)); the new lr applies from its next step."
-            if checkpoint is not None and checkpoint.exists() else "Nothing had been saved yet: start again with a "
-            f"smaller lr (e.g. {lr / 4:.3g}) or a longer warm-up.")
+    kept = (f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a tenth of the peak lr, "
+            f"--resume --lr {peak / 10:.3g} (resume=True with TrainConfig(lr=...)), which applies from its next step;"
+            f" divide again if it diverges again." if checkpoint is not None and checkpoint.exists() else
+            f"Nothing had been saved yet: start again with a smaller lr (e.g. {peak / 10:.3g}, a tenth of the peak) "
+            f"or a longer warm-up.")
     summary = (f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of {steps} (learning "
                f"rate {lr:.3g}): the weights have diverged.")
     error = TrainingDiverged(f"{summary} The usual cause is a learning rate that is too high. {kept}")

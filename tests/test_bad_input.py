@@ -211,7 +211,7 @@ def edit_checkpoint(edit: Callable[[dict], None]):
 
 def plant(path: Path) -> None:
     with open(path, "wb") as f:
-        pickle.dump({"model": Planted()}, f)
+        pickle.dump({"model": Planted()}, f, protocol=2)     # torch.load's own protocol: no warning about it
 
 
 def checkpoint_folder_in_the_way(tmp):
@@ -352,7 +352,7 @@ CASES = [
                                                             str(tmp / "run")], 2,
          ["resnext29_100000x64d", "C = 100,000", "limit of 1,000,000,000"], after=nothing_trained),
     Case("block C=10**6 in form C", lambda tmp: blocks.ResNeXtBlock(256, 256, cardinality=10**6, bottleneck_width=4),
-         ValueError, ["C = 1,000,000", "2,192,000,000 parameters", "limit of 1,000,000,000"]),
+         ValueError, ["C = 1,000,000", "2,192,000,000 parameters", "limit of 1,000,000,000"]),   # 4e6 x (256+36+256)
     Case("block C=10**6 in form A", lambda tmp: blocks.ResNeXtBlock(256, 256, cardinality=10**6, bottleneck_width=1,
                                                                     form="A"), ValueError,
          ["Form A", "1,000,000", "1,024", "form 'C'"]),
@@ -446,3 +446,93 @@ def test_bad_input_gets_a_clear_error(case, tmp_path, capsys, monkeypatch):
         assert word not in message, f"{word!r} in: {message}"
     if case.after is not None:
         case.after(tmp_path)
+
+
+# --- phase 2: the right behaviour, where there is no error to give -------------------------------------------------
+
+def test_numpy_integers_are_accepted_and_stored_as_int():
+    import numpy as np
+    model = models.create("resnext11_2x32d", cardinality=np.int64(4), stage_widths=np.array([8, 16, 32]),
+                          stem_width=np.int32(8))
+    assert type(model.config.cardinality) is int and all(type(w) is int for w in model.config.stage_widths)
+    json.dumps(model.config.__dict__)                                    # histories and checkpoints hold it
+    block = blocks.ResNeXtBlock(np.int64(16), 16, cardinality=np.int16(2), bottleneck_width=np.uint8(4))
+    assert type(block.cardinality) is int and block.conv2.groups == 2
+
+
+def test_fit_removes_stale_temporary_files_of_its_checkpoint(tmp_path, one_thread):
+    run = tmp_path / "run"
+    run.mkdir()
+    stale = [run / f"{CHECKPOINT}k1ll3d.tmp", run / "history.jsonx7.tmp"]
+    keep = run / "notes.txt.tmp"                      # not a file fit writes: left alone
+    for path in stale + [keep]:
+        path.write_bytes(b"half a file")
+    fit(models.create("resnext11_2x32d", **TINY), tiny_data(), CPU, out_dir=run, progress=False)
+    assert not any(p.exists() for p in stale) and keep.exists() and (run / CHECKPOINT).is_file()
+
+
+def test_a_resume_applies_a_new_lr_and_weight_decay_and_records_them(tmp_path, one_thread):
+    """The "step" schedule keeps the peak lr for the first half of the epochs (the paper's recipe: lr / 10 at 50%),
+    so epoch 2 of 4 trains at exactly the lr given, whatever the checkpoint's optimiser held."""
+    config = TrainConfig(epochs=1, batch_size=32, device="cpu", precision="fp32", schedule="step", lr=0.05)
+    fit(models.create("resnext11_2x32d", **TINY), tiny_data(), config, out_dir=tmp_path, progress=False)
+    seen = []
+    with pytest.warns(UserWarning, match=r"(?s)'lr': \(0.05, 0.01\).*applied to the loaded optimiser"):
+        history = fit(models.create("resnext11_2x32d", **TINY), tiny_data(),
+                      TrainConfig(**{**config.__dict__, "epochs": 4, "lr": 0.01, "weight_decay": 1e-3}),
+                      out_dir=tmp_path, resume=True, progress=False,
+                      callback=lambda record, history: seen.append(record["lr"]))
+    assert history["epochs"][1]["lr"] == 0.01 and seen[0] == 0.01
+    assert history["resumed"][-1]["changed"] == {"epochs": [1, 4], "lr": [0.05, 0.01], "weight_decay": [5e-4, 1e-3]}
+    state = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert all(g["weight_decay"] == 1e-3 and g["initial_lr"] == 0.01 for g in state["optimizer"]["param_groups"])
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["lr"] == 0.01
+
+
+def test_the_divergence_advice_can_be_followed(tmp_path, one_thread):
+    """A run that diverges says "--resume --lr X"; doing that continues from the last good checkpoint."""
+    from resnext_edu.train import TrainingDiverged
+    config = TrainConfig(epochs=1, batch_size=32, device="cpu", precision="fp32", schedule="step", lr=0.05)
+    fit(models.create("resnext11_2x32d", **TINY), tiny_data(), config, out_dir=tmp_path, progress=False)
+    before = (tmp_path / CHECKPOINT).read_bytes()
+    with pytest.raises(TrainingDiverged, match=r"--resume --lr 1e\+04") as info, pytest.warns(UserWarning, match="applied"):
+        fit(models.create("resnext11_2x32d", **TINY), tiny_data(), TrainConfig(**{**config.__dict__, "epochs": 2,
+                                                                                  "lr": 1e5}),
+            out_dir=tmp_path, resume=True, progress=False)
+    assert (tmp_path / CHECKPOINT).read_bytes() == before                # the last good checkpoint is unchanged
+    message = str(info.value)
+    for attempt in range(8):                       # "divide again if it diverges again": a tenth each time
+        smaller = float(message.split("--resume --lr ")[1].split()[0])
+        try:
+            with pytest.warns(UserWarning, match="applied"):
+                history = fit(models.create("resnext11_2x32d", **TINY), tiny_data(),
+                              TrainConfig(**{**config.__dict__, "epochs": 2, "lr": smaller}), out_dir=tmp_path,
+                              resume=True, progress=False)
+            break
+        except TrainingDiverged as again:
+            message = str(again)
+            assert (tmp_path / CHECKPOINT).read_bytes() == before
+    # the paper's step schedule: epoch 2 of 2 is past 50%, so it trains at a tenth of the (new) peak lr
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2] and history["epochs"][1]["lr"] == pytest.approx(smaller / 10)
+    assert history["resumed"][-1]["changed"]["lr"] == [0.05, smaller]
+
+
+def test_a_diverging_or_damaged_run_does_not_stop_the_others(tmp_path, one_thread):
+    from resnext_edu.sweep import plan, run_sweep
+    runs = plan(cardinality_configs("tiny", (1, 2)), [0])
+    lines = []
+    outcome = run_sweep(runs, SweepSettings(**{**SETTINGS_1.__dict__, "lr": 1e6, "warmup": 0.0}), tmp_path / "hot",
+                        progress=False, print_fn=lines.append)
+    assert outcome.diverged == [r.run_id for r in runs] and not outcome.trained and not outcome.complete
+    log = (tmp_path / "hot" / "sweep.log").read_text()
+    assert all(f"diverged {r.run_id}" in log for r in runs)
+
+    out = tmp_path / "damaged"             # run 1 was interrupted and its checkpoint truncated; run 2 is new
+    folder = out / "runs" / runs[0].run_id
+    fit(runs[0].config.create(), tiny_data(), SETTINGS_1.train_config(0, "cpu"), out_dir=folder, progress=False)
+    (folder / CHECKPOINT).write_bytes((folder / CHECKPOINT).read_bytes()[:300])
+    outcome = run_sweep(runs, SETTINGS_1, out, progress=False, print_fn=lines.append)
+    assert outcome.damaged == [runs[0].run_id] and outcome.trained == [runs[1].run_id]
+    assert (out / f"{runs[1].run_id}.json").is_file() and not (out / f"{runs[0].run_id}.json").exists()
+    message = next(p for p in outcome.problems if runs[0].run_id in p)
+    assert str(folder / CHECKPOINT) in message and f"Delete {folder}" in message and "another --out" not in message
