@@ -364,8 +364,8 @@ CASES = [
          ["stage_widths", "got 8", "(64, 128, 256)"]),
     Case("create blocks_per_stage=3", lambda tmp: models.create("resnext29_8x64d", blocks_per_stage=3), TypeError,
          ["blocks_per_stage", "got 3"]),
-    Case("create blocks_per_stage with True", lambda tmp: models.create("resnext29_8x64d", blocks_per_stage=(1, True, 1)),
-         ValueError, ["blocks_per_stage", "True"]),
+    Case("create blocks_per_stage with True", lambda tmp: models.create("resnext29_8x64d",
+                                                                        blocks_per_stage=(1, True, 1)), ValueError, ["blocks_per_stage", "True"]),
     Case("create residual='no'", lambda tmp: models.create("resnext29_8x64d", residual="no"), TypeError,
          ["residual", "'no'", "True", "False"]),
     Case("create residual=False with a shortcut", lambda tmp: models.create(
@@ -495,7 +495,8 @@ def test_the_divergence_advice_can_be_followed(tmp_path, one_thread):
     config = TrainConfig(epochs=1, batch_size=32, device="cpu", precision="fp32", schedule="step", lr=0.05)
     fit(models.create("resnext11_2x32d", **TINY), tiny_data(), config, out_dir=tmp_path, progress=False)
     before = (tmp_path / CHECKPOINT).read_bytes()
-    with pytest.raises(TrainingDiverged, match=r"--resume --lr 1e\+04") as info, pytest.warns(UserWarning, match="applied"):
+    with pytest.raises(TrainingDiverged, match=r"--resume --lr 1e\+04") as info, \
+            pytest.warns(UserWarning, match="applied"):
         fit(models.create("resnext11_2x32d", **TINY), tiny_data(), TrainConfig(**{**config.__dict__, "epochs": 2,
                                                                                   "lr": 1e5}),
             out_dir=tmp_path, resume=True, progress=False)
@@ -513,7 +514,8 @@ def test_the_divergence_advice_can_be_followed(tmp_path, one_thread):
             message = str(again)
             assert (tmp_path / CHECKPOINT).read_bytes() == before
     # the paper's step schedule: epoch 2 of 2 is past 50%, so it trains at a tenth of the (new) peak lr
-    assert [e["epoch"] for e in history["epochs"]] == [1, 2] and history["epochs"][1]["lr"] == pytest.approx(smaller / 10)
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    assert history["epochs"][1]["lr"] == pytest.approx(smaller / 10)
     assert history["resumed"][-1]["changed"]["lr"] == [0.05, smaller]
 
 

@@ -65,7 +65,8 @@ def check_settings(settings) -> None:
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a number of images >= 1 (or all), got {value}.")
     if settings.subset is not None and settings.subset > size:
-        raise ValueError(f"--subset {settings.subset:,} is more than the {size:,} training images of {settings.dataset}."
+        raise ValueError(f"--subset {settings.subset:,} is more than the {size:,} training images of "
+                         f"{settings.dataset}."
                          f" Use at most {size:,}, or all.")
     images = settings.subset if settings.subset is not None else size
     if settings.batch_size > images:
