@@ -12,7 +12,7 @@ def test_depth2_paths_are_one_dense_wide_block():
     with torch.no_grad():
         assert (collapse.aggregate(branches, x) - wide(x)).abs().max() < 1e-5
     assert wide[0].weight.shape == (32, 16, 3, 3) and wide[2].weight.shape == (16, 32, 3, 3)
-    # nothing grouped is left: the first layer's weights outside the 8 diagonal 4 x ... blocks are all in use
+    # nothing grouped is left: every weight of both wide layers is in use (a grouped layer would use 1 in 8)
     assert (wide[0].weight != 0).float().mean() > 0.99 and (wide[2].weight != 0).float().mean() > 0.99
 
 
