@@ -9,6 +9,16 @@ import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import clear_output, display
 
+# Colours for the widgets' HTML: JupyterLab's theme variables (so text reads in the light and the dark theme), then
+# Colab's, then a light-theme default. A colour without a variable is unreadable in one theme or the other.
+MUTED = "var(--jp-ui-font-color2, var(--colab-secondary-text-color, #5f6368))"
+ERROR = "var(--jp-error-color1, #d93025)"
+
+
+def error_html(text: str) -> str:
+    """A learner-facing error line in the theme's error colour."""
+    return f"<b style='color:{ERROR}'>{html.escape(text)}</b>"
+
 
 def slider(description: str, value: int, low: int, high: int, step: int = 1, **kwargs) -> widgets.IntSlider:
     """An IntSlider that only fires when released (``continuous_update=False``), so the figure redraws once."""
@@ -44,7 +54,7 @@ class Explorer:
         try:
             state = self.compute(**self.values())
         except ValueError as error:
-            self.message.value = f"<b style='color:#b3261e'>{html.escape(str(error))}</b>"
+            self.message.value = error_html(str(error))
             return
         self.message.value = ""
         self.state = state
