@@ -1,4 +1,4 @@
-"""The command line: ``python -m resnext_edu {models,count,train,sweep,sweep-report} ...``.
+"""The command line: ``python -m resnext_edu {models,count,train,sweep,sweep-report} ...`` (and ``--version``).
 
 Bad input ends with one line on stderr saying what was wrong and what to try, and exit code 2 (no traceback).
 """
@@ -9,13 +9,13 @@ import argparse
 import json
 import sys
 
-from . import counting, models
+from . import __version__, counting, models
 from .counting import G, M
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
     print("Registered models (any resnext29_<C>x<d>d is accepted too):")
-    for name in models.list_models():
+    for name in models.list_models(args.filter):
         config = models.config_for(name)
         print(f"  {name:<20} {config.template:<8} C={config.cardinality:<3} d={config.bottleneck_width:<3} "
               f"depth={config.depth}")
@@ -44,8 +44,11 @@ def _cmd_count(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m resnext_edu",
                                      description="resnext-edu: ResNeXt models, counting, training and sweeps.")
+    parser.add_argument("--version", action="version", version=f"resnext-edu {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("models", help="list the registered models").set_defaults(func=_cmd_models)
+    p = sub.add_parser("models", help="list the registered models")
+    p.add_argument("--filter", nargs="*", default=[], help="shell-style patterns, e.g. 'resnext*'")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("count", help="parameters and MACs of a model")
     p.add_argument("model", help="a model name, e.g. resnext29_8x64d (see `models`)")
