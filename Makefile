@@ -6,7 +6,12 @@ PY     := $(VENV)/bin/python
 
 .PHONY: lab test test-widgets7 test-colab clean-venv
 
+# Before any venv is made: is $(PYTHON) new enough for pyproject.toml's requires-python? Without this check, pip on a
+# too-old Python backtracks through many large torch wheels before it gives up; with it, one line says what to do.
+CHECK_PYTHON = $(PYTHON) -c 'import re, sys; need = tuple(int(v) for v in re.search(r"requires-python = \">=(\d+)\.(\d+)", open("pyproject.toml").read()).groups()); sys.exit(0 if sys.version_info[:2] >= need else "resnext-edu needs Python >= %d.%d, but $(PYTHON) is Python %s. Install a newer one and name it: make PYTHON=python3.12 ..." % (need + (sys.version.split()[0],)))'
+
 $(PY):
+	@$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-%: pyproject.toml | $(PY)
@@ -34,6 +39,7 @@ PY7        := $(VENV7)/bin/python
 IPW7_TESTS := $(filter-out tests/test_browser.py,$(shell grep -l widgets tests/test_*.py)) $(wildcard tests/test_notebooks.py)
 
 $(PY7):
+	@$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV7)
 
 $(VENV7)/.installed-ipw7: pyproject.toml Makefile | $(PY7)
@@ -52,6 +58,7 @@ VENVC      ?= .venv-colab
 PYC        := $(VENVC)/bin/python
 
 $(PYC):
+	@$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENVC)
 
 $(VENVC)/.installed-colab: Makefile | $(PYC)
