@@ -52,7 +52,8 @@ def pip(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_a_lesson_runs_on_simulated_colab_after_its_setup_cell_installs_the_package(tmp_path, monkeypatch):
     content = tmp_path / "content"                 # Colab's working folder; the checkout is not on its path
     content.mkdir()
-    uninstall = pip("uninstall", "-y", "resnext-edu", cwd=content)     # as on a fresh runtime: not installed yet
+    # as on a fresh runtime: neither the package nor its dependency that Colab lacks (torchinfo) is installed yet
+    uninstall = pip("uninstall", "-y", "resnext-edu", "torchinfo", cwd=content)
     assert uninstall.returncode == 0, uninstall.stderr
     cache = REPO / "data" / "cifar10-uint8.pt"       # the data a Colab user would download, when there is a copy
     if cache.exists():
