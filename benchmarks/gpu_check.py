@@ -46,16 +46,9 @@ from pipeline_throughput import CIFAR10Style  # noqa: E402  (this folder: the tu
 from resnext_edu import data as D  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.provenance import describe  # noqa: E402
-from resnext_edu.train import PRECISIONS, TrainConfig, TrainingDiverged, fit  # noqa: E402
-
-try:
-    from resnext_edu.device import resolve_precision   # the one device and precision decision (the refactor)
-except ImportError:
-    from resnext_edu.train import resolve_precision    # where it lived before resnext_edu/device.py
-try:
-    from resnext_edu.files import write_json
-except ImportError:
-    from resnext_edu.data import write_json
+from resnext_edu.device import PRECISIONS, resolve_precision  # noqa: E402  (the one device and precision decision)
+from resnext_edu.files import write_json  # noqa: E402
+from resnext_edu.train import TrainConfig, TrainingDiverged, fit  # noqa: E402
 
 BUDGET_SECONDS = 8 * 60
 

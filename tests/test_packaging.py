@@ -36,10 +36,7 @@ def imported_anywhere(module: str) -> bool:
 
 
 @needs_tomllib
-@pytest.mark.parametrize("distribution", [
-    pytest.param(d, marks=pytest.mark.xfail(strict=True, reason="lesson 04's torchinfo summary is being written; "
-                                            "when it lands, drop this mark")) if d == "torchinfo" else d
-    for d in declared()])
+@pytest.mark.parametrize("distribution", declared())
 def test_every_declared_dependency_is_imported(distribution):
     assert imported_anywhere(IMPORT_NAME.get(distribution, distribution)), \
         f"{distribution} is declared in pyproject.toml but nothing in resnext_edu/ or notebooks/ imports it"
