@@ -4,9 +4,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: lab test test-widgets7 clean-venv
+.PHONY: lab test test-widgets7 test-colab clean-venv
+
+# Before any venv is made: is $(PYTHON) new enough for pyproject.toml's requires-python? Without this check, pip on a
+# too-old Python backtracks through many large torch wheels before it gives up; with it, one line says what to do.
+CHECK_PYTHON = $(PYTHON) -c 'import re, sys; need = tuple(int(v) for v in re.search(r"requires-python = \">=(\d+)\.(\d+)", open("pyproject.toml").read()).groups()); sys.exit(0 if sys.version_info[:2] >= need else "resnext-edu needs Python >= %d.%d, but $(PYTHON) is Python %s. Install a newer one and name it: make PYTHON=python3.12 ..." % (need + (sys.version.split()[0],)))'
 
 $(PY):
+	@$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-%: pyproject.toml | $(PY)
@@ -34,6 +39,7 @@ PY7        := $(VENV7)/bin/python
 IPW7_TESTS := $(filter-out tests/test_browser.py,$(shell grep -l widgets tests/test_*.py)) $(wildcard tests/test_notebooks.py)
 
 $(PY7):
+	@$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV7)
 
 $(VENV7)/.installed-ipw7: pyproject.toml Makefile | $(PY7)
@@ -44,3 +50,21 @@ test-widgets7: $(VENV7)/.installed-ipw7
 	$(PY7) -c "import ipywidgets as w; assert w.__version__.startswith('7.7.'), w.__version__; print('ipywidgets', w.__version__)"
 	@if [ -z "$(strip $(IPW7_TESTS))" ]; then echo "test-widgets7: no widget tests or lesson runs found in tests/"; exit 1; fi
 	OMP_WAIT_POLICY=PASSIVE $(PY7) -m pytest -m "not browser" $(IPW7_TESTS)
+
+## make test-colab: a lesson run as on Google Colab (tests/test_colab_simulation.py). .venv-colab holds what a Colab
+## runtime has before a lesson starts (torch, ipywidgets 7.7, the classic notebook 6.5, no JupyterLab, not this
+## package); a fake google.colab makes the lesson's setup cell install the package, non-editable, from this checkout.
+VENVC      ?= .venv-colab
+PYC        := $(VENVC)/bin/python
+
+$(PYC):
+	@$(CHECK_PYTHON)
+	$(PYTHON) -m venv $(VENVC)
+
+$(VENVC)/.installed-colab: Makefile | $(PYC)
+	$(PYC) -m pip install torch torchvision numpy matplotlib tqdm pillow "ipywidgets>=7.7,<7.8" "notebook>=6.5,<7" \
+		ipykernel nbclient nbformat pytest
+	touch $@
+
+test-colab: $(VENVC)/.installed-colab
+	RESNEXT_EDU_COLAB_SIMULATION=1 OMP_WAIT_POLICY=PASSIVE $(PYC) -m pytest -p no:cacheprovider tests/test_colab_simulation.py

@@ -97,7 +97,8 @@ class BasicBlock(_Residual):
         out_channels: channels of the output.
         stride: stride of the first 3x3 (2 halves the map).
         shortcut: "projection-when-needed" (the default) or "projection-always" (:func:`projection`).
-        residual: False drops the shortcut, giving the "plain" network of Table 3's "without residual" rows.
+        residual: False drops the shortcut, giving the "plain" network of the "without residual" rows (the
+            unnumbered table of Section 5.1).
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED,
@@ -134,7 +135,7 @@ class ResNeXtBlock(_Residual):
         bottleneck_width: d, the width of each transformation.
         form: "A", "B" or "C" (Fig. 3).
         shortcut: "projection-when-needed" (the default) or "projection-always" (:func:`projection`).
-        residual: False drops the shortcut (a "plain" block, for Table 3's "without residual" comparison).
+        residual: False drops the shortcut (a "plain" block, for Section 5.1's "without residual" comparison).
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, cardinality: int,

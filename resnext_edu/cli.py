@@ -1,4 +1,4 @@
-"""The command line: ``python -m resnext_edu {models,count,train,sweep,sweep-report} ...`` (lessons 04-06).
+"""The command line: ``python -m resnext_edu {models,count,train,sweep,sweep-report} ...`` (and ``--version``; lessons 04-06).
 
 ``train`` builds a model and the data from its arguments and calls :func:`resnext_edu.train.fit`; under torchrun
 every rank runs it, and rank 0 prints and writes (:mod:`resnext_edu.distributed`). ``sweep`` and ``sweep-report``
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from . import counting, models, sweep
+from . import __version__, counting, models, sweep
 from .checkpoints import CHECKPOINT, HISTORY
 from .counting import G, M
 from .data import load_cifar10
@@ -29,7 +29,7 @@ from .train import SCHEDULES, TrainConfig, TrainingDiverged, fit
 
 def _cmd_models(args: argparse.Namespace) -> int:
     print("Registered models (any resnext29_<C>x<d>d is accepted too):")
-    for name in models.list_models():
+    for name in models.list_models(args.filter):
         config = models.config_for(name)
         print(f"  {name:<20} {config.template:<8} C={config.cardinality:<3} d={config.base_width:<3} "
               f"depth={config.depth}")
@@ -183,8 +183,11 @@ def _main_train(args: argparse.Namespace, dist: Distributed) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m resnext_edu",
                                      description="resnext-edu: ResNeXt models, counting, training and sweeps.")
+    parser.add_argument("--version", action="version", version=f"resnext-edu {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("models", help="list the registered models").set_defaults(func=_cmd_models)
+    p = sub.add_parser("models", help="list the registered models")
+    p.add_argument("--filter", nargs="*", default=[], help="shell-style patterns, e.g. 'resnext*'")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("count", help="parameters and MACs of a model")
     p.add_argument("model", help="a model name, e.g. resnext29_8x64d (see `models`)")

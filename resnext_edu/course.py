@@ -2,8 +2,9 @@
 
 The device and its description come from :mod:`resnext_edu.device` (``course.device()``, ``course.describe_device``).
 
-A fork changes ``REPOSITORY`` (and ``BRANCH``) here, then runs ``python -m resnext_edu.course`` to rewrite every
-notebook's "Open in Colab" badge and setup cell; a test checks that they agree with this file.
+A fork changes ``REPOSITORY`` here (a release changes ``REVISION``, through ``__version__``), then runs
+``python -m resnext_edu.course`` to rewrite every notebook's "Open in Colab" badge, runtime line, Colab metadata and
+setup cell; a test checks that they agree with this file.
 """
 
 from __future__ import annotations
@@ -14,30 +15,61 @@ from pathlib import Path
 
 import torch
 
+from . import __version__
 from .device import describe_device, pick_device  # noqa: F401  (describe_device: the lessons call it)
 
 REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
-BRANCH = "main"
+REVISION = f"v{__version__}"               # the release tag: Colab opens the lessons and installs the package from it
 REPO_URL = f"https://github.com/{REPOSITORY}"
+INSTALL = f"resnext-edu @ git+{REPO_URL}@{REVISION}"   # what the setup cell installs on Colab (a pip argument)
+INSTALL_ENV = "RESNEXT_EDU_INSTALL"         # overrides INSTALL, e.g. a checkout's path (the Colab simulation test)
 QUICK_ENV = "RESNEXT_EDU_QUICK"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+GPU_LESSONS = ("05", "06", "07")            # lessons that train for minutes: Colab opens them on a GPU runtime
+RUNTIME_GPU = ("**Runtime:** a GPU. Colab opens this lesson on a GPU runtime (Runtime > Change runtime type "
+               "shows it); a CPU runs it too.")
+RUNTIME_CPU = "**Runtime:** a CPU is enough (Colab's default runtime; no GPU needed)."
 
 
 def colab_badge(notebook: str) -> str:
-    """The markdown of the "Open in Colab" badge for ``notebooks/<notebook>``."""
-    url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook}"
+    """The markdown of the "Open in Colab" badge for ``notebooks/<notebook>`` at :data:`REVISION`."""
+    url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/{REVISION}/notebooks/{notebook}"
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
+def wants_gpu(notebook: str) -> bool:
+    """Whether lesson ``notebook`` (a file name such as ``05_cardinality_sweep.ipynb``) asks Colab for a GPU."""
+    return notebook[:2] in GPU_LESSONS
+
+
+def runtime_line(notebook: str) -> str:
+    """The line under each lesson's badge that says which runtime it wants."""
+    return RUNTIME_GPU if wants_gpu(notebook) else RUNTIME_CPU
+
+
+def colab_metadata(notebook: str) -> dict:
+    """The notebook-level metadata Colab reads: ``accelerator: GPU`` (and a T4, the free GPU) opens a GPU runtime."""
+    return {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}} if wants_gpu(notebook) else {}
+
+
 def setup_cell() -> str:
-    """The one setup cell: installs the package on Colab (detected by ``google.colab``), does nothing elsewhere."""
-    return (
-        "# Setup: on Google Colab this installs the course package; on your own machine (`make lab`) it does nothing.\n"
-        "import subprocess, sys\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", "
-        f"\"resnext-edu @ git+{REPO_URL}@{BRANCH}\"], check=True)"
-    )
+    """The one setup cell: on Colab (detected by ``google.colab``) it pip-installs :data:`INSTALL` (or the pip
+    argument in ``$RESNEXT_EDU_INSTALL``); elsewhere it does nothing. A failed install stops the notebook with one
+    line (the error of git or pip, e.g. no internet or an unknown revision) instead of pip's long report."""
+    return f"""\
+# Setup: on Google Colab this installs the course package (release {REVISION}); on your own machine it does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    source = os.environ.get("{INSTALL_ENV}", "{INSTALL}")
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-color", source],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        said = [line.strip() for line in pip.stderr.splitlines() if line.strip()] or ["pip gave no reason"]
+        why = next((line for line in said if line.startswith(("fatal:", "error: pathspec", "ERROR:"))), said[-1])
+        class SetupFailed(Exception):
+            def _render_traceback_(self):  # IPython shows this one line instead of a traceback
+                return [str(self)]
+        raise SetupFailed(f"Setup failed: could not install {{source}} (no internet? unknown revision?): {{why}}")"""
 
 
 def quick_mode(default: bool = False) -> bool:
@@ -57,21 +89,35 @@ def device() -> torch.device:
     return pick_device("auto")
 
 
+def _with_runtime_line(markdown: str, notebook: str) -> str:
+    """The first markdown cell with its badge line from this file and, after it, one runtime line."""
+    lines = [line for line in markdown.splitlines() if not line.startswith("**Runtime:**")]
+    badge = next(i for i, line in enumerate(lines) if "colab-badge.svg" in line)
+    lines[badge] = colab_badge(notebook)
+    while badge + 1 < len(lines) and not lines[badge + 1].strip():   # the blank lines the old runtime line left
+        del lines[badge + 1]
+    lines[badge + 1:badge + 1] = ["", runtime_line(notebook), ""]
+    return "\n".join(lines)
+
+
 def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
-    """Rewrite every lesson's badge (first markdown line starting with the badge) and setup cell from this file."""
-    import nbformat   # a development dependency: only when rewriting the notebooks
+    """Rewrite every lesson's badge and runtime line (the first markdown cell with the badge), its Colab metadata and
+    its setup cell (the code cell starting with ``# Setup:``) from this file; returns the names of changed files."""
+    import nbformat   # a dependency of the notebook tools, not of the package
 
     changed = []
-    for path in sorted(folder.glob("*.ipynb")):
+    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         before = nbformat.writes(nb)
+        badge_done = False
         for cell in nb.cells:
-            if cell.cell_type == "markdown" and "colab-badge.svg" in cell.source:
-                lines = cell.source.splitlines()
-                cell.source = "\n".join(colab_badge(path.name) if "colab-badge.svg" in line else line
-                                        for line in lines)
+            if cell.cell_type == "markdown" and "colab-badge.svg" in cell.source and not badge_done:
+                cell.source, badge_done = _with_runtime_line(cell.source, path.name), True
             elif cell.cell_type == "code" and cell.source.startswith("# Setup:"):
                 cell.source = setup_cell()
+        for key in ("accelerator", "colab"):
+            nb.metadata.pop(key, None)
+        nb.metadata.update(colab_metadata(path.name))
         if nbformat.writes(nb) != before:
             nbformat.write(nb, path)
             changed.append(path.name)

@@ -171,3 +171,41 @@ def show_images(images, labels, classes, *, n: int = 20, columns: int = 10, scal
             ax.set_title(classes[int(labels[i])], fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# GoogLeNet's module "inception (3a)" (Szegedy et al. 2015, Table 1): 192 channels in, four different paths,
+# concatenated to 64 + 128 + 32 + 32 = 256 channels. Each path: its layers as (label, kind).
+INCEPTION_3A = [[("192, 1x1, 64", "1x1")],
+                [("192, 1x1, 96", "1x1"), ("96, 3x3, 128", "3x3")],
+                [("192, 1x1, 16", "1x1"), ("16, 5x5, 32", "5x5")],
+                [("3x3 max pool", "pool"), ("192, 1x1, 32", "1x1")]]
+
+
+def draw_inception_module(paths=INCEPTION_3A, in_channels: int = 192, ax: Axes | None = None) -> Figure:
+    """Inception's split-transform-merge (GoogLeNet's module 3a; lesson 02): paths of *different* shapes, merged by
+    concatenation. ResNeXt keeps the split-transform-merge and gives every path the same shape (Eq. 2)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    else:
+        fig = ax.figure
+    colours = {**COLOURS, "5x5": "#f6d5e5", "pool": "#e2f0d9"}
+    xs = [(i - (len(paths) - 1) / 2) * (1.6 + GAP) for i in range(len(paths))]
+    y_in, y_out = 3.3, -0.3
+    _box(ax, 0, y_in, f"{in_channels}-d in", COLOURS["io"], width=3.0, fontsize=10)
+    out_channels = 0
+    for i, (x, path) in enumerate(zip(xs, paths)):
+        ys = [2.2 - 1.0 * j for j in range(len(path))]
+        _arrow(ax, (x * 0.4, y_in - BOX_H / 2), (x, ys[0] + BOX_H / 2))
+        for j, ((label, kind), y) in enumerate(zip(path, ys)):
+            _box(ax, x, y, label, colours[kind], f"path-{i + 1}", 1.6, 9)
+            if j + 1 < len(path):
+                _arrow(ax, (x, y - BOX_H / 2), (x, ys[j + 1] + BOX_H / 2))
+        _arrow(ax, (x, ys[-1] - BOX_H / 2), (x * 0.4, y_out + BOX_H / 2))
+        out_channels += int(path[-1][0].rsplit(",", 1)[-1])
+    _box(ax, 0, y_out, f"concatenate: {out_channels}-d out", COLOURS["io"], width=3.4, fontsize=10)
+    ax.set_xlim(xs[0] - 1.1, xs[-1] + 1.1)
+    ax.set_ylim(y_out - 0.5, y_in + 0.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("Inception's module (GoogLeNet, 3a): split, transform, merge with hand-designed paths", fontsize=11)
+    return fig

@@ -19,6 +19,7 @@ width of the paper's model alike: ``create("resnext29_8x64d", stage_widths=(16, 
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 from dataclasses import dataclass, fields, replace
 
@@ -115,10 +116,16 @@ _NAME = re.compile(r"^(?:resnet(?P<rdepth>\d+)|resnext(?P<depth>\d+)_(?P<C>\d+)x
 OVERRIDES = tuple(f.name for f in fields(ResNeXtConfig) if f.name != "template")
 
 
-def list_models() -> list[str]:
-    """The registered names. Any ``resnext<depth>_<C>x<d>d`` is also accepted (depth 29, 38, ... on CIFAR:
-    (depth - 2) divisible by 9; 50, 101, 152 on ImageNet), and ``resnet<depth>`` (= 1x64d)."""
-    return list(MODEL_NAMES)
+def list_models(filter: str | list[str] = "") -> list[str]:
+    """The registered names, or those matching ``filter``: a shell-style pattern (``"resnext*"``, ``"*_32x*"``) or a
+    list of them, as in ``timm.list_models(filter=...)``; case-sensitive. Any ``resnext<depth>_<C>x<d>d`` is also
+    accepted by :func:`create` (depth 29, 38, ... on CIFAR: (depth - 2) divisible by 9; 50, 101, 152 on ImageNet),
+    and ``resnet<depth>`` (= 1x64d)."""
+    patterns = [filter] if isinstance(filter, str) else list(filter) if isinstance(filter, (list, tuple)) else [None]
+    if not all(isinstance(p, str) for p in patterns):
+        raise TypeError(f"filter must be a pattern string such as 'resnext*' or a list of them, got {filter!r}.")
+    patterns = [p for p in patterns if p]
+    return [name for name in MODEL_NAMES if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
 
 
 def config_for(name: str, **overrides) -> ResNeXtConfig:

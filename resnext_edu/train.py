@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 128               # images per SGD step (the paper: 128)
     lr: float = 0.1                     # peak learning rate (the paper: 0.1 at batch 128)
     momentum: float = 0.9               # SGD momentum (the paper: 0.9)
-    nesterov: bool = False              # Nesterov momentum instead of the paper's plain momentum
+    nesterov: bool = False              # Nesterov momentum (the authors' train.lua; the paper says only "momentum")
     weight_decay: float = 5e-4          # L2 penalty on every parameter, as in the paper's CIFAR runs
     schedule: str = "onecycle"          # "step": lr/10 at 50% and 75% of epochs (paper); "onecycle"; "cosine"
     warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")

@@ -48,6 +48,9 @@ WIDGET_MODULES = {"tqdm.auto", "tqdm.notebook", "tqdm.autonotebook"}
 
 #: JupyterLab user settings for the test server: no news/update toasts over the cells; every cell attached to the
 #: DOM (the default windowing leaves off-screen cells unrendered, which hides them from checks and screenshots).
+#: JupyterLab's dark theme, for the dark-theme test (tests/test_browser_dark.py).
+DARK_THEME_SETTINGS = {"@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": "JupyterLab Dark"}}
+
 LAB_USER_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
@@ -158,7 +161,8 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, root: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90) -> LabServer:
+    def start(cls, root: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90,
+              settings: dict[str, dict] | None = None) -> LabServer:
         """Start `python -m jupyterlab` serving `root`; config, runtime and settings live under `workdir`.
 
         Args:
@@ -166,11 +170,12 @@ class LabServer:
             workdir: an empty folder for the server's own files and its log (`lab.log`).
             env: extra environment variables; the kernels inherit them (e.g. RESNEXT_EDU_QUICK=1).
             timeout_s: how long to wait for the server to answer.
+            settings: more user settings, file name -> JSON (e.g. DARK_THEME_SETTINGS), beside LAB_USER_SETTINGS.
         """
         settings_dir = workdir / "user-settings"
-        for relpath, settings in LAB_USER_SETTINGS.items():
+        for relpath, values in {**LAB_USER_SETTINGS, **(settings or {})}.items():
             (settings_dir / relpath).parent.mkdir(parents=True, exist_ok=True)
-            (settings_dir / relpath).write_text(json.dumps(settings), encoding="utf-8")
+            (settings_dir / relpath).write_text(json.dumps(values), encoding="utf-8")
         for name in ("config", "runtime", "data", "workspaces", "ipython"):
             (workdir / name).mkdir(exist_ok=True)
         port, token = free_port(), secrets.token_hex(16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from resnext_edu import counting
@@ -10,7 +11,9 @@ from resnext_edu.exercises import Feedback, lesson01, lesson02
 
 
 def is_blank_prompt(feedback: Feedback) -> bool:
-    return not feedback.passed and "fill in" in feedback.message.lower()
+    """An unanswered cell (after "Run all") asks to be filled in and gives no hint away."""
+    return (not feedback.passed and "fill in" in feedback.message.lower() and not feedback.hint
+            and "Hint" not in str(feedback) and "Hint" not in feedback._repr_html_())
 
 
 def test_lesson01_bottleneck_params():
@@ -78,7 +81,7 @@ def test_lesson02_block_forward_names_the_usual_mistakes():
 
     assert "without BN" in lesson02.check_block_forward(no_bn).message
     assert "without the shortcut" in lesson02.check_block_forward(no_shortcut).message
-    assert "differs" in lesson02.check_block_forward(first_branch_only).message
+    assert "never ran 3 of the 4 branches" in lesson02.check_block_forward(first_branch_only).message
 
 
 def test_lesson02_block_forward_blank_or_broken_never_raises():
@@ -101,3 +104,32 @@ def test_lesson02_block_forward_blank_or_broken_never_raises():
 def test_feedback_renders_html():
     html = lesson02.check_eq4(None)._repr_html_()
     assert "Not yet" in html and "Fill in" in html
+
+
+def test_lesson02_block_forward_shortcuts_are_recognised_kindly():
+    """The one-line cheat returns the right numbers; the check proves the learner's code computed them."""
+    shortcut = lesson02.check_block_forward(lambda block, x: block(x))
+    assert not shortcut.passed and "block(x)" in shortcut.message and shortcut.hint
+
+    def via_form_c(block, x):                 # right numbers, computed by another block: no branch ever runs
+        from resnext_edu.blocks import convert
+        return convert(block, "C")(x)
+    other = lesson02.check_block_forward(via_form_c)
+    assert not other.passed and "never ran" in other.message
+
+
+def test_the_check_leaves_no_trace_on_the_block():
+    import torch
+    from resnext_edu.exercises import CalledTheBlock, forward_disabled
+    block, x = lesson02._example_block()
+    before = block(x)
+    with forward_disabled(block, counting={"b0": block.branches[0]}) as calls:
+        block.branches[0](x)
+        with pytest.raises(CalledTheBlock):
+            block(x)
+    assert calls == {"b0": 1} and torch.equal(block(x), before) and not block.branches[0]._forward_hooks
+
+
+def test_feedback_reads_in_a_dark_theme():
+    html = lesson02.check_eq4(0)._repr_html_()
+    assert "var(--jp-content-font-color1" in html and "rgba(" in html      # theme text colour, translucent tint

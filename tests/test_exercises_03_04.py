@@ -77,11 +77,35 @@ def test_lesson04_checks_use_the_counters_values():
     assert counting.count(lesson04_block(), input_size=28).macs == macs       # the measured counter agrees
     flops = lesson04.check_conv3_macs(2 * macs)
     assert not flops.passed and "FLOPs" in flops.message
-    assert lesson04.check_matched_width(4).passed                          # 64x4d: Table 4's 2x complexity
-    assert not lesson04.check_matched_width(2).passed
-    for check in (lesson04.check_conv3_params, lesson04.check_conv3_macs, lesson04.check_matched_width):
+    for check in (lesson04.check_conv3_params, lesson04.check_conv3_macs, lesson04.verify_matched_width):
         assert "Fill in" in check(...).message and "Fill in" in check(None).message
+        assert not check(None).hint                                        # no hint before a first answer
         assert not check("sixty-four").passed
+
+
+def test_lesson04_predict_then_verify():
+    # 64x4d is Table 4's 2x-complexity model: 64·(256·4 + 9·4·4 + 4·256) = 140,288, ~ 2 x 69,632 = 139,264
+    assert 64 * (256 * 4 + 9 * 4 * 4 + 4 * 256) == 140_288
+    right = lesson04.verify_matched_width(4)
+    assert right.passed and "140,288" in right.message
+    wrong = lesson04.verify_matched_width(2)
+    assert not wrong.passed and "d = 4" in wrong.message and wrong.hint     # the measurement is shown either way
+    assert lesson04.verify_matched_width(None).message.startswith("Fill in")  # nothing measured before a prediction
+    assert "solver" not in lesson04.verify_matched_width(None).message.split("(")[0]
+
+
+def test_form_b_shortcut_is_recognised():
+    feedback = lesson03.check_form_b_forward(lambda block, x: block(x))
+    assert not feedback.passed and "block(x)" in feedback.message
+
+    def skips_a_branch(block, x):           # the last branch replaced by zeros: never run
+        ys = [branch(x) for branch in block.branches[:-1]]
+        ys.append(torch.zeros_like(ys[0]))
+        out = block.bn3(block.conv3(torch.cat(ys, dim=1)))
+        return torch.relu(out + (x if block.downsample is None else block.downsample(x)))
+    skipped = lesson03.check_form_b_forward(skips_a_branch)
+    assert not skipped.passed and "never ran branch 3" in skipped.message
+    assert lesson03.check_form_b_forward(form_b).passed                   # the honest answer still passes
 
 
 def lesson04_block():

@@ -30,7 +30,8 @@ def test_usual_slips_in_the_hours_get_named(answer, words):
 @pytest.mark.parametrize("answer", [None, ..., "six", [6.7], 100.0])
 def test_unanswered_or_odd_hours_never_raise(answer):
     feedback = lesson06.check_paper_hours(answer)
-    assert not feedback.passed and feedback.hint and "Not yet." in str(feedback)
+    assert not feedback.passed and "Not yet." in str(feedback)
+    assert bool(feedback.hint) == (answer not in (None, ...))        # a hint only after a first wrong answer
     assert "Not yet." in feedback._repr_html_()
 
 
@@ -58,3 +59,8 @@ def test_steps_and_first_drop_at_batch_256():
 def test_steps_at_the_papers_batch_of_128():
     assert lesson06.check_paper_steps(117_000, 58_500, batch_size=128).passed
     assert "80 images" in lesson06.check_paper_steps(117_300, batch_size=128).message
+
+
+def test_the_hours_hint_is_a_step_not_the_solution():
+    hint = lesson06.check_paper_hours(100.0).hint
+    assert "epochs" in hint and "5.387" not in hint and "3600" not in hint and "3,600" not in hint

@@ -1,13 +1,26 @@
 """Self-checks for the lessons' exercises: one module per lesson (``lesson01``, ...), friendly feedback, no asserts.
 
 A check returns a :class:`Feedback` (shown as a coloured box in the notebook, as text in a terminal) that says what
-is right, what is off and a hint, instead of raising.
+is right, what is off and a hint, instead of raising. A hint is shown only after a wrong answer: a cell left empty
+(``None``) after "Run all" says "fill it in", and gives nothing away. The box takes its colours from JupyterLab's
+theme variables (light and dark), with fallbacks for Colab and other front ends.
+
+:func:`forward_disabled` lets a check prove that the learner's code computed what was asked, rather than calling the
+finished block (``lambda block, x: block(x)``).
 """
 
 from __future__ import annotations
 
 import html
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from torch import nn
+
+# Text and background colours from the notebook's theme: JupyterLab's variables first, then Colab's, then a light
+# default. The tints are translucent, so they read on a light and on a dark background alike.
+TEXT = "var(--jp-content-font-color1, var(--colab-primary-text-color, #1f1f1f))"
+TINTS = {True: ("rgba(24, 128, 56, 0.16)", "#34a853"), False: ("rgba(234, 134, 0, 0.16)", "#f29900")}
 
 
 @dataclass
@@ -24,17 +37,52 @@ class Feedback:
         return self.passed
 
     def _repr_html_(self) -> str:
-        colour, border = ("#e6f4ea", "#188038") if self.passed else ("#fef7e0", "#b06000")
+        background, border = TINTS[self.passed]
         hint = f"<br><i>Hint: {html.escape(self.hint)}</i>" if self.hint and not self.passed else ""
         head = "&#10004; Correct!" if self.passed else "&#9998; Not yet."
-        return (f"<div style='background:{colour};border-left:4px solid {border};padding:6px 10px'>"
+        return (f"<div class='resnext-edu-feedback' style='color:{TEXT};background:{background};"
+                f"border-left:4px solid {border};padding:6px 10px'>"
                 f"<b>{head}</b> {html.escape(self.message)}{hint}</div>")
+
+
+def empty(what: str) -> Feedback:
+    """The answer to a cell nobody has filled in yet: no hint, nothing given away."""
+    return Feedback(False, f"Fill in {what} first, then run this cell again.")
+
+
+class CalledTheBlock(RuntimeError):
+    """Raised when a learner's function calls the block it was asked to re-implement."""
+
+
+@contextmanager
+def forward_disabled(module: nn.Module, *, counting: dict[str, nn.Module] | None = None):
+    """Within the ``with``, calling ``module(x)`` raises :class:`CalledTheBlock`; the sub-modules still work. Calls
+    into each module of ``counting`` (name -> module) are counted with forward hooks, in the dict yielded."""
+    calls = {name: 0 for name in counting or {}}
+    hooks = [sub.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+             for name, sub in (counting or {}).items()]
+
+    def refuse(*args, **kwargs):
+        raise CalledTheBlock("the block's own forward was called")
+
+    module.forward = refuse                    # an instance attribute hides the class's forward
+    try:
+        yield calls
+    finally:
+        del module.forward
+        for hook in hooks:
+            hook.remove()
+
+
+SHORTCUT_MESSAGE = ("Your function calls block(x), the finished block itself, so it returns the right numbers "
+                    "without computing them. That is a fair instinct for real code, but this exercise asks you to "
+                    "build the output from the block's layers.")
 
 
 def check_number(answer, expected, *, what: str, hint: str = "", tolerance: float = 0.0) -> Feedback:
     """Compare a learner's number with the expected one (exactly, or within a relative tolerance)."""
     if answer is None or answer is ...:
-        return Feedback(False, f"Fill in your value for {what} first.", hint)
+        return empty(f"your value for {what}")
     try:
         value = float(answer)
     except (TypeError, ValueError):

@@ -10,7 +10,7 @@ import torch
 
 from ..blocks import Bottleneck
 from ..counting import eq4_params
-from . import Feedback, check_number
+from . import Feedback, check_number, empty
 
 
 def check_bottleneck_params(answer, *, in_channels: int = 512, bottleneck_width: int = 128,
@@ -45,7 +45,7 @@ def check_output_shape(answer, *, input_shape: tuple[int, ...] = (8, 512, 16, 16
     what = (f"the output shape of Bottleneck({in_channels}, {out_channels}, stride={stride}, "
             f"bottleneck_width={bottleneck_width}) on an input of shape {tuple(input_shape)}")
     if answer is None or answer is ...:
-        return Feedback(False, f"Fill in your value for {what} first.", "A tuple of four numbers: (N, C, H, W).")
+        return empty(f"your value for {what}, a tuple of four numbers (N, C, H, W),")
     try:
         answer = tuple(int(v) for v in answer)
     except (TypeError, ValueError):

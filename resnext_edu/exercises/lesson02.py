@@ -2,7 +2,9 @@
 
 :func:`check_block_forward` compares the learner's Eq. 3 with an independent computation: the same weights in form
 C (one grouped convolution, :func:`~resnext_edu.blocks.convert`), so a sum over the wrong branches, a missing BN or
-a missing shortcut cannot agree with it by accident.
+a missing shortcut cannot agree with it by accident. The learner's function runs on a block whose own ``forward`` is
+disabled, with hooks counting the calls into every branch: ``lambda block, x: block(x)`` is recognised (and named,
+kindly), and so is an answer that never ran the branches.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 from ..blocks import ResNeXtBlock, convert
 from ..counting import eq4_params
 from ..models import config_for
-from . import Feedback, check_number
+from . import SHORTCUT_MESSAGE, CalledTheBlock, Feedback, check_number, empty, forward_disabled
 
 
 def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_channels: int = 256,
@@ -51,10 +53,17 @@ def check_block_forward(my_forward) -> Feedback:
     """Exercise 3: ``my_forward(block, x)`` should compute a form-A block's output y = ReLU(BN(sum_i T_i(x)) + x)
     from ``block.branches``, ``block.bn3`` and the identity shortcut (Eq. 2-3, BN after the aggregation)."""
     what = "my_forward(block, x)"
+    if my_forward is None or my_forward is ... or not callable(my_forward):
+        return empty("my_forward (a function of block and x)")
     block, x = _example_block()
+    with torch.no_grad():
+        expected = convert(block, "C")(x)                   # the same weights as one grouped convolution
+    branches = {f"branch {i}": branch for i, branch in enumerate(block.branches)}
     try:
-        with torch.no_grad():
+        with torch.no_grad(), forward_disabled(block, counting=branches) as calls:
             mine = my_forward(block, x)
+    except CalledTheBlock:
+        return Feedback(False, SHORTCUT_MESSAGE, "Start from: total = sum(branch(x) for branch in block.branches).")
     except NotImplementedError:
         mine = None
     except Exception as error:  # the learner's code: report, never raise
@@ -62,12 +71,10 @@ def check_block_forward(my_forward) -> Feedback:
                         "Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
                         "and take torch.relu.")
     if mine is None:
-        return Feedback(False, f"Fill in your code for {what} first (it returned None).",
-                        "Start from: total = sum(branch(x) for branch in block.branches).")
+        return empty(f"the body of {what} (it returned None)")
     if not isinstance(mine, torch.Tensor):
         return Feedback(False, f"{what} should return a tensor, got {type(mine).__name__}.")
     with torch.no_grad():
-        expected = convert(block, "C")(x)                   # the same weights as one grouped convolution
         aggregated = sum(branch(x) for branch in block.branches)
         candidates = {
             "the sum of the branches alone (Eq. 2)": aggregated,
@@ -78,6 +85,11 @@ def check_block_forward(my_forward) -> Feedback:
         }
     if mine.shape != expected.shape:
         return Feedback(False, f"{what} has shape {tuple(mine.shape)}, the block's output {tuple(expected.shape)}.")
+    unused = [name for name, n in calls.items() if n == 0]
+    if unused:
+        return Feedback(False, f"{what} never ran {len(unused)} of the {len(branches)} branches ({', '.join(unused[:3])}"
+                               f"{', ...' if len(unused) > 3 else ''}): Eq. 2 aggregates all of them.",
+                        "total = sum(branch(x) for branch in block.branches).")
     if torch.allclose(mine, expected, atol=1e-5):
         return Feedback(True, f"{what} matches the block, computed independently as one grouped convolution "
                               f"(form C): max difference {(mine - expected).abs().max().item():.1e}.")

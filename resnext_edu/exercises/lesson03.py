@@ -2,6 +2,8 @@
 
 * :func:`check_form_b_forward`: the learner writes form B's forward (Fig. 3(b)) as a function ``f(block, x)``;
   it is run on random blocks and inputs and compared with the package's form B and with its form-C conversion.
+  The block's own ``forward`` is disabled while the learner's function runs, and hooks count the calls into every
+  branch and into ``conv3``: calling ``block(x)``, or skipping a branch, is recognised and explained.
 * :func:`check_dense_nonzeros`: how many numbers of the dense equivalent of a grouped 3x3 are not forced to zero.
 """
 
@@ -11,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..blocks import ResNeXtBlock, convert
-from . import Feedback, check_number
+from . import SHORTCUT_MESSAGE, CalledTheBlock, Feedback, check_number, empty, forward_disabled
 
 TOLERANCE = 1e-4        # float32 rounding of a 64-channel block is ~1e-6; a real mistake is ~1e-1
 
@@ -46,7 +48,7 @@ def check_form_b_forward(forward) -> Feedback:
     """Run ``forward(block, x)`` on two random form-B blocks (an identity shortcut, then a projection shortcut) and
     compare it with ``block(x)`` and with the form-C block of :func:`~resnext_edu.blocks.convert`."""
     if forward is None or forward is ...:
-        return Feedback(False, "Fill in your function first, then run this cell again.")
+        return empty("your function")
     if not callable(forward):
         return Feedback(False, f"Pass your function itself (no parentheses), got a {type(forward).__name__}.")
     cases = [("a block with an identity shortcut (64 -> 64 channels)", _random_block(64, 64, 1, seed=0)),
@@ -55,10 +57,15 @@ def check_form_b_forward(forward) -> Feedback:
         x = torch.randn(2, block.in_channels, 8, 8)
         with torch.no_grad():
             expected = block(x)
+            watched = {f"branch {i}": branch for i, branch in enumerate(block.branches)} | {"conv3": block.conv3}
             try:
-                got = forward(block, x)
+                with forward_disabled(block, counting=watched) as calls:
+                    got = forward(block, x)
+            except CalledTheBlock:
+                return Feedback(False, SHORTCUT_MESSAGE, "Run every branch on x (block.branches), concatenate, "
+                                                          "then block.conv3 and block.bn3.")
             except NotImplementedError:
-                return Feedback(False, "Fill in your function first, then run this cell again.")
+                return empty("your function")
             except Exception as error:  # the learner's code: report any error as feedback, not as a traceback
                 hint = ("Run it by hand on a block and a batch and print the shapes of ys, the concatenation and "
                         "conv3's output.")
@@ -67,7 +74,7 @@ def check_form_b_forward(forward) -> Feedback:
                             "block.downsample(x), not x (block.downsample is None for an identity shortcut).")
                 return Feedback(False, f"On {what}, your function raised {type(error).__name__}: {error}", hint)
             if got is None or got is ...:
-                return Feedback(False, "Your function returns nothing yet: fill it in, ending with `return out`.")
+                return empty("your function (it returns nothing yet; end it with `return ...`)")
             if not isinstance(got, Tensor):
                 return Feedback(False, f"Your function should return a tensor, got a {type(got).__name__}.")
             if got.shape != expected.shape:
@@ -75,6 +82,12 @@ def check_form_b_forward(forward) -> Feedback:
                                        f"{tuple(expected.shape)}.",
                                 "Concatenate the branch outputs along the channel dimension (dim=1), then apply "
                                 "block.conv3, which takes C·d channels to out_channels.")
+            unused = [name for name, n in calls.items() if n == 0]
+            if unused:
+                return Feedback(False, f"On {what}, your function never ran {', '.join(unused[:3])}"
+                                       f"{', ...' if len(unused) > 3 else ''}: form B runs every branch, then the one "
+                                       "dense 1x1 (block.conv3) on their concatenation.",
+                                "ys = [branch(x) for branch in block.branches]")
             if _close(got, expected):
                 form_c = convert(block, "C")
                 if not _close(got, form_c(x)):

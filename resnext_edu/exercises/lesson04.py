@@ -4,7 +4,7 @@ which the tests check against the measured counter."""
 from __future__ import annotations
 
 from .. import counting
-from . import Feedback, check_number
+from . import Feedback, check_number, empty
 
 # Exercise 1 and 2: a block of ResNeXt-50's conv3 stage (Table 1): 512 -> 512 channels, C = 32, d = 8, 28x28 maps.
 CONV3_BLOCK = {"in_channels": 512, "out_channels": 512, "cardinality": 32, "bottleneck_width": 8}
@@ -37,10 +37,23 @@ def check_conv3_macs(answer) -> Feedback:
     return feedback
 
 
-def check_matched_width(answer, cardinality: int = 64, budget_percent: int = 200) -> Feedback:
-    """The complexity-matched d for ``cardinality`` at ``budget_percent`` of ResNet's conv2 block (Table 4: 2x)."""
+def verify_matched_width(prediction, cardinality: int = 64, budget_percent: int = 200) -> Feedback:
+    """Exercise 3, predict then verify: the learner predicts the complexity-matched d for ``cardinality`` at
+    ``budget_percent`` of ResNet's conv2 block (Table 4: 2x); only then does this run the width solver and show Eq. 4
+    at the solver's d and its neighbours, so the learner sees why."""
+    if prediction is None or prediction is ...:
+        return empty("your prediction (a whole number; reason with Eq. 4 before you let the solver answer)")
+    try:
+        guess = int(prediction)
+    except (TypeError, ValueError):
+        return Feedback(False, f"A bottleneck width is a whole number, got {prediction!r}.")
     budget = counting.eq4_params(1, 64) * budget_percent // 100
-    expected = counting.solve_bottleneck_width(cardinality, budget=budget)
-    return check_number(answer, expected, what=f"d for C = {cardinality} at {budget_percent}% of the budget",
-                        hint=f"Find the d whose Eq. 4 count C·(256·d + 9·d·d + 256·d) is closest to {budget:,}; "
-                             "the explorer (budget box) or counting.solve_bottleneck_width(C, budget=...) tell you.")
+    d = counting.solve_bottleneck_width(cardinality, budget=budget)
+    share = lambda width: f"{100 * counting.eq4_params(cardinality, width) / budget:.1f}% of the budget"
+    table = "; ".join(f"d = {w}: {counting.eq4_params(cardinality, w):,} ({share(w)})"
+                      for w in sorted({max(1, d - 1), d, d + 1, max(1, guess)}))
+    measured = f"The solver, counting.solve_bottleneck_width({cardinality}, budget={budget:,}), says d = {d}. {table}."
+    if guess == d:
+        return Feedback(True, f"Your prediction d = {guess} is right. {measured}")
+    return Feedback(False, f"You predicted d = {guess}. {measured}",
+                    "Eq. 4 grows with d·d, so doubling the budget does not double d; compare the rows above.")

@@ -4,7 +4,7 @@ width solver, never from typed-in numbers."""
 from __future__ import annotations
 
 from ..sweep import cardinality_configs, shipped, summarize
-from . import Feedback, check_number
+from . import Feedback, check_number, empty
 
 
 def _lesson_rows():
@@ -24,7 +24,7 @@ def check_difference(difference, standard_error, cardinality: int = 32) -> Feedb
     expected_diff = a.mean - b.mean
     expected_se = (a.std ** 2 / a.n + b.std ** 2 / b.n) ** 0.5
     if difference is None or standard_error is None:
-        return Feedback(False, "Fill in both numbers first.", "Use the rows' .mean, .std and .n.")
+        return empty("both numbers")
     try:
         diff, se = float(difference), float(standard_error)
     except (TypeError, ValueError):
@@ -44,9 +44,23 @@ def check_difference(difference, standard_error, cardinality: int = 32) -> Feedb
                           f"ratio {ratio:+.1f}: {verdict}.")
 
 
-def check_matched_width(answer, cardinality: int = 16, budget: str = "medium") -> Feedback:
-    """Exercise 2: the complexity-matched d for ``cardinality`` at another budget (the width solver's answer)."""
-    expected = cardinality_configs(budget, (cardinality,))[0].base_width
-    return check_number(answer, expected, what=f"d for C = {cardinality} at the {budget!r} budget",
-                        hint="sweep.cardinality_configs(budget, [C]) runs the width solver; or try d values by hand "
-                             "with counting.count(models.create(...)) until the params are closest to 1x64d's.")
+def verify_matched_width(prediction, cardinality: int = 16, budget: str = "medium") -> Feedback:
+    """Exercise 2, predict then verify: the learner predicts the complexity-matched d for ``cardinality`` at another
+    budget; only then does this run the model width solver (:func:`~resnext_edu.sweep.cardinality_configs`) and show
+    the parameter counts it weighed."""
+    if prediction is None or prediction is ...:
+        return empty("your prediction (a whole number; reason from the lesson budget's table before you measure)")
+    try:
+        guess = int(prediction)
+    except (TypeError, ValueError):
+        return Feedback(False, f"A bottleneck width is a whole number, got {prediction!r}.")
+    config = cardinality_configs(budget, (cardinality,))[0]
+    baseline = cardinality_configs(budget, (1,))[0]
+    measured = (f"The solver at the {budget!r} budget says d = {config.base_width}: {config.params:,} params "
+                f"against the budget of {baseline.params:,} (1x{baseline.base_width}d), "
+                f"{100 * (config.params / baseline.params - 1):+.1f}%.")
+    if guess == config.base_width:
+        return Feedback(True, f"Your prediction d = {guess} is right. {measured}")
+    return Feedback(False, f"You predicted d = {guess}. {measured}",
+                    "Every stage scales alike, so the matched d does not depend on the stage widths; compare with "
+                    "the lesson budget's table in Section 1.")

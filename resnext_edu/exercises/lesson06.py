@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import counting, estimate
-from . import Feedback, check_number
+from . import Feedback, check_number, empty
 
 PAPER_MODEL = "resnext29_8x64d"
 SUSTAINED_TFLOPS = 20.0      # the exercise's GPU: 20 x 10^12 FLOP/s of useful work, sustained
@@ -26,8 +26,8 @@ def check_paper_hours(answer, sustained_tflops: float = SUSTAINED_TFLOPS) -> Fee
     ``sustained_tflops`` TFLOP/s (training only). Recognises the usual slips: MACs taken as FLOPs, the backward pass
     forgotten, seconds or minutes instead of hours."""
     expected = paper_hours(sustained_tflops)
-    hint = ("images = 300 epochs x 50,000; FLOPs per training image = 2 (per MAC) x 3 (forward + backward) x "
-            "5.387 G MACs; hours = images x FLOPs per image / (TFLOP/s x 10^12) / 3600.")
+    hint = ("One step at a time: first, how many training images do the 300 epochs process in all? Then, how many "
+            "FLOPs does one training image cost? (Section 2 of the lesson says what to multiply the MACs by, and why.)")
     feedback = check_number(answer, expected, what=f"hours at {sustained_tflops:g} TFLOP/s", hint=hint,
                             tolerance=TOLERANCE)
     if feedback.passed:
@@ -61,7 +61,7 @@ def check_paper_steps(total_steps, first_drop_step=None, batch_size: int = 256) 
     hint = (f"Steps per epoch = {recipe.train_images:,} // {batch_size} (whole batches only); the first drop comes "
             f"after half of the {recipe.epochs} epochs.")
     if total_steps is None or total_steps is ...:
-        return Feedback(False, "Fill in total_steps first (and first_drop_step), then run this cell again.", hint)
+        return empty("total_steps (and first_drop_step)")
     try:
         total = float(total_steps)
     except (TypeError, ValueError):
@@ -78,7 +78,7 @@ def check_paper_steps(total_steps, first_drop_step=None, batch_size: int = 256) 
     if not feedback.passed:
         return feedback
     if first_drop_step is None or first_drop_step is ...:
-        return Feedback(False, f"total_steps = {steps:,} is right. Now fill in first_drop_step.", hint)
+        return Feedback(False, f"total_steps = {steps:,} is right. Now fill in first_drop_step.")
     drop_feedback = check_number(first_drop_step, drop, what="the step of the first learning-rate drop",
                                  hint=f"{recipe.epochs // 2} epochs x {per_epoch} steps.")
     if not drop_feedback.passed:

@@ -12,6 +12,16 @@ import matplotlib.pyplot as plt
 import traitlets
 from IPython.display import clear_output, display
 
+# Colours for the widgets' HTML: JupyterLab's theme variables (so text reads in the light and the dark theme), then
+# Colab's, then a light-theme default. A colour without a variable is unreadable in one theme or the other.
+MUTED = "var(--jp-ui-font-color2, var(--colab-secondary-text-color, #5f6368))"
+ERROR = "var(--jp-error-color1, #d93025)"
+
+
+def error_html(text: str) -> str:
+    """A learner-facing error line in the theme's error colour."""
+    return f"<b style='color:{ERROR}'>{html.escape(text)}</b>"
+
 
 class ControlValueError(traitlets.TraitError, ValueError):
     """A value set on a control from code that the control would otherwise have changed silently (2.5 -> 2, "8" -> 8,
@@ -106,7 +116,7 @@ class Explorer:
         try:
             state = self.compute(**self.values())
         except ValueError as error:
-            self.message.value = f"<b style='color:#b3261e'>{html.escape(str(error))}</b>"
+            self.message.value = error_html(str(error))
             return
         self.message.value = ""
         self.state = state

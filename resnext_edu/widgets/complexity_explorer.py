@@ -25,7 +25,7 @@ import torch
 from .. import counting, paper
 from ..blocks import ResNeXtBlock, group_width
 from ..checks import check_positive_int
-from .base import Explorer, StrictIntText, slider
+from .base import MUTED, Explorer, StrictIntText, slider
 
 MAX_CARDINALITY = 64
 MAX_BOTTLENECK_WIDTH = 128
@@ -178,7 +178,7 @@ class ComplexityExplorer(Explorer):
             ("budget (conv weights)", _fmt(s["budget"]), f"{s['percent_of_budget']:.1f}% used"),
         ]
         body = "".join(f"<tr><td style='padding-right:12px'>{a}</td><td style='text-align:right'>{b}</td>"
-                       f"<td style='padding-left:12px;color:#555'>{html.escape(c)}</td></tr>" for a, b, c in rows)
+                       f"<td style='padding-left:12px;color:{MUTED}'>{html.escape(c)}</td></tr>" for a, b, c in rows)
         return f"<table>{body}</table><div>Your block is {where}.</div>"
 
 

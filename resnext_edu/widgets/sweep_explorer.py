@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 
 from ..sweep import report
 from ..sweep.results import METRICS, Gathered, gather, get_metric, shipped, summarize
-from .base import Explorer
+from .base import Explorer, error_html
 
 VIEWS = (("accuracy vs cardinality", "cardinality"), ("learning curves", "curves"),
          ("2x complexity (Table 4)", "table4"))
@@ -182,8 +182,7 @@ class TrainButton:
             if self.explorer is not None:
                 self.explorer.reload(select_source="mine")
         except Exception as error:    # shown in the widget, not as a traceback
-            self.status.value = f"<b style='color:#b3261e'>{html.escape(type(error).__name__)}: " \
-                                f"{html.escape(str(error))}</b>"
+            self.status.value = error_html(f"{type(error).__name__}: {error}")
         finally:
             self.button.disabled = False
         return self.result
