@@ -148,14 +148,18 @@ class Pretrained:
 def load(name: str, weights: str | WeightsEnum = "DEFAULT", *, form: str = "C", untrained_ok: bool = False,
          url: str | None = None, progress: bool = False) -> Pretrained:
     """:func:`build` wrapped in a :class:`Pretrained`. With ``untrained_ok``, a weight file that cannot be fetched
-    gives the untrained model (``trained=False``, the reason in ``note``) instead of an error."""
+    gives the untrained model (``trained=False``, the reason in ``note``; seeded, so every run shows the same
+    meaningless predictions) instead of an error."""
     member = weights_for(name, weights)
     try:
         model = build(name, member, form=form, url=url, progress=progress)
     except WeightsUnavailable as error:
         if not untrained_ok:
             raise
-        return Pretrained(name, build(name, None, form=form), member, False, str(error))
+        with torch.random.fork_rng(devices=[]):   # the same untrained weights every run; the caller's RNG untouched
+            torch.manual_seed(0)
+            model = build(name, None, form=form)
+        return Pretrained(name, model, member, False, str(error))
     return Pretrained(name, model, member, True, f"{member} from {cache_file(member, url)}")
 
 
@@ -164,7 +168,7 @@ def status(loaded: list[Pretrained]) -> str:
     untrained = [p for p in loaded if not p.trained]
     if not untrained:
         return "Trained ImageNet weights: " + "; ".join(p.note for p in loaded) + "."
-    names = ", ".join(p.name for p in untrained)
-    return (f"OFFLINE: {names} have UNTRAINED (random) weights here, so every prediction below is meaningless and "
-            f"labelled so; with the internet (or the files in torch's cache) the same cells show trained results. "
+    names = " and ".join(p.name for p in untrained)
+    return (f"OFFLINE: the weights of {names} are UNTRAINED (random) here, so every prediction below is meaningless "
+            f"and marked so; with the internet (or the files in torch's cache) the same cells show trained results. "
             f"Why: {untrained[0].note}")
