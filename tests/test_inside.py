@@ -121,3 +121,15 @@ def test_explorer_redraws_for_photo_block_and_path(small):
     assert explorer.state["map_size"] == (56, 56) and explorer.state["bottleneck_width"] == 1
     assert explorer.draws == 4 and "path 5" in explorer.readout_html.value
     plt.close("all")
+
+
+def test_comparison_counts_the_papers_models():
+    # REFERENCE.md (torchvision's exact figures, reproduced by the paper's Table 1 templates)
+    loaded = [pretrained.Pretrained(n, pretrained.build(n, None), pretrained.weights_for(n), False, "")
+              for n in ("resnet50", "resnext50_32x4d")]
+    rows = photos.compare(loaded, torch.randn(1, 3, 32, 32), repeats=1, warmup=0)
+    assert [(r["params"], round(r["macs"] / 1e9, 3)) for r in rows] == [(25_557_032, 4.089), (25_028_904, 4.230)]
+    assert [r["published_top1"] for r in rows] == [80.858, 81.198]       # torchvision's V2 weights' metadata
+    assert all(r["latency_ms"] > 0 for r in rows)
+    text = photos.comparison_table(rows)
+    assert "25,028,904" in text and "77.8" in text and "76.1" in text
