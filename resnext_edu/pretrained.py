@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -33,7 +32,6 @@ from .blocks import FORMS, ResNeXtBlock, check_choice, convert
 from .models import ResNeXt, create
 
 ARCHITECTURES = ("resnet50", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")  # torchvision has weights
-HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")   # torch.hub's rule: "resnext50_32x4d-1a0047aa.pth" -> "1a0047aa"
 
 
 class WeightsUnavailable(RuntimeError):

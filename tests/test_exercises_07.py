@@ -1,8 +1,5 @@
 """Self-checks of lesson 07: right answers pass, wrong and unanswered ones get a hint, nothing raises."""
 
-import pytest
-import torch
-
 from resnext_edu.exercises import lesson07
 
 # By hand, Eq. 4's middle term in stage 3 of ResNeXt-50 (stage width 256, d = floor(256 x 4 / 64) = 16, C = 32)

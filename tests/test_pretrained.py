@@ -9,7 +9,6 @@ torchvision's own model holding the same state dict.
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 import pytest
 import torch
