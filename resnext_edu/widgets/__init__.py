@@ -9,8 +9,9 @@ stores what it drew (``explorer.state``) and redraws one inline matplotlib figur
 from .base import Explorer
 from .block_explorer import BlockExplorer
 from .complexity_explorer import ComplexityExplorer
+from .inside_explorer import InsideExplorer
 from .sweep_explorer import SweepExplorer, TrainButton
 
 # The factories (block_explorer(), ...) share their modules' names, so they are imported from the modules, as the
 # lessons do: ``from resnext_edu.widgets.block_explorer import block_explorer``.
-__all__ = ["Explorer", "BlockExplorer", "ComplexityExplorer", "SweepExplorer", "TrainButton"]
+__all__ = ["Explorer", "BlockExplorer", "ComplexityExplorer", "InsideExplorer", "SweepExplorer", "TrainButton"]
