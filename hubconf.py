@@ -39,10 +39,10 @@ def _entry(name: str):
     entry.__name__ = entry.__qualname__ = name
     config = _models.config_for(name)
     entry.__doc__ = (
-        f"{name}: the {config.template} template, cardinality C = {config.cardinality}, bottleneck width "
-        f"d = {config.bottleneck_width}, {config.num_classes} classes (resnext_edu.models.create).\n\n"
+        f"{name}: the {config.template} template, cardinality C = {config.cardinality}, base width "
+        f"(d at 64 planes) {config.base_width}, {config.num_classes} classes (resnext_edu.models.create).\n\n"
         "Keyword overrides as in models.create: num_classes, form ('A'/'B'/'C'), stage_widths, stem_width, "
-        "cardinality, bottleneck_width, shortcut, residual, blocks_per_stage.\n"
+        "cardinality, base_width, shortcut, residual, blocks_per_stage.\n"
         + ("weights: None (untrained, the default), 'DEFAULT' or a torchvision member name such as 'IMAGENET1K_V1'; "
            "with weights, form and progress may be chosen.\n" if trained else
            "weights: None only (no published weights for this model).\n"))

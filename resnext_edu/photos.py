@@ -93,7 +93,7 @@ def paper_top1(loaded: Pretrained) -> float | None:
     if c.depth != 50:
         return None
     for row in paper.table("table3")["rows"]:
-        if (row["cardinality"], row["bottleneck_width"]) == (c.cardinality, c.bottleneck_width):
+        if (row["cardinality"], row["bottleneck_width"]) == (c.cardinality, c.base_width):
             return round(100 - row["error_50"], 1)
     return None
 

@@ -20,7 +20,7 @@ except ModuleNotFoundError:
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text()) if tomllib else {"project": {"dependencies": []}}
 needs_tomllib = pytest.mark.skipif(tomllib is None, reason="reading pyproject.toml needs tomllib (Python >= 3.11)")
-IMPORT_NAME = {"pillow": "PIL"}            # distributions whose import name differs from their own
+IMPORT_NAME = {"pillow": "PIL", "scikit-image": "skimage"}   # distributions whose import name differs from their own
 
 
 def declared() -> list[str]:
