@@ -20,6 +20,7 @@ Selectors are those of JupyterLab 4 with ipywidgets 8 (`.noUi-handle`); the jQue
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -447,6 +448,36 @@ def screenshot(page, report: NotebookReport, artifacts: Path, label: str) -> Non
         page.screenshot(path=str(path))
         report.screenshots.append(path)
     page.evaluate(JS_SCROLLER, 0)
+
+
+@contextmanager
+def headless_browser():
+    """Headless system Chromium through Playwright, closed on exit (one per test module: starting it takes seconds)."""
+    from playwright.sync_api import sync_playwright   # the browser tests' own dependency, imported only by them
+
+    from jupyter_lab import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
+def fresh_page(browser):
+    """A new page in its own context; uncaught JavaScript exceptions are collected in ``page.errors``. On exit the
+    notebook's kernel is shut down and the context closed."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        close_notebook(page)
+        context.close()
 
 
 def close_notebook(page) -> None:

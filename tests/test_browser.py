@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_browser import check_notebook, close_notebook
-from jupyter_lab import LabServer, browser_skip_reason, launch_chromium, uses_widgets
+from jupyter_browser import check_notebook, fresh_page, headless_browser
+from jupyter_lab import LabServer, browser_skip_reason, uses_widgets
 
 pytestmark = pytest.mark.browser
 
@@ -96,24 +96,15 @@ def lab_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(lab_server):
     """Headless system Chromium, shared by the tests of this module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+    with headless_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
 def page(browser):
     """A fresh browser page; page errors (uncaught JavaScript exceptions) are collected in `page.errors`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    new_page = context.new_page()
-    new_page.errors = []
-    new_page.on("pageerror", lambda error: new_page.errors.append(str(error)))
-    yield new_page
-    close_notebook(new_page)
-    context.close()
+    with fresh_page(browser) as new_page:
+        yield new_page
 
 
 def check(page, lab_server, relpath: str, artifacts: Path, expect_widgets: bool = True):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_browser import close_notebook, fit_viewport_to_notebook, open_notebook, run_all_cells
-from jupyter_lab import DARK_THEME_SETTINGS, LabServer, browser_skip_reason, launch_chromium
+from jupyter_browser import fit_viewport_to_notebook, fresh_page, headless_browser, open_notebook, run_all_cells
+from jupyter_lab import DARK_THEME_SETTINGS, LabServer, browser_skip_reason
 
 pytestmark = pytest.mark.browser
 
@@ -71,21 +71,14 @@ def dark_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(dark_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+    with headless_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    new_page = context.new_page()
-    yield new_page
-    close_notebook(new_page)
-    context.close()
+    with fresh_page(browser) as new_page:
+        yield new_page
 
 
 def assert_dark(page):
