@@ -31,7 +31,7 @@ def test_list_and_help_name_every_registered_model(monkeypatch):
     monkeypatch.setattr(torch.hub, "_get_cache_or_reload", lambda *args, **kwargs: str(REPO))
     assert sorted(torch.hub.list("resnext-edu/resnext-edu")) == sorted(models.list_models())
     text = torch.hub.help("resnext-edu/resnext-edu", "resnext29_8x64d")
-    assert "cardinality C = 8" in text and "bottleneck width d = 64" in text
+    assert "cardinality C = 8" in text and "base width (d at 64 planes) 64" in text
 
 
 def test_load_gives_the_papers_model_and_takes_keyword_overrides():
