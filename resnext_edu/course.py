@@ -26,9 +26,11 @@ INSTALL_ENV = "RESNEXT_EDU_INSTALL"         # overrides INSTALL, e.g. a checkout
 QUICK_ENV = "RESNEXT_EDU_QUICK"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 GPU_LESSONS = ("05", "06", "07")            # lessons that train for minutes: Colab opens them on a GPU runtime
+ON_A_MAC = ("On a Mac with Apple silicon it runs on the GPU through MPS, in fp32 "
+            "(resnext_edu.device says what MPS does and does not do).")
 RUNTIME_GPU = ("**Runtime:** a GPU. Colab opens this lesson on a GPU runtime (Runtime > Change runtime type "
-               "shows it); a CPU runs it too.")
-RUNTIME_CPU = "**Runtime:** a CPU is enough (Colab's default runtime; no GPU needed)."
+               "shows it); a CPU runs it too. " + ON_A_MAC)
+RUNTIME_CPU = "**Runtime:** a CPU is enough (Colab's default runtime; no GPU needed). " + ON_A_MAC
 
 
 def colab_badge(notebook: str) -> str:
