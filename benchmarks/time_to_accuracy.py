@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--crop-padding", type=int, default=1)
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--seed", type=int, default=0, help="the model's initial weights and the data order")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--subset", type=int, default=None, help="fewer training images: only to check the script")
@@ -98,13 +99,13 @@ def main() -> None:
     data = load_cifar10(args.data_dir, subset=args.subset)
     loaded = time.perf_counter() - START
     print(f"data loaded in {loaded:.1f} s: {data.source}")
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width,
                    blocks_per_stage=args.blocks_per_stage)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
                          crop_padding=args.crop_padding,
-                         nesterov=not args.no_nesterov, precision=args.precision, device="cpu")
+                         nesterov=not args.no_nesterov, precision=args.precision, seed=args.seed, device="cpu")
     curve = [{"minutes": loaded / 60, "epoch": 0, "test_acc": None, "cpu_seconds": cpu_seconds(),
               "load_average": os.getloadavg()}]
 
