@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .files import atomic_write
+from .files import atomic_write, portable
 
 
 class CorruptDataError(ValueError):
@@ -60,7 +60,7 @@ def read_cache(path: Path) -> tuple[dict, str | None]:
         raise corrupt(f"has no training image of class(es) {', '.join(classes[i] for i in missing)}")
     folder = state.get("image_folder")
     data = {**{k: state[k] for k in fields}, "synthetic": bool(state.get("synthetic", False)),
-            "source": f"{state['source']} (cached in {path})"}
+            "source": f"{state['source']} (cached in {portable(path)})"}
     return data, folder if isinstance(folder, str) else None
 
 

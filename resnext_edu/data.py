@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .checks import check_int
 from .cache import CorruptDataError, read_cache, write_cache
-from .files import remove_stale_temps
+from .files import portable, remove_stale_temps
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel mean and standard deviation of the 50,000 official training images, pixel values in [0, 1].
@@ -226,7 +226,7 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
     note = (" - JPEG files: a lossy re-encoding of CIFAR-10, pixels differ slightly from the official data and test "
             "accuracy is typically a little lower (up to about a point)") if jpeg else ""
     return CIFAR10Data(*splits["train"], *splits["test"], classes=list(CLASSES),
-                       source=f"CIFAR-10 image folder {root}{note}")
+                       source=f"CIFAR-10 image folder {portable(root)}{note}")
 
 
 def _download(cache_dir: Path) -> CIFAR10Data:
@@ -237,7 +237,7 @@ def _download(cache_dir: Path) -> CIFAR10Data:
         ds = CIFAR10(root=str(cache_dir), train=train, download=True)
         parts += [torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets)]
     return CIFAR10Data(*parts, classes=list(CLASSES),
-                       source=f"CIFAR-10 official batches (torchvision download into {cache_dir})")
+                       source=f"CIFAR-10 official batches (torchvision download into {portable(cache_dir)})")
 
 
 def synthetic_cifar10(n_train: int = 2000, n_test: int = 500, seed: int = 0) -> CIFAR10Data:

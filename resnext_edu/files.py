@@ -15,6 +15,19 @@ import time
 from pathlib import Path
 
 
+def portable(path: str | os.PathLike) -> str:
+    """``path`` as a file that others read may name it (a result file, a data source): relative to the working
+    folder when inside it, else its last two parts after ``.../``, never the absolute path of the machine that
+    wrote it (issue 12: a shipped result names no folder of its author's machine)."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return ".../" + "/".join(path.parts[-2:])
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path`` (``os.replace``): a crash
     or a full disk leaves the old file whole, never half a file."""

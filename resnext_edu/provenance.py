@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from .device import describe_device
+from .files import portable
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,8 +47,9 @@ def describe(device: str | torch.device = "cpu") -> dict:
 
 
 def command_line() -> str:
-    """The command this process was started with, as a user would type it."""
-    argv = list(sys.argv)
+    """The command this process was started with, as a user would type it; an absolute path among its arguments is
+    shown as :func:`resnext_edu.files.portable` shows it (a result file names no folder of the machine)."""
+    argv = [portable(a) if os.path.isabs(a) else a for a in sys.argv]
     first = Path(argv[0]) if argv else Path("")
     if first.name == "__main__.py" and first.parent.name == "resnext_edu":
         argv = ["python", "-m", "resnext_edu"] + argv[1:]

@@ -13,15 +13,18 @@ from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITI
                       config_table, table4_configs)
 from .report import write_report
 from .runner import run_sweep
-from .settings import SweepSettings, plan
+from .settings import RECIPES, SweepSettings, plan
 
 
 def _optional_int(text: str) -> int | None:
     return None if text.lower() in ("all", "none") else int(text)
 
 
+def _shown(value) -> str:
+    return "all" if value is None else str(value)
+
+
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    d = SweepSettings()
     parser.add_argument("--budget", choices=tuple(BUDGETS), default="lesson",
                         help="complexity budget: " + "; ".join(f"{b.name}: {b.about}" for b in BUDGETS.values()))
     parser.add_argument("--cardinalities", type=int, nargs="+", default=list(DEFAULT_CARDINALITIES),
@@ -33,23 +36,30 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cardinalities at 2x complexity (default 2 64, the paper's 2x64d and 64x4d)")
     parser.add_argument("--table4-seeds", type=int, nargs="+", default=None,
                         help="seeds of the 2x models (default: the first of --seeds)")
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate, default {d.lr}")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"default {d.schedule}")
-    parser.add_argument("--warmup", type=float, default=d.warmup, help=f"warm-up fraction, default {d.warmup}")
-    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"default {d.weight_decay}")
-    parser.add_argument("--subset", type=_optional_int, default=d.subset,
-                        help=f"training images, class-balanced ('all' for 50,000; default {d.subset})")
-    parser.add_argument("--test-subset", type=_optional_int, default=d.test_subset,
-                        help=f"test images evaluated after every epoch, for the curves (default {d.test_subset})")
-    parser.add_argument("--final-test-subset", type=_optional_int, default=d.final_test_subset,
-                        help="test images of the final evaluation (default: all)")
+    # The training settings default to the budget's (SweepSettings.for_budget): absent from args unless given.
+    def setting(flag, help_text, **kwargs):
+        name = flag[2:].replace("-", "_")
+        defaults = ", ".join(f"{b}: {_shown(getattr(SweepSettings.for_budget(b), name))}" for b in ("lesson", *RECIPES))
+        parser.add_argument(flag, default=argparse.SUPPRESS, help=f"{help_text} (default {defaults})", **kwargs)
+
+    setting("--epochs", "passes over the training images", type=int)
+    setting("--batch-size", "images per SGD step", type=int)
+    setting("--lr", "peak learning rate", type=float)
+    setting("--schedule", "learning-rate schedule", choices=SCHEDULES)
+    setting("--warmup", "warm-up fraction of the steps", type=float)
+    setting("--weight-decay", "L2 penalty", type=float)
+    setting("--nesterov", "Nesterov momentum", action=argparse.BooleanOptionalAction)
+    setting("--label-smoothing", "label smoothing", type=float)
+    setting("--crop-padding", "pixels of padding for the random crops", type=int)
+    setting("--subset", "training images, class-balanced ('all': 50,000)", type=_optional_int)
+    setting("--test-subset", "test images evaluated after every epoch, for the curves ('all': 10,000)",
+            type=_optional_int)
+    setting("--final-test-subset", "test images of the final evaluation ('all': 10,000)", type=_optional_int)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data-dir", default=None, help="CIFAR-10 image folder (train/<class>/, test/<class>/)")
-    source.add_argument("--dataset", choices=("cifar10", "synthetic"), default=d.dataset,
+    source.add_argument("--dataset", choices=("cifar10", "synthetic"), default=argparse.SUPPRESS,
                         help="synthetic: a small made-up set for checking the code, not CIFAR-10")
-    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision, help="default auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default=argparse.SUPPRESS, help="default auto")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: PyTorch's choice; 1 is faster on a busy 2-core machine)")
@@ -61,10 +71,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> SweepSettings:
-    return SweepSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         warmup=args.warmup, weight_decay=args.weight_decay, dataset=args.dataset,
-                         subset=args.subset, test_subset=args.test_subset,
-                         final_test_subset=args.final_test_subset, precision=args.precision)
+    """The budget's settings (:meth:`SweepSettings.for_budget`), changed by every setting given on the command line."""
+    given = {name: getattr(args, name) for name in SweepSettings.__dataclass_fields__ if hasattr(args, name)}
+    return SweepSettings.for_budget(args.budget, **given)
 
 
 def runs_from_args(args: argparse.Namespace):
@@ -92,6 +101,9 @@ def sweep_argv(budget: str, cardinalities, seeds, settings: SweepSettings, out: 
              "--weight-decay", str(settings.weight_decay), "--subset", opt(settings.subset),
              "--test-subset", opt(settings.test_subset), "--final-test-subset", opt(settings.final_test_subset),
              "--precision", settings.precision]
+    if budget in RECIPES or (settings.nesterov, settings.label_smoothing, settings.crop_padding) != (False, 0.0, 4):
+        argv += ["--nesterov" if settings.nesterov else "--no-nesterov", "--label-smoothing",
+                 str(settings.label_smoothing), "--crop-padding", str(settings.crop_padding)]
     if settings.dataset != "cifar10":
         argv += ["--dataset", settings.dataset]
     return argv + ["--out", str(out)]

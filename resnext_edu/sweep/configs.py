@@ -1,7 +1,7 @@
 """Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's Tables 2-4).
 
-A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d), at chosen stage widths; its
-parameter count is the complexity every model of the sweep is matched to. Two axes, as in the paper:
+A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d; ResNet-20 for the full-data budget),
+at chosen stage widths; its parameter count is the complexity every model of the sweep is matched to. Two axes, as in the paper:
 
 * **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d that the width
   solver (:func:`resnext_edu.counting.match_base_width`) picks so that the model's parameter count is the
@@ -38,8 +38,13 @@ class Budget:
     stage_widths: tuple[int, ...]          # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
     stem_width: int                        # channels of the 3x3 stem (the paper: 64)
     about: str = ""                        # one line for learners
-    baseline: str = "resnet29"             # the C = 1 model whose parameters set the budget
+    depth: int = 29                        # CIFAR depth of every model on the cardinality axis (the paper: 29)
     num_classes: int = 10
+
+    @property
+    def baseline(self) -> str:
+        """The C = 1, d = 64 ResNet whose parameters set the budget: ``resnet29`` at the paper's depth."""
+        return f"resnet{self.depth}"
 
     def overrides(self) -> dict:
         return _overrides(self)
@@ -56,6 +61,8 @@ BUDGETS = {
     "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 64)"),
     "paper": Budget("paper", (64, 128, 256), 64,
                     "ResNet-29 1x64d, 4.9 M params: Table 7's model at d = 64 (C up to 128)"),
+    "full": Budget("full", (16, 32, 64), 16, "ResNet-20 at lesson widths, about 0.21 M params; with the fast "
+                   "recipe on all 50,000 images (settings.RECIPES; hours on a CPU)", depth=20),
 }
 
 
@@ -111,7 +118,8 @@ class SweepConfig:
     @property
     def label(self) -> str:
         extra = "" if self.axis == "cardinality" else f", {self.axis}"
-        return f"{self.setting} (depth {self.depth}{extra})" if self.depth != 29 or extra else self.setting
+        usual = BUDGETS[self.budget].depth if self.budget in BUDGETS else 29
+        return f"{self.setting} (depth {self.depth}{extra})" if self.depth != usual or extra else self.setting
 
     def overrides(self) -> dict:
         return _overrides(self)
@@ -191,7 +199,7 @@ def cardinality_configs(budget: str | Budget = "lesson",
             d = counting.match_base_width(budget.baseline, C, **budget.overrides())
         except ValueError:
             raise ValueError(_too_many(budget, C, 1)) from None
-        configs.append(_config(budget, 1, "cardinality", 29, C, d))
+        configs.append(_config(budget, 1, "cardinality", budget.depth, C, d))
     return configs
 
 
@@ -215,11 +223,12 @@ def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
     return C
 
 
-def width_for_params(budget: Budget, cardinality: int, target: int, depth: int = 29) -> int:
+def width_for_params(budget: Budget, cardinality: int, target: int, depth: int | None = None) -> int:
     """The d whose model (at this cardinality and depth) has the parameter count closest to ``target``: the same
     solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another budget (2x for Table 4)."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     smallest = models.thinnest_base_width(sw)
+    depth = budget.depth if depth is None else depth
     return counting.closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
                                    target, f"cardinality {cardinality} at {target:,} params", smallest)
 
@@ -248,13 +257,13 @@ def table4_configs(budget: str | Budget = "lesson",
     budget = get_budget(budget)
     target = 2 * budget.params
     configs = [_config(budget, 2, "deeper", depth_for_params(budget, target), 1, 64),
-               _config(budget, 2, "wider", 29, 1, width_for_params(budget, 1, target))]
+               _config(budget, 2, "wider", budget.depth, 1, width_for_params(budget, 1, target))]
     for C in _check_cardinalities(cardinalities):
         try:
             d = width_for_params(budget, C, target)
         except ValueError:
             raise ValueError(_too_many(budget, C, 2)) from None
-        configs.append(_config(budget, 2, "cardinality", 29, C, d))
+        configs.append(_config(budget, 2, "cardinality", budget.depth, C, d))
     return configs
 
 

@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .schema import differences
+
 RESULT_FORMAT = "resnext-edu sweep result v1"
 LOG = "sweep.log"
 RUNS = "runs"
@@ -69,8 +71,7 @@ def claim_settings(out_dir: Path, wanted: dict, command: str) -> dict:
             pass
     finally:
         tmp.unlink(missing_ok=True)
-    saved = read_folder_settings(path)
-    return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+    return differences(read_folder_settings(path), wanted)
 
 
 def read_folder_settings(path: Path, attempts: int = 20) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .folder import RUNS, SETTINGS, result_path
 from .results import ResultError, load_result
+from .schema import differences
 from .settings import Run, SweepSettings
 
 
@@ -41,11 +42,6 @@ class SweepConflict(ValueError):
 def settings_identity(settings: SweepSettings) -> dict:
     """The settings as stored in every result file and compared with a folder's (``sweep-settings.json``)."""
     return asdict(settings)
-
-
-def differences(saved: dict, wanted: dict) -> dict:
-    """``{name: (saved value, wanted value)}`` for every setting that differs."""
-    return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
 
 
 def finished(path: Path, wanted: dict) -> tuple[str, str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -233,9 +232,9 @@ def _train_one(run: Run, session: _Session, prepared: dict, folder: Path, resume
                            "(least disturbed by other programs); img_per_s: median training images/s"},
         "history": epochs,
         "resumed": history["resumed"],
-        "provenance": {**describe(dev), "command": session.command, "cwd": os.getcwd(), "host": socket.gethostname(),
+        "provenance": {**describe(dev), "command": session.command, "host": socket.gethostname(),
                        "pid": os.getpid(), "niceness": os.nice(0) if hasattr(os, "nice") else None,
-                       "torch_threads": torch.get_num_threads(), "python_executable": sys.executable,
+                       "torch_threads": torch.get_num_threads(),
                        "machine": platform.machine(), **session.provenance,
                        "wall_seconds": epochs[-1]["elapsed_seconds"] + final_seconds,
                        "session_seconds": time.perf_counter() - started,

@@ -20,13 +20,15 @@ SETTINGS_FIELDS = (("epochs", int, False), ("batch_size", int, False), ("lr", fl
                    ("schedule", str, False), ("warmup", float, False), ("weight_decay", float, False),
                    ("dataset", str, False), ("subset", int, True), ("test_subset", int, True),
                    ("final_test_subset", int, True), ("precision", str, False))
+# Settings added later (the fast recipe), with the value every file written before them was trained with.
+LATER_SETTINGS = (("nesterov", bool, False), ("label_smoothing", float, 0.0), ("crop_padding", int, 4))
 CONFIG_FIELDS = (("budget", str), ("scale", int), ("axis", str), ("depth", int), ("cardinality", int),
                  ("base_width", int), ("stem_width", int), ("num_classes", int), ("target_params", int),
                  ("params", int), ("macs", int))
 FINAL_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "seconds_per_epoch")
 EPOCH_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "train_seconds")
 ACCURACIES = ("test_acc", "train_acc")
-KIND_WORDS = {int: "a whole number", float: "a finite number", str: "a string"}
+KIND_WORDS = {int: "a whole number", float: "a finite number", str: "a string", bool: "true or false"}
 
 
 class RecordError(ValueError):
@@ -60,7 +62,16 @@ def check_settings_record(settings: dict, where: str = "settings") -> dict:
     """The types of a sweep's settings as stored in a file (``settings.json``, a result's ``settings``)."""
     for name, kind, optional in SETTINGS_FIELDS:
         _field(settings, where, name, kind, optional)
+    for name, kind, _ in LATER_SETTINGS:
+        if name in settings:
+            _field(settings, where, name, kind)
     return settings
+
+
+def with_later_settings(settings: dict) -> dict:
+    """A stored settings record with the settings added later filled in (:data:`LATER_SETTINGS`), so that a folder
+    or result written before them compares equal to the same settings written now."""
+    return {**{name: default for name, _, default in LATER_SETTINGS}, **settings}
 
 
 def check_result(raw: dict) -> SweepConfig:
@@ -105,3 +116,10 @@ def check_result(raw: dict) -> SweepConfig:
             if not 0 <= record[name] <= 1:
                 raise RecordError(f"{where}[{name!r}] is {record[name]}; an accuracy is a fraction in [0, 1]")
     return parsed
+
+
+def differences(saved: dict, wanted: dict) -> dict:
+    """``{name: (saved value, wanted value)}`` for every setting that differs (a setting added later and absent from
+    an older file counts as the value that file was trained with: :func:`with_later_settings`)."""
+    saved = with_later_settings(saved)
+    return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}

@@ -8,7 +8,7 @@ from ..checks import check_int
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..train import TrainConfig, check_config
 from .configs import SweepConfig
-from .schema import KIND_WORDS, SETTINGS_FIELDS, is_kind
+from .schema import KIND_WORDS, LATER_SETTINGS, SETTINGS_FIELDS, is_kind
 
 DATASETS = ("cifar10", "synthetic")
 TRAIN_SIZES = {"cifar10": 50_000, "synthetic": 2_000}    # training images of each data set (the official split)
@@ -26,6 +26,9 @@ class SweepSettings:
     schedule: str = "onecycle"        # train.py's schedules; onecycle anneals to lr 0 in the last step
     warmup: float = 0.2               # fraction of the steps with a rising lr
     weight_decay: float = 5e-4        # the paper's CIFAR value
+    nesterov: bool = False            # Nesterov momentum (the authors' train.lua; the fast recipe)
+    label_smoothing: float = 0.0      # train.py's label smoothing (the fast recipe: 0.1)
+    crop_padding: int = 4             # random crops of the image padded by this (the paper: 4; the fast recipe: 1)
     dataset: str = "cifar10"          # "cifar10" or "synthetic" (for checking code only)
     subset: int | None = 5000         # training images: the first N, class-balanced; None: all 50,000
     test_subset: int | None = 1000    # test images evaluated after every epoch (the learning curves)
@@ -38,8 +41,16 @@ class SweepSettings:
     def train_config(self, seed: int, device: str = "auto") -> TrainConfig:
         """The :class:`~resnext_edu.train.TrainConfig` of the run with this seed."""
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule,
-                           warmup=self.warmup, weight_decay=self.weight_decay, precision=self.precision,
-                           seed=seed, device=device)
+                           warmup=self.warmup, weight_decay=self.weight_decay, nesterov=self.nesterov,
+                           label_smoothing=self.label_smoothing, crop_padding=self.crop_padding,
+                           precision=self.precision, seed=seed, device=device)
+
+    @classmethod
+    def for_budget(cls, budget: str, **changes) -> "SweepSettings":
+        """The settings a budget's sweep trains with unless told otherwise (:data:`RECIPES`), with ``changes``."""
+        return replace(RECIPES.get(budget, cls()), **changes)
+
+
 
 
 def check_settings(settings) -> None:
@@ -50,7 +61,7 @@ def check_settings(settings) -> None:
     """
     if settings.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {settings.dataset!r}.")
-    for name, kind, optional in SETTINGS_FIELDS:
+    for name, kind, optional in SETTINGS_FIELDS + tuple((n, k, False) for n, k, _ in LATER_SETTINGS):
         value = getattr(settings, name)
         if not (value is None and optional) and not is_kind(value, kind):
             raise ValueError(f"--{name.replace('_', '-')} must be {KIND_WORDS[kind]}{' (or all)' if optional else ''}, "
@@ -132,3 +143,13 @@ def _check_seeds(seeds) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"Each seed once, please: got {seeds}.")
     return seeds
+
+
+# The full-data budget trains with benchmark 3's fast recipe (benchmarks/README.md, section 3; lesson 05): batch 256
+# at peak lr 0.4, 25% warm-up then linear to zero, Nesterov momentum, label smoothing 0.1, crops padded by 1 pixel,
+# on all 50,000 training images; every epoch and the final evaluation on all 10,000 test images. 10 epochs (benchmark
+# 3 trains 14) so that the sweep's ~20 runs fit in a few sessions of a 2-core CPU. Other budgets: the class defaults.
+RECIPES = {
+    "full": SweepSettings(epochs=10, batch_size=256, lr=0.4, warmup=0.25, nesterov=True, label_smoothing=0.1,
+                          crop_padding=1, subset=None, test_subset=None, final_test_subset=None),
+}
