@@ -9,6 +9,7 @@ IndexError deep in the loss. Used by :func:`resnext_edu.data.load_cifar10` (less
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -60,8 +61,14 @@ def read_cache(path: Path) -> tuple[dict, str | None]:
         raise corrupt(f"has no training image of class(es) {', '.join(classes[i] for i in missing)}")
     folder = state.get("image_folder")
     data = {**{k: state[k] for k in fields}, "synthetic": bool(state.get("synthetic", False)),
-            "source": f"{state['source']} (cached in {portable(path)})"}
+            "source": f"{_portable_paths(state['source'])} (cached in {portable(path)})"}
     return data, folder if isinstance(folder, str) else None
+
+
+def _portable_paths(text: str) -> str:
+    """``text`` with each absolute path in it shown by :func:`~resnext_edu.files.portable` (a cache written by an
+    older version names its image folder by its absolute path; results made from it must not)."""
+    return re.sub(r"(?<![\w.])/[^\s(),;]+", lambda m: portable(m.group()), str(text))
 
 
 def write_cache(path: Path, data, image_folder: str | None = None) -> None:
