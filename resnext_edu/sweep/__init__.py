@@ -9,6 +9,7 @@ transformations of width d. Modules:
 * :mod:`.runner`: training each (model, seed) into its own result file; resume, skip, ownership, ``--list``
 * :mod:`.folder`: a sweep folder's files, run ownership and the event log
 * :mod:`.results`: reading result folders (corrupt and foreign files are reported and skipped), mean +- std
+* :mod:`.evidence`: differences in units of their standard error, and the sentences that say what they show
 * :mod:`.report`: the table and the plots; the paper's numbers beside (never mixed with) the measured ones
 * :mod:`.commands`: ``python -m resnext_edu sweep`` and ``sweep-report``
 """
@@ -16,8 +17,9 @@ transformations of width d. Modules:
 from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv
 from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_table, get_budget,
                       max_cardinality, table4_configs)
-from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, compare_to_baseline, comparison_table, gather,
-                      load_result, shipped, summarize, summary_table)
+from .evidence import Difference, compare_to_baseline, comparison_table, differences, say_difference, say_fig5, say_time
+from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, gather, load_result, shipped, summarize,
+                      summary_table)
 from .folder import RESULT_FORMAT
 from .inventory import SweepConflict, SweepOutcome
 from .runner import run_sweep
@@ -25,7 +27,8 @@ from .settings import Run, SweepSettings, plan
 
 __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
            "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",
-           "compare_to_baseline", "comparison_table",
+           "compare_to_baseline", "comparison_table", "Difference", "differences", "say_difference", "say_fig5",
+           "say_time",
            "load_result", "shipped", "summarize", "summary_table", "RESULT_FORMAT", "Run", "SweepConflict",
            "SweepOutcome", "SweepSettings", "plan", "run_sweep", "add_report_arguments", "add_sweep_arguments",
            "main_report", "main_sweep", "sweep_argv"]

@@ -173,6 +173,8 @@ METRICS = {
     "test_error": Metric("test error (%)", "test_acc", "test_acc", 100, complement=True, higher_is_better=False),
     "test_loss": Metric("test loss (cross-entropy, nats)", "test_loss", "test_loss", higher_is_better=False),
     "train_acc": Metric("training accuracy (%, augmented batches)", "train_acc", "train_acc", 100),
+    "train_error": Metric("training error (%, augmented batches)", "train_acc", "train_acc", 100, complement=True,
+                          higher_is_better=False),
     "train_loss": Metric("training loss (cross-entropy, nats)", "train_loss", "train_loss", higher_is_better=False),
     "seconds_per_epoch": Metric("seconds per training epoch", "seconds_per_epoch", "train_seconds",
                                 higher_is_better=False),
@@ -256,34 +258,3 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
                      "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its machine, mean "
                      "over seeds")
     return "\n".join(lines).lstrip("\n")
-
-
-def compare_to_baseline(rows: list[Row]) -> list[dict]:
-    """Each cardinality's mean minus the C = 1 model's (same experiment), with the standard error of that
-    difference, sqrt(s1^2/n1 + s2^2/n2) (Welch), and their ratio: how many standard errors apart they are.
-
-    A ratio below about 2 means the seeds' noise could explain the difference on its own.
-    """
-    out = []
-    for experiment in dict.fromkeys(r.experiment for r in rows):
-        mine = sorted((r for r in rows if r.experiment == experiment and r.config.scale == 1
-                       and r.config.axis == "cardinality"), key=lambda r: r.config.cardinality)
-        if not mine or mine[0].config.cardinality != 1:
-            continue
-        base = mine[0]
-        for r in mine[1:]:
-            se = math.sqrt(r.std ** 2 / r.n + base.std ** 2 / base.n)
-            diff = r.mean - base.mean
-            out.append({"experiment": experiment, "setting": r.config.setting, "baseline": base.config.setting,
-                        "difference": diff, "standard_error": se, "ratio": diff / se if se > 0 else math.nan,
-                        "n": (r.n, base.n)})
-    return out
-
-
-def comparison_table(rows: list[Row]) -> str:
-    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage points)."""
-    lines = [f"  {'setting':<10}{'vs':<8}{'difference':>11}{'std. error':>12}{'ratio':>8}  seeds"]
-    for c in compare_to_baseline(rows):
-        lines.append(f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{c['standard_error']:>12.2f}"
-                     f"{c['ratio']:>8.1f}  {c['n'][0]} vs {c['n'][1]}")
-    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""What a sweep's numbers show, said in sentences computed from them (lesson 05, sections 3 and 4).
+
+A difference of two models' means is compared with the noise of re-running them: the standard error of the
+difference of two means, sqrt(s1^2/n1 + s2^2/n2) (Welch), with s the sample standard deviation over seeds. With one
+seed of a model there is no spread to estimate, and the sentences say so instead of printing a ratio.
+The paper's Fig. 5 argument (more cardinality reaches a lower *training* error, so it is a stronger representation,
+not a regulariser) is read from the result files' per-epoch histories the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+
+from .results import Result, Row, get_metric, summarize
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The mean of ``high`` minus the mean of ``low``: two models of one experiment, in the metric's unit."""
+
+    high: Row
+    low: Row
+
+    @property
+    def value(self) -> float:
+        return self.high.mean - self.low.mean
+
+    @property
+    def standard_error(self) -> float | None:
+        """sqrt(s_high^2 / n_high + s_low^2 / n_low); None when a model has only one seed (no spread to estimate)."""
+        if min(self.high.n, self.low.n) < 2:
+            return None
+        return math.sqrt(self.high.std ** 2 / self.high.n + self.low.std ** 2 / self.low.n)
+
+    @property
+    def ratio(self) -> float | None:
+        """The difference in units of its standard error; None when there is none (one seed, or zero spread)."""
+        se = self.standard_error
+        return self.value / se if se else None
+
+
+def _ladder(rows: list[Row], experiment: str) -> dict[int, Row]:
+    return {r.config.cardinality: r for r in rows
+            if r.experiment == experiment and r.config.scale == 1 and r.config.axis == "cardinality"}
+
+
+def differences(rows: list[Row], high: int = 32, low: int = 1) -> dict[str, Difference | None]:
+    """Per experiment: C = ``high`` minus C = ``low`` at equal complexity; None where either model is missing."""
+    out = {}
+    for experiment in dict.fromkeys(r.experiment for r in rows):
+        ladder = _ladder(rows, experiment)
+        out[experiment] = Difference(ladder[high], ladder[low]) if high in ladder and low in ladder else None
+    return out
+
+
+def compare_to_baseline(rows: list[Row]) -> list[dict]:
+    """Each cardinality's mean minus the C = 1 model's (same experiment), with the standard error of that
+    difference, sqrt(s1^2/n1 + s2^2/n2) (Welch), and their ratio: how many standard errors apart they are.
+
+    A ratio below about 2 means the seeds' noise could explain the difference on its own. Where a model has one
+    seed, the standard error is None and the ratio NaN: one run has no spread to compare with.
+    """
+    out = []
+    for experiment in dict.fromkeys(r.experiment for r in rows):
+        ladder = _ladder(rows, experiment)
+        if 1 not in ladder:
+            continue
+        for c in sorted(ladder)[1:]:
+            d = Difference(ladder[c], ladder[1])
+            out.append({"experiment": experiment, "setting": d.high.config.setting, "baseline": d.low.config.setting,
+                        "difference": d.value, "standard_error": d.standard_error,
+                        "ratio": math.nan if d.ratio is None else d.ratio, "n": (d.high.n, d.low.n)})
+    return out
+
+
+def comparison_table(rows: list[Row]) -> str:
+    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage points)."""
+    lines = [f"  {'setting':<10}{'vs':<8}{'difference':>11}{'std. error':>12}{'ratio':>8}  seeds"]
+    for c in compare_to_baseline(rows):
+        se = "no spread" if c["standard_error"] is None else f"{c['standard_error']:.2f}"
+        ratio = "-" if math.isnan(c["ratio"]) else f"{c['ratio']:.1f}"
+        lines.append(f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{se:>12}{ratio:>8}  "
+                     f"{c['n'][0]} vs {c['n'][1]}")
+    return "\n".join(lines)
+
+
+def _wrap(sentences: list[str], width: int = 116) -> str:
+    """Each sentence as its own paragraph, wrapped to fit a notebook's output."""
+    return "\n".join(textwrap.fill(s, width, subsequent_indent="  ") for s in sentences)
+
+
+def _mean_sd(row: Row) -> str:
+    return f"{row.mean:.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:.2f} (one seed)"
+
+
+def say_difference(rows: list[Row], metric: str = "test_error", high: int = 32, low: int = 1) -> str:
+    """One sentence per experiment: C = ``high`` against C = ``low`` in ``metric``, and whether the difference is
+    larger than the seeds' noise (two standard errors), or why that cannot be said (a model missing, one seed)."""
+    m = get_metric(metric)
+    unit = "points" if m.scale == 100 else m.label.split("(")[-1].rstrip(")")
+    sentences = []
+    for experiment, d in differences(rows, high, low).items():
+        if d is None:
+            have = sorted(_ladder(rows, experiment))
+            sentences.append(f"{experiment}: no C = {high} and C = {low} pair yet (cardinalities with results: "
+                             f"{', '.join(map(str, have)) or 'none'}), so nothing to compare.")
+            continue
+        h, lo = d.high.config.setting, d.low.config.setting
+        better = d.value > 0 if m.higher_is_better else d.value < 0
+        head = (f"{experiment}: {m.label} of {h} {_mean_sd(d.high)}, of {lo} {_mean_sd(d.low)}; {h} minus {lo} = "
+                f"{d.value:+.2f} {unit} ({h} {'better' if better else 'worse' if d.value else 'the same'})")
+        if d.standard_error is None:
+            single = " and ".join(r.config.setting for r in (d.high, d.low) if r.n < 2)
+            sentences.append(f"{head}. With one seed of {single} there is no spread over seeds, so no standard "
+                             f"error: this difference could be the seeds' noise alone. It needs a second seed.")
+        elif d.ratio is None:
+            sentences.append(f"{head}. The seeds agree exactly (zero spread), so no standard error can be estimated.")
+        else:
+            verdict = ("more than two: unlikely to be the seeds' noise alone" if abs(d.ratio) > 2 else
+                       "less than two: the seeds' noise alone could give a difference this large")
+            rough = (f" With {min(d.high.n, d.low.n)} seeds the standard error is itself a rough estimate."
+                     if min(d.high.n, d.low.n) < 3 else "")
+            sentences.append(f"{head}; standard error of the difference {d.standard_error:.2f} {unit} "
+                             f"({d.high.n} and {d.low.n} seeds), so {abs(d.ratio):.1f} standard errors apart, "
+                             f"{verdict}.{rough}")
+    return _wrap(sentences) if sentences else "No results to compare."
+
+
+def say_fig5(results: list[Result], high: int = 32, low: int = 1) -> str:
+    """The paper's Fig. 5 argument, checked on ``results``: does C = ``high`` reach a lower training error than
+    C = ``low`` in the final epoch? Lower training error with lower test error means a stronger representation;
+    a regulariser would raise the training error. Also says how the training error was measured."""
+    train = summarize(results, "train_error")
+    lines = [say_difference(train, "train_error", high, low), say_difference(summarize(results, "test_error"),
+                                                                              "test_error", high, low)]
+    for experiment, d in differences(train, high, low).items():
+        if d is None or d.ratio is None:
+            answer = "the data cannot answer the question yet (see above)"
+        elif abs(d.ratio) <= 2:
+            answer = ("no difference in training error larger than the seeds' noise, so these runs neither show "
+                      "nor refute it")
+        elif d.value < 0:
+            answer = (f"yes: {d.high.config.setting} fits its training images better than {d.low.config.setting}, "
+                      f"by more than the noise, a stronger representation (a regulariser would raise the training "
+                      f"error instead)")
+        else:
+            answer = f"no: {d.high.config.setting} has the higher training error, by more than the noise"
+        lines.append(f"{experiment}: does more cardinality reach a lower training error? {answer}.")
+    smoothing = sorted({r.raw["settings"].get("label_smoothing", 0.0) for r in results})
+    smoothing = " or ".join(f"label smoothing {s}" for s in smoothing if s) or "no label smoothing"
+    lines.append(f"Training error here is 100 % minus train_acc of the history: measured on the augmented batches "
+                 f"(random crops, flips) while the weights were still changing during the epoch, with {smoothing} "
+                 f"in the loss; it is not the error of the final model on the clean training images.")
+    return "\n".join(lines[:2] + [_wrap(lines[2:])])
+
+
+def concurrency(results: list[Result]) -> list[float]:
+    """For each run, the fraction of its (last session's) time during which a run of another process was also
+    training, from the provenance: each run's interval is [date - session_seconds, date] (date: when it finished)."""
+    spans = []
+    for r in results:
+        p = r.raw["provenance"]
+        end = datetime.fromisoformat(p["date"]).timestamp()
+        spans.append(((p.get("host"), p.get("pid")), end - p.get("session_seconds", p["wall_seconds"]), end))
+    shared = []
+    for who, start, end in spans:
+        others = sorted((max(s, start), min(e, end)) for w, s, e in spans if w != who and s < end and e > start)
+        covered, reach = 0.0, start
+        for s, e in others:                          # the union of the overlaps, so two others are not counted twice
+            if e > reach:
+                covered += e - max(s, reach)
+                reach = e
+        shared.append(covered / (end - start) if end > start else 0.0)
+    return shared
+
+
+def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 1) -> str:
+    """Time per training epoch of C = ``high`` against C = ``low`` (each run's fastest epoch, mean over seeds),
+    beside their MACs: equal work, unequal time. Says how much of the runs' time they shared the CPU."""
+    lines = []
+    for experiment, d in differences(rows, high, low).items():
+        if d is None:
+            lines.append(f"{experiment}: no C = {high} and C = {low} pair yet.")
+            continue
+        secs = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in (d.high, d.low)]
+        h, lo = d.high.config, d.low.config
+        lines.append(f"{experiment}: {h.setting} took {secs[0]:.1f} s per training epoch, {lo.setting} "
+                     f"{secs[1]:.1f} s: {secs[0] / secs[1]:.2f} times as long, for {h.macs / lo.macs:.2f} times "
+                     f"the MACs (fastest epoch of each run, mean over {d.high.n} and {d.low.n} seeds).")
+    if results:
+        shared = concurrency(results)
+        devices = sorted({r.raw["provenance"]["device"] for r in results})
+        lines.append(f"The {len(results)} runs ran on {'; '.join(devices)}; by their provenance (process id, finish "
+                     f"time, duration), each shared the machine with a run of another process for "
+                     f"{100 * min(shared):.0f} % to {100 * max(shared):.0f} % of its time."
+                     + (" A run's fastest epoch is the one least disturbed by the others, so it measures the model's "
+                        "speed more fairly than its median epoch." if max(shared) > 0 else ""))
+    return _wrap(lines)
