@@ -15,6 +15,7 @@ import matplotlib.ticker
 
 from .. import paper
 from ..files import check_out_folder
+from .evidence import comparison_table, say_difference
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
 
 PAPER_COLOUR = "#7f7f7f"
@@ -197,11 +198,21 @@ def overview(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Fig
     return fig
 
 
-def paper_table(which: str = "table3") -> str:
-    """The paper's Table 3, 4 or 7 as text, with its source: printed beside the measured table."""
+def paper_table(which: str = "table3", terms: str = "error") -> str:
+    """The paper's Table 3, 4 or 7 as text, with its source: printed beside the measured table.
+
+    ``terms="accuracy"`` shows Table 3 as top-1 accuracy, 100 minus the paper's top-1 error, beside a measured
+    accuracy (the paper's table and a measured one are always in the same terms, never one of each)."""
+    if terms not in ("error", "accuracy") or (terms == "accuracy" and which != "table3"):
+        raise ValueError(f"paper_table shows table3 as error or accuracy, the others as error; got {which!r} as "
+                         f"{terms!r}.")
     t = paper.table(which)
     lines = [t["caption"] + "  [the paper's numbers, not measured here]"]
-    if which == "table3":
+    if which == "table3" and terms == "accuracy":
+        lines[0] += "\n  shown as top-1 accuracy (%) = 100 - the paper's top-1 error"
+        lines.append(f"  {'setting':<10}{'50 layers':>10}{'101 layers':>12}")
+        lines += [f"  {r['setting']:<10}{100 - r['error_50']:>10.1f}{100 - r['error_101']:>12.1f}" for r in t["rows"]]
+    elif which == "table3":
         lines.append(f"  {'setting':<10}{'50 layers':>10}{'101 layers':>12}")
         lines += [f"  {r['setting']:<10}{r['error_50']:>10.1f}{r['error_101']:>12.1f}" for r in t["rows"]]
     elif which == "table4":
@@ -237,8 +248,15 @@ def write_report(folders, plots: str | Path | None = None, metric: str = "test_a
         return 2
     rows = summarize(found.results, metric)
     print_fn(summary_table(rows, metric))
+    print_fn(f"\nEach cardinality against C = 1 ({get_metric(metric).label}; standard error of the difference: "
+             f"sqrt(s1^2/n1 + s2^2/n2); ratio = difference / standard error):")
+    print_fn(comparison_table(rows))
+    print_fn(say_difference(rows, metric))
     print_fn("")
-    print_fn(paper_table("table3"))
+    if metric in ("test_acc", "test_error"):
+        print_fn(paper_table("table3", "accuracy" if metric == "test_acc" else "error"))
+    else:
+        print_fn("The paper's Table 3 is top-1 error: --metric test_error shows it beside the measured test error.")
     if plots is not None:
         out = Path(plots)
         out.mkdir(parents=True, exist_ok=True)
