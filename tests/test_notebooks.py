@@ -12,9 +12,13 @@ nbclient = pytest.importorskip("nbclient")
 
 from resnext_edu import course  # noqa: E402
 
+import lesson05_facts  # noqa: E402  (tests/lesson05_facts.py)
+
 NOTEBOOKS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 FACT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")   # a number written with thousands separators
 MAX_CELL_LINES = 30
+# per lesson: numbers it prints, recomputed from their sources by the test (called with the lesson's printed text)
+LESSON_CHECKS = {"05_cardinality_sweep": lesson05_facts.check}
 
 
 def read(path: Path):
@@ -84,3 +88,5 @@ def test_lesson_runs_in_quick_mode_and_its_facts_are_measured(path, tmp_path, mo
     stated = {m for c in nb.cells if c.cell_type == "markdown" for m in FACT.findall(c.source)}
     unmeasured = sorted(n for n in stated if n not in printed)
     assert not unmeasured, f"{path.name} states {unmeasured} in its text, but no cell printed them"
+    if path.stem in LESSON_CHECKS:
+        LESSON_CHECKS[path.stem](printed)

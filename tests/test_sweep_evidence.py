@@ -99,6 +99,7 @@ def test_a_missing_model_and_no_files_at_all():
     assert differences(rows) == {"made-up: lesson, 2 epochs on all CIFAR-10 images": None}
     assert "no C = 32 and C = 1 pair yet (cardinalities with results: 1)" in " ".join(say_difference(rows).split())
     assert say_difference([]) == "No results to compare."
+    assert say_fig5([]).startswith("No result files yet") and say_time([], []).startswith("No result files yet")
 
 
 def test_fig5_verdict_reads_the_final_epoch_training_error():

@@ -133,6 +133,8 @@ def say_fig5(results: list[Result], high: int = 32, low: int = 1) -> str:
     """The paper's Fig. 5 argument, checked on ``results``: does C = ``high`` reach a lower training error than
     C = ``low`` in the final epoch? Lower training error with lower test error means a stronger representation;
     a regulariser would raise the training error. Also says how the training error was measured."""
+    if not results:
+        return "No result files yet, so no training curves to compare."
     train = summarize(results, "train_error")
     lines = [say_difference(train, "train_error", high, low), say_difference(summarize(results, "test_error"),
                                                                               "test_error", high, low)]
@@ -180,6 +182,8 @@ def concurrency(results: list[Result]) -> list[float]:
 def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 1) -> str:
     """Time per training epoch of C = ``high`` against C = ``low`` (each run's fastest epoch, mean over seeds),
     beside their MACs: equal work, unequal time. Says how much of the runs' time they shared the CPU."""
+    if not results:
+        return "No result files yet, so no times to compare."
     lines = []
     for experiment, d in differences(rows, high, low).items():
         if d is None:

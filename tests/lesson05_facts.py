@@ -1,0 +1,56 @@
+"""Lesson 05's printed numbers, recomputed here from the shipped result files with `json` and `statistics` (not the
+package's summaries), for tests/test_notebooks.py: C = 32 against C = 1 in test error and in the final epoch's
+training error, in units of the standard error of the difference, or the words that replace them when a model has a
+single seed or the full sweep is not shipped; and the time ratio of the two."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+from resnext_edu.sweep import SHIPPED
+
+PAIR = {"lesson": ("resnet29", "resnext29_32x4d"), "full": ("resnet20", "resnext20_32x4d")}
+
+
+def _files(budget: str, name: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((SHIPPED / budget).glob(f"{budget}-1x_{name}_seed*.json"))]
+
+
+def expected_phrases(budget: str, what: str) -> list[str]:
+    """What the lesson must print about C = 32 minus C = 1 (``what``: test_error or train_error) in ``budget``."""
+    low, high = (_files(budget, name) for name in PAIR[budget])
+    if not low or not high:
+        return []
+    key = "test_acc" if what == "test_error" else "train_acc"
+    # final test accuracy from "final"; the training accuracy of the last epoch from the history
+    value = (lambda raw: raw["final"][key]) if what == "test_error" else (lambda raw: raw["history"][-1][key])
+    e_low, e_high = ([100 * (1 - value(raw)) for raw in files] for files in (low, high))
+    diff = statistics.mean(e_high) - statistics.mean(e_low)
+    if min(len(e_low), len(e_high)) < 2:
+        return [f"{diff:+.2f} points", "there is no spread over seeds, so no standard error"]
+    se = math.sqrt(statistics.variance(e_high) / len(e_high) + statistics.variance(e_low) / len(e_low))
+    return [f"{diff:+.2f} points", f"standard error of the difference {se:.2f} points "
+            f"({len(e_high)} and {len(e_low)} seeds), so {abs(diff) / se:.1f} standard errors apart"]
+
+
+def time_phrase() -> str | None:
+    low, high = (_files("full", name) for name in PAIR["full"])
+    if not low or not high:
+        return None
+    secs = [statistics.mean(raw["final"]["min_seconds_per_epoch"] for raw in files) for files in (high, low)]
+    return f"{secs[0] / secs[1]:.2f} times as long"
+
+
+def check(printed: str) -> None:
+    """Fails with the phrase the lesson should have printed and did not."""
+    text = " ".join(printed.split())                  # the sentences are wrapped to the output's width
+    assert "\n".join(expected_phrases("lesson", "test_error")), "the lesson sweep is shipped"
+    if not list((SHIPPED / "full").glob("*.json")):
+        assert "The full sweep is not shipped yet" in text and "python -m resnext_edu sweep --budget full" in text
+        return
+    phrases = expected_phrases("lesson", "test_error") + expected_phrases("full", "test_error")
+    phrases += expected_phrases("full", "train_error") + [p for p in [time_phrase()] if p]
+    missing = [p for p in phrases if p not in text]
+    assert not missing, f"05_cardinality_sweep did not print {missing}"
