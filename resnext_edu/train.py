@@ -61,6 +61,12 @@ class TrainConfig:
     eval_batch_size: int = 500          # images per evaluation batch (no gradients, so larger is fine)
 
 
+# The fast recipe for runs of minutes (benchmarks/README.md section 3; lessons 05 and 06; the "full" sweep budget):
+# what it changes from the paper's CIFAR recipe, whose other settings (momentum 0.9, weight decay 5e-4) it keeps.
+FAST_RECIPE = {"batch_size": 256, "lr": 0.4, "schedule": "onecycle", "warmup": 0.25, "nesterov": True,
+               "label_smoothing": 0.1, "crop_padding": 1}
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN, infinite or far above its start; the message names the epoch, the step and what to try."""
 

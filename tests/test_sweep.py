@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from reference_figures import brute_force_base_width, cifar_macs_by_hand, params_of
 
-from resnext_edu import cli
+from resnext_edu import cli, sweep
+from resnext_edu.sweep.commands import settings_from_args as sweep_settings_from_args
 from resnext_edu.sweep import (SweepConflict, SweepSettings, cardinality_configs, gather, plan, run_sweep,
                                summarize, table4_configs)
 from resnext_edu.sweep.configs import CIFAR_DEPTHS, get_budget
@@ -252,6 +254,97 @@ def test_cli_bad_cardinality_says_what_to_do(capsys):
 
 # ---------------------------------------------------------------------------------------------------------------
 # One real (tiny) sweep in this process, shared by the tests below
+def test_full_budget_is_resnet20_at_lesson_widths_matched_by_a_brute_force_search():
+    configs = cardinality_configs("full")
+    baseline = params_of("resnet20", **LESSON)
+    assert get_budget("full").params == baseline
+    for c in configs:
+        assert c.depth == 20 and c.model_name.startswith(("resnet20", "resnext20_"))
+        assert c.base_width == brute_force_base_width(c.cardinality, baseline, depth=20, **LESSON), c
+        assert c.params == params_of(c.model_name, **LESSON)
+        assert c.macs == cifar_macs_by_hand(c.cardinality, c.base_width, LESSON["stage_widths"], LESSON["stem_width"],
+                                            depth=20)
+        assert abs(c.params / baseline - 1) < 0.05, c          # the issue's "within 5%"
+    assert [c.cardinality for c in configs] == [1, 2, 4, 8, 16, 32]
+    # Table 4's axis at this depth: wider and more cardinality stay at depth 20; deeper is the CIFAR depth closest
+    # to twice the parameters (its neighbours are further away)
+    deeper, wider, *more = table4_configs("full", (2,))
+    assert wider.depth == 20 and all(c.depth == 20 for c in more) and deeper.depth > 20
+    for other in (deeper.depth - 9, deeper.depth + 9):
+        assert abs(params_of(f"resnet{other}", **LESSON) - 2 * baseline) >= abs(deeper.params - 2 * baseline)
+
+
+def test_full_budget_trains_with_the_fast_recipe_unless_told_otherwise():
+    from resnext_edu.train import FAST_RECIPE
+    parser = cli.build_parser()
+    args = parser.parse_args(["sweep", "--budget", "full"])
+    settings = sweep_settings_from_args(args)
+    assert (settings.subset, settings.test_subset, settings.final_test_subset) == (None, None, None)   # all images
+    assert settings.epochs >= 10                                                   # the issue's minimum
+    config = settings.train_config(seed=3)
+    assert {k: getattr(config, k) for k in FAST_RECIPE} == FAST_RECIPE and config.seed == 3
+    # one option given: that one changes, the rest stays the budget's
+    changed = sweep_settings_from_args(parser.parse_args(["sweep", "--budget", "full", "--no-nesterov",
+                                                          "--crop-padding", "4", "--subset", "5000"]))
+    assert (changed.nesterov, changed.crop_padding, changed.subset) == (False, 4, 5000)
+    assert (changed.lr, changed.batch_size, changed.label_smoothing) == (settings.lr, settings.batch_size, 0.1)
+    # the lesson budget keeps the settings its shipped files were trained with (their own "settings" field)
+    shipped = json.loads(next((REPO / "resnext_edu" / "results" / "lesson").glob("*.json")).read_text())["settings"]
+    lesson = sweep_settings_from_args(parser.parse_args(["sweep"]))
+    assert {k: getattr(lesson, k) for k in shipped} == shipped
+    # and --list prints commands that reproduce the settings exactly (parsed back by the same CLI)
+    for budget, extra in (("full", ["--no-nesterov"]), ("lesson", ["--label-smoothing", "0.1"])):
+        argv = sweep.sweep_argv(budget, [1], [0], sweep_settings_from_args(
+            parser.parse_args(["sweep", "--budget", budget, *extra])), "out")
+        again = sweep_settings_from_args(parser.parse_args(argv[3:]))
+        assert again == sweep_settings_from_args(parser.parse_args(["sweep", "--budget", budget, *extra]))
+
+
+def test_a_folder_written_before_the_fast_recipe_settings_still_matches_its_own_settings(tmp_path):
+    """Result files and folders written before nesterov/label_smoothing/crop_padding were settings lack them; they
+    were trained with plain momentum, no smoothing and padding 4, so the same settings today are no conflict, and
+    other values are."""
+    from resnext_edu.sweep.schema import differences
+    old = {k: v for k, v in SETTINGS.__dict__.items() if k not in ("nesterov", "label_smoothing", "crop_padding")}
+    assert differences(old, SETTINGS.__dict__) == {}
+    fast = SweepSettings(**{**SETTINGS.__dict__, "nesterov": True, "crop_padding": 1})
+    assert differences(old, fast.__dict__) == {"nesterov": (False, True), "crop_padding": (4, 1)}
+
+
+def test_a_result_file_names_no_absolute_path(tmp_path, monkeypatch):
+    """A shipped result must not name a folder of the machine that made it (issue 12): here the image folder and
+    the cache lie outside the working folder, and the output folder is given by its absolute path."""
+    from PIL import Image
+    from resnext_edu.data import CLASSES, load_cifar10
+    images = tmp_path / "elsewhere" / "cifar-images"
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("test", 2)):
+        for name in CLASSES:
+            (images / split / name).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(images / split / name /
+                                                                                         f"{i}.png")
+    cache = tmp_path / "elsewhere" / "cache"
+    load_cifar10(images, cache_dir=cache)                     # reads the folder, writes the cache
+    data = load_cifar10(images, cache_dir=cache)              # the cache: its source names the folder and itself
+    assert "cached in" in data.source
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    out = work / "sweep"
+    monkeypatch.setattr(sys, "argv", ["/abs/resnext_edu/__main__.py", "sweep", "--out", str(out), "--data-dir",
+                                      str(images)])
+    settings = SweepSettings(epochs=1, batch_size=8, subset=40, test_subset=20, final_test_subset=20)
+    runs = plan(cardinality_configs("tiny", (1,)), [0])
+    run_sweep(runs, settings, out, data=data, threads=1, progress=False, print_fn=lambda s: None)
+    text = (out / f"{runs[0].run_id}.json").read_text()
+    for absolute in {str(tmp_path), str(REPO), os.getcwd(), sys.executable, "/abs/"}:
+        assert absolute not in text, absolute
+    raw = json.loads(text)
+    assert raw["provenance"]["command"].startswith("python -m resnext_edu sweep --out sweep --data-dir .../")
+    assert "image folder .../elsewhere/cifar-images" in raw["data"]["source"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 SETTINGS = SweepSettings(epochs=2, batch_size=32, subset=128, test_subset=100, final_test_subset=100,

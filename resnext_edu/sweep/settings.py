@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from ..checks import check_int
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
-from ..train import TrainConfig, check_config
+from ..train import FAST_RECIPE, TrainConfig, check_config
 from .configs import SweepConfig
 from .schema import KIND_WORDS, LATER_SETTINGS, SETTINGS_FIELDS, is_kind
 
@@ -145,11 +145,11 @@ def _check_seeds(seeds) -> list[int]:
     return seeds
 
 
-# The full-data budget trains with benchmark 3's fast recipe (benchmarks/README.md, section 3; lesson 05): batch 256
-# at peak lr 0.4, 25% warm-up then linear to zero, Nesterov momentum, label smoothing 0.1, crops padded by 1 pixel,
-# on all 50,000 training images; every epoch and the final evaluation on all 10,000 test images. 10 epochs (benchmark
-# 3 trains 14) so that the sweep's ~20 runs fit in a few sessions of a 2-core CPU. Other budgets: the class defaults.
+# The full-data budget trains with benchmark 3's fast recipe (train.FAST_RECIPE; benchmarks/README.md, section 3;
+# lesson 05): batch 256 at peak lr 0.4, 25% warm-up then linear to zero, Nesterov momentum, label smoothing 0.1,
+# crops padded by 1 pixel, on all 50,000 training images; every epoch and the final evaluation on all 10,000 test
+# images. 10 epochs (benchmark 3 trains 14) so that the sweep's ~20 runs fit in a few sessions of a 2-core CPU.
+# Other budgets: the class defaults.
 RECIPES = {
-    "full": SweepSettings(epochs=10, batch_size=256, lr=0.4, warmup=0.25, nesterov=True, label_smoothing=0.1,
-                          crop_padding=1, subset=None, test_subset=None, final_test_subset=None),
+    "full": SweepSettings(epochs=10, **FAST_RECIPE, subset=None, test_subset=None, final_test_subset=None),
 }
