@@ -15,7 +15,7 @@ import matplotlib.ticker
 
 from .. import paper
 from ..files import check_out_folder
-from .evidence import comparison_table, say_difference
+from .evidence import comparison_table, say_difference, say_fig5, say_time
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
 
 PAPER_COLOUR = "#7f7f7f"
@@ -248,10 +248,12 @@ def write_report(folders, plots: str | Path | None = None, metric: str = "test_a
         return 2
     rows = summarize(found.results, metric)
     print_fn(summary_table(rows, metric))
-    print_fn(f"\nEach cardinality against C = 1 ({get_metric(metric).label}; standard error of the difference: "
-             f"sqrt(s1^2/n1 + s2^2/n2); ratio = difference / standard error):")
+    print_fn(f"\nEach cardinality against C = 1, {get_metric(metric).label}; std. error: of the difference, "
+             f"sqrt(s1^2/n1 + s2^2/n2);\nratio: difference / std. error")
     print_fn(comparison_table(rows))
-    print_fn(say_difference(rows, metric))
+    print_fn("\n" + say_difference(rows, metric))
+    print_fn("\n" + say_fig5(found.results))
+    print_fn("\n" + say_time(summarize(found.results), found.results))
     print_fn("")
     if metric in ("test_acc", "test_error"):
         print_fn(paper_table("table3", "accuracy" if metric == "test_acc" else "error"))
