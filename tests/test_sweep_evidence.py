@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import statistics
 
 import pytest
 
-from resnext_edu import cli
-from resnext_edu.sweep import (SHIPPED, cardinality_configs, compare_to_baseline, comparison_table, differences,
-                               say_difference, say_fig5, say_time, summarize)
+from resnext_edu import cli, sweep
+from resnext_edu.sweep import (SHIPPED, Gathered, cardinality_configs, compare_to_baseline, comparison_table,
+                               differences, say_difference, say_fig5, say_time, summarize, sweep_status)
+from resnext_edu.sweep.commands import settings_from_args
 from resnext_edu.sweep.evidence import concurrency
 from resnext_edu.sweep.results import Result
+from resnext_edu.sweep.settings import RECIPES
 
 CONFIGS = {c.cardinality: c for c in cardinality_configs("lesson", (1, 32))}
 
@@ -154,3 +157,25 @@ def test_sweep_report_prints_each_cardinality_against_1x_in_standard_errors(caps
     assert "1x64d           23.9        22.0" in out
     assert cli.main(["sweep-report", str(SHIPPED / "lesson"), "--no-plots"]) == 0
     assert f"1x64d           {100 - 23.9:.1f}        {100 - 22.0:.1f}" in capsys.readouterr().out
+
+
+def test_sweep_status_without_files_says_not_shipped_and_gives_a_command_the_cli_accepts():
+    text = sweep_status(Gathered(), "full")
+    assert "The full sweep is not shipped yet" in text
+    command = text.splitlines()[-1]
+    argv = shlex.split(command)
+    assert argv[:3] == ["python", "-m", "resnext_edu"]
+    # the command, read back by the command line's own parser, trains every cardinality with the budget's recipe
+    args = cli.build_parser().parse_args(argv[3:])
+    assert args.budget == "full" and args.cardinalities == [1, 2, 4, 8, 16, 32] and args.seeds == [0, 1]
+    recipe = RECIPES["full"]
+    assert settings_from_args(args) == recipe
+    assert (recipe.epochs, recipe.subset, recipe.final_test_subset) == (10, None, None)   # the recipe
+
+
+def test_sweep_status_with_files_shows_their_table_data_and_command():
+    text = sweep_status(sweep.shipped("lesson"), "lesson", "test_acc")
+    raw = json.loads((SHIPPED / "lesson" / "lesson-1x_resnet29_seed0.json").read_text())
+    assert "not shipped yet" not in text
+    assert f"data: {raw['data']['train_images']:,} training images" in text
+    assert f"command: {raw['provenance']['command']}" in text and "test accuracy (%)" in text

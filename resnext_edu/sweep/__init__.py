@@ -14,7 +14,7 @@ transformations of width d. Modules:
 * :mod:`.commands`: ``python -m resnext_edu sweep`` and ``sweep-report``
 """
 
-from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv
+from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv, sweep_status
 from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_table, get_budget,
                       max_cardinality, table4_configs)
 from .evidence import Difference, compare_to_baseline, comparison_table, differences, say_difference, say_fig5, say_time
@@ -31,4 +31,4 @@ __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_ta
            "say_time",
            "load_result", "shipped", "summarize", "summary_table", "RESULT_FORMAT", "Run", "SweepConflict",
            "SweepOutcome", "SweepSettings", "plan", "run_sweep", "add_report_arguments", "add_sweep_arguments",
-           "main_report", "main_sweep", "sweep_argv"]
+           "main_report", "main_sweep", "sweep_argv", "sweep_status"]

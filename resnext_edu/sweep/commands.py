@@ -12,6 +12,7 @@ from ..train import SCHEDULES
 from .configs import (BUDGETS, DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES, cardinality_configs,
                       config_table, table4_configs)
 from .report import write_report
+from .results import Gathered, summarize, summary_table
 from .runner import run_sweep
 from .settings import RECIPES, SweepSettings, plan
 
@@ -107,6 +108,34 @@ def sweep_argv(budget: str, cardinalities, seeds, settings: SweepSettings, out: 
     if settings.dataset != "cifar10":
         argv += ["--dataset", settings.dataset]
     return argv + ["--out", str(out)]
+
+
+RECIPE_FIELDS = ("epochs", "batch_size", "lr", "nesterov", "label_smoothing", "crop_padding", "subset", "test_subset",
+                 "final_test_subset")
+
+
+def sweep_status(found: Gathered, budget: str, metric: str = "test_error", seeds=(0, 1),
+                 out: str | None = None) -> str:
+    """What a learner needs before reading a sweep's results (lesson 05, section 4): its models, its recipe, then
+    its table and the command that made it, or, with no result files yet, "not shipped yet" and the command that
+    makes them (:func:`sweep_argv`, default seeds ``seeds``, into ``out``: default runs/sweep-BUDGET)."""
+    configs = cardinality_configs(budget)
+    recipe = found.results[0].raw["settings"] if found.results else vars(SweepSettings.for_budget(budget))
+    lines = [config_table(configs), "", "recipe: " + ", ".join(f"{k} {_shown(recipe.get(k))}" for k in RECIPE_FIELDS)
+             + "\n  (subset: training images; test_subset: test images after every epoch; all: every image)"]
+    if not found.results:
+        argv = sweep_argv(budget, [c.cardinality for c in configs], seeds, SweepSettings.for_budget(budget),
+                          out or f"runs/sweep-{budget}")
+        lines += ["", f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result file per "
+                      f"run):", quoted_command(argv)]
+    else:
+        data = found.results[0].raw["data"]
+        lines += ["", summary_table(summarize(found.results, metric), metric), "",
+                  f"data: {data['train_images']:,} training images; {data['test_images']:,} test images after every "
+                  f"epoch, {data['final_test_images']:,} at the end",
+                  "command: " + found.results[0].raw["provenance"]["command"]]
+    lines += [f"skipped: {problem}" for problem in found.problems]
+    return "\n".join(lines)
 
 
 def _single_line(option: str, value) -> None:
