@@ -11,6 +11,7 @@ transformations of width d. Modules:
 * :mod:`.results`: reading result folders (corrupt and foreign files are reported and skipped), mean +- std
 * :mod:`.evidence`: differences in units of their standard error, and the sentences that say what they show
 * :mod:`.report`: the table and the plots; the paper's numbers beside (never mixed with) the measured ones
+* :mod:`.figures`: the tiny and the full sweep side by side in test error, Fig. 5's curves, time against MACs
 * :mod:`.commands`: ``python -m resnext_edu sweep`` and ``sweep-report``
 """
 
