@@ -43,14 +43,25 @@ def time_phrase() -> str | None:
     return f"{secs[0] / secs[1]:.2f} times as long"
 
 
+def paper_phrases() -> list[str]:
+    """The paper's gains of Section 3, from the committed copy of its tables (resnext_edu/reference/paper.json)."""
+    tables = json.loads((SHIPPED.parent / "reference" / "paper.json").read_text())
+    t3 = {row["setting"]: row["error_50"] for row in tables["table3"]["rows"]}
+    t7 = {row["name"]: row["cifar10"] for row in tables["table7"]["rows"]}
+    return [f"32x4d minus 1x64d = {t3['32x4d'] - t3['1x64d']:+.1f} points of top-1 error",
+            f"16x64d minus 8x64d = {t7['resnext29_16x64d'] - t7['resnext29_8x64d']:+.2f} points of test error"]
+
+
 def check(printed: str) -> None:
     """Fails with the phrase the lesson should have printed and did not."""
     text = " ".join(printed.split())                  # the sentences are wrapped to the output's width
     assert "\n".join(expected_phrases("lesson", "test_error")), "the lesson sweep is shipped"
+    missing = [p for p in paper_phrases() + expected_phrases("lesson", "test_error") if p not in text]
+    assert not missing, f"05_cardinality_sweep did not print {missing}"
     if not list((SHIPPED / "full").glob("*.json")):
         assert "The full sweep is not shipped yet" in text and "python -m resnext_edu sweep --budget full" in text
         return
-    phrases = expected_phrases("lesson", "test_error") + expected_phrases("full", "test_error")
+    phrases = expected_phrases("full", "test_error")
     phrases += expected_phrases("full", "train_error") + [p for p in [time_phrase()] if p]
     missing = [p for p in phrases if p not in text]
     assert not missing, f"05_cardinality_sweep did not print {missing}"
