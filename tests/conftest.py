@@ -102,3 +102,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def with_batchnorm_statistics(module, seed: int = 0, bias: float = 0.3):
+    """``module`` in eval mode with every BatchNorm given non-trivial affine parameters and running statistics, as
+    after training: a fresh BN (weight 1, bias 0, mean 0, var 1) is close to the identity and hides wrong mappings,
+    folds and orderings."""
+    import torch
+
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+            torch.nn.init.uniform_(m.bias, -bias, bias)
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return module.eval()

@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from conftest import with_batchnorm_statistics  # noqa: E402
+
 from resnext_edu import inside, photos, pretrained  # noqa: E402
 from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
@@ -19,28 +21,16 @@ from resnext_edu.widgets.inside_explorer import inside_explorer  # noqa: E402
 pytest.importorskip("skimage")
 
 
-def trained_looking(block_or_model, seed=0):
-    """Non-trivial BN statistics, eval mode."""
-    torch.manual_seed(seed)
-    for m in block_or_model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
-            torch.nn.init.uniform_(m.bias, -0.3, 0.3)
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    return block_or_model.eval()
-
-
 @pytest.fixture(scope="module")
 def small():
     """ResNeXt-50's template with 1/4 of its widths (C = 32, d = 1, 2, 4, 8): fast at 224x224."""
-    model = trained_looking(create("resnext50_32x4d", stage_widths=(16, 32, 64, 128), stem_width=16))
+    model = with_batchnorm_statistics(create("resnext50_32x4d", stage_widths=(16, 32, 64, 128), stem_width=16))
     weights = pretrained.weights_for("resnext50_32x4d")
     return pretrained.Pretrained("resnext50_32x4d", model, weights, False, "untrained, for the tests")
 
 
 def test_path_maps_equal_form_a_literal_branches():
-    block = trained_looking(ResNeXtBlock(64, 128, stride=2, cardinality=8, bottleneck_width=4))
+    block = with_batchnorm_statistics(ResNeXtBlock(64, 128, stride=2, cardinality=8, bottleneck_width=4))
     x = torch.randn(2, 64, 10, 10)
     maps = inside.path_maps(block, x)
     branches = convert(block, "A").branches
@@ -60,7 +50,7 @@ def test_dense_weight_is_the_grouped_convolution():
 
 
 def test_grad_cam_follows_its_formula():
-    model = trained_looking(create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8))
+    model = with_batchnorm_statistics(create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8))
     x = torch.randn(2, 3, 16, 16)
     maps = inside.grad_cam(model, x, [3, 7], layer="layer3")
     # by hand (Selvaraju et al. 2017, Eq. 1-2): w_k = mean of dY_c/dA_k over positions; ReLU(sum_k w_k A_k), then

@@ -14,23 +14,13 @@ import pytest
 import torch
 import torchvision
 
+from conftest import with_batchnorm_statistics
+
 from resnext_edu import pretrained
 from resnext_edu.models import create
 
 NAME = "resnext50_32x4d"
 SIZE = 64           # a small input keeps ResNeXt-50 fast on a CPU; the weights are the same at every size
-
-
-def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Give every BN non-trivial affine parameters and running statistics, so that a wrong mapping shows."""
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
-            torch.nn.init.uniform_(m.bias, -0.2, 0.2)
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
 
 
 def save_hash_named(state: dict, folder, name: str):
@@ -46,7 +36,7 @@ def save_hash_named(state: dict, folder, name: str):
 
 @pytest.fixture(scope="module")
 def reference():
-    return randomised(torchvision.models.resnext50_32x4d())
+    return with_batchnorm_statistics(torchvision.models.resnext50_32x4d(), bias=0.2)
 
 
 @pytest.fixture

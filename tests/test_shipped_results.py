@@ -5,6 +5,7 @@ complete."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -13,6 +14,7 @@ from reference_figures import brute_force_base_width, cifar_macs_by_hand, params
 
 from resnext_edu import models
 from resnext_edu.sweep import SHIPPED, SweepConfig, gather
+from resnext_edu.sweep.configs import BUDGETS
 from resnext_edu.sweep.results import PROVENANCE_FIELDS
 
 FILES = sorted(p for p in SHIPPED.rglob("*.json"))
@@ -38,13 +40,15 @@ def test_each_shipped_file(path):
     # the config is complexity-matched, checked without the project's solver or counter: params summed over the
     # model's tensors, d and depth from a search over every candidate, MACs written out by hand
     overrides = config.overrides()
-    target = config.scale * params_of("resnet29", **overrides)
+    depth = BUDGETS[config.budget].depth                   # the budget's depth: 29 (lesson), 20 (full)
+    target = config.scale * params_of(f"resnet{depth}", **overrides)
     assert config.target_params == target
     if config.axis == "deeper":
         depths = [n for n in range(11, 2 * config.depth, 9) if n != 101]   # 101 names the ImageNet ResNet
         assert config.depth == min(depths, key=lambda n: abs(params_of(f"resnet{n}", **overrides) - target))
     else:
-        assert config.base_width == brute_force_base_width(config.cardinality, target, **overrides)
+        assert config.depth == depth
+        assert config.base_width == brute_force_base_width(config.cardinality, target, depth=depth, **overrides)
     assert config.macs == cifar_macs_by_hand(config.cardinality, config.base_width, config.stage_widths,
                                              config.stem_width, config.depth)
     assert path.parent.name == config.budget and path.name == f"{raw['run_id']}.json"
@@ -69,6 +73,32 @@ def test_each_shipped_file(path):
     assert prov["device"].startswith(("cpu:", "cuda:")) and prov["torch"].split(".")[0].isdigit()
     for key in ("train.py", "data.py", "models.py", "sweep/runner.py"):
         assert len(prov["code_sha256"][key]) == 16
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.parent.name != "lesson"],
+                         ids=lambda p: p.relative_to(SHIPPED).as_posix())
+def test_a_shipped_file_names_no_absolute_path(path):
+    """Issue 12: a shipped result names no folder of the machine that made it. (The lesson sweep's files were
+    written before that rule: their provenance names the build machine's checkout, /work/main, as is.)"""
+    found = ABSOLUTE_PATH.findall(path.read_text())
+    assert not found, found
+
+
+def test_the_full_sweep_trains_every_model_alike_on_all_the_data():
+    """The full-data budget (issue 12): all 50,000 training images, every test image, at least 10 epochs, one set
+    of settings for every file (a folder may still be filling: completeness is the report's business)."""
+    found = gather(SHIPPED / "full", source="shipped")
+    if not found.results:
+        pytest.skip("no full-data sweep results shipped yet")
+    assert not found.problems, found.problems
+    assert len({r.experiment for r in found.results}) == 1
+    for r in found.results:
+        settings, data = r.raw["settings"], r.raw["data"]
+        assert settings["epochs"] >= 10 and data["train_images"] == 50_000 and data["test_images"] == 10_000
+        assert r.raw["final"]["test_images"] == 10_000 and len(r.raw["history"]) == settings["epochs"]
 
 
 def test_commands_name_their_budget_folder():
