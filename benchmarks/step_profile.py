@@ -39,7 +39,7 @@ from pathlib import Path
 # benchmark 4's malloc setting, as benchmark 3 runs with it (glibc reads it only at start-up, hence the re-exec)
 from malloc_tuning import TUNED  # noqa: E402 (that module imports the standard library only)
 
-if sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ and "--no-malloc-tuning" not in sys.argv:
+if __name__ == "__main__" and sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ and "--no-malloc-tuning" not in sys.argv:
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED})
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP (benchmarks/README.md)
 
@@ -86,6 +86,7 @@ CATEGORIES = {
     "optimizer": "SGD step (Nesterov momentum, weight decay) and zero_grad",
     "input pipeline": "the next batch: crop, flip, normalise to float, channels_last (train.fit's data)",
     "bookkeeping": "lr schedule step, loss/accuracy kept on the device, divergence check (train.fit)",
+    "between ops": "the step's time outside every op: Python, module calls, hooks (the profile's own overhead too)",
     "other": "the autograd engine's own work, views, allocations, anything not above",
 }
 SCOPES = {"input pipeline": "input pipeline", "bookkeeping": "bookkeeping", "Optimizer.step": "optimizer",
@@ -225,6 +226,7 @@ def _chain(event) -> list:
 def classify(event) -> tuple[str, str | None]:
     """(category, map size or None) of one profiler event's self time. Rules, first match wins:
 
+    0. the self time of the step's own record_function: "between ops";
     1. inside one of :data:`SCOPES` (record_function): that scope's category;
     2. inside ``aten::to``: "dtype casts"; inside ``contiguous``/``clone``: "layout conversions, copies";
     3. backward work of the head's autograd nodes (mean, fc, loss): "head and loss";
@@ -234,6 +236,8 @@ def classify(event) -> tuple[str, str | None]:
     """
     chain = _chain(event)
     names = [e.name for e in chain]
+    if len(chain) == 1 and event.name.startswith("step "):   # the step's own record_function (split_steps)
+        return "between ops", None
     for name in names:
         for scope, category in SCOPES.items():
             if name.startswith(scope):
@@ -259,15 +263,14 @@ def classify(event) -> tuple[str, str | None]:
     return "other", size
 
 
-def categorize(events, steps: int) -> dict:
-    """Self CPU ms per step of each category, split by feature-map size, and the calls per step of the key ops.
+def categorize(events) -> dict:
+    """Self CPU ms of each category in ``events`` (one step's), split by feature-map size, and the calls.
 
-    A call is counted at the outermost key operation (an autocast ``conv2d`` calls ``conv2d`` again inside; one
-    call). Returns ``{"categories": {name: {"ms", "by_map", "calls"}}, "total_ms", "by_map"}`` (ms per step).
+    A call is counted at the outermost key operation (an autocast ``conv2d`` calls ``conv2d`` again inside: one
+    call). Returns ``{"categories": {name: {"ms", "by_map", "calls"}}, "total_ms"}``.
     """
-    ms = defaultdict(float)
+    ms, calls = defaultdict(float), defaultdict(int)
     by_map = defaultdict(lambda: defaultdict(float))
-    calls = defaultdict(int)
     for e in events:
         category, size = classify(e)
         ms[category] += e.self_cpu_time_total / 1000
@@ -277,20 +280,46 @@ def categorize(events, steps: int) -> dict:
             calls[category] += 1
     unknown = set(ms) - set(CATEGORIES)
     assert not unknown, f"categories missing from CATEGORIES: {unknown}"
-    total = sum(ms.values())
-    maps = defaultdict(float)
-    for category in by_map:
-        for size, t in by_map[category].items():
-            maps[size] += t
-    return {"categories": {c: {"ms": ms[c] / steps, "percent": 100 * ms[c] / total if total else 0.0,
-                               "by_map": {s: t / steps for s, t in sorted(by_map[c].items())},
-                               "calls": calls[c] / steps} for c in CATEGORIES},
-            "total_ms": total / steps, "by_map": {s: t / steps for s, t in sorted(maps.items())}}
+    return {"categories": {c: {"ms": ms[c], "by_map": dict(by_map[c]), "calls": calls[c]} for c in CATEGORIES},
+            "total_ms": sum(ms.values())}
 
 
-def roots_ms(events, steps: int) -> float:
-    """Ms per step of the outermost events (their total time, callees included): what the self times must add to."""
-    return sum(e.cpu_time_total for e in events if e.cpu_parent is None) / 1000 / steps
+def split_steps(events) -> list[list]:
+    """The events under each ``record_function("step i")``, in step order (the profile wraps every step in one)."""
+    steps = defaultdict(list)
+    for e in events:
+        root = _chain(e)[-1]
+        if root.name.startswith("step "):
+            steps[int(root.name.split()[1])].append(e)
+    return [steps[i] for i in sorted(steps)]
+
+
+def summarize(per_step: list[dict]) -> dict:
+    """Medians over the profiled steps of each category's ms (and of each map size's), and the total's.
+
+    Medians, because on a shared machine one step can be slowed by another program; the categories' medians add up
+    to about the median total, not exactly (both are given).
+    """
+    med = statistics.median
+    sizes = sorted({s for r in per_step for c in r["categories"].values() for s in c["by_map"]})
+    categories = {}
+    for c in CATEGORIES:
+        runs = [r["categories"][c] for r in per_step]
+        categories[c] = {"ms": med(r["ms"] for r in runs),
+                         "by_map": {s: med(r["by_map"].get(s, 0.0) for r in runs) for s in sizes},
+                         "calls": med(r["calls"] for r in runs),
+                         "ms_each_step": [r["ms"] for r in runs]}
+    summed = sum(v["ms"] for v in categories.values())
+    for v in categories.values():
+        v["percent"] = 100 * v["ms"] / summed if summed else 0.0
+    return {"categories": categories, "sum_of_medians_ms": summed,
+            "total_ms": med(r["total_ms"] for r in per_step), "total_ms_each_step": [r["total_ms"] for r in per_step],
+            "by_map": {s: sum(v["by_map"][s] for v in categories.values()) for s in sizes}}
+
+
+def roots_ms(events) -> float:
+    """Ms of the outermost events (their total time, callees included): what the self times must add up to."""
+    return sum(e.cpu_time_total for e in events if e.cpu_parent is None) / 1000
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -303,12 +332,16 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
     time_steps(step, args.warmup)
     reference = time_steps(step, args.reference_steps)
     load_before = os.getloadavg()
+    walls = []
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-        t0 = time.perf_counter()
-        time_steps(step, args.steps)
-        wall = (time.perf_counter() - t0) / args.steps * 1000
+        for i in range(args.steps):
+            t0 = time.perf_counter()
+            with record_function(f"step {i}"):
+                step()
+            walls.append(1000 * (time.perf_counter() - t0))
     events = prof.events()
-    result = categorize(events, args.steps)
+    per_step = [categorize(step_events) for step_events in split_steps(events)]
+    result = summarize(per_step)
     result.update({
         "model": MODELS[key][0], "overrides": {k: list(v) if isinstance(v, tuple) else v
                                                 for k, v in MODELS[key][1].items()},
@@ -316,7 +349,7 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
         "batch_size": args.batch_size, "profiled_steps": args.steps,
         "unprofiled_ms_per_step": {"median": 1000 * statistics.median(reference),
                                    "min": 1000 * min(reference), "max": 1000 * max(reference), "steps": len(reference)},
-        "profiled_wall_ms_per_step": wall, "outermost_events_ms_per_step": roots_ms(events, args.steps),
+        "profiled_wall_ms_each_step": walls, "outermost_event_ms_each_step": [roots_ms(e) for e in split_steps(events)],
         "load_average_during": [load_before, os.getloadavg()],
     })
     return result
@@ -328,15 +361,16 @@ def print_table(key: str, r: dict) -> None:
     print(f"\n{key}: {MODELS[key][2]}; {r['params']:,} params, {r['macs_per_image'] / 1e6:.1f} M MACs per image, "
           f"batch {r['batch_size']}")
     print(f"step without the profiler {ref:.0f} ms (median of {r['unprofiled_ms_per_step']['steps']}; "
-          f"{1000 * r['batch_size'] / ref:.0f} img/s); profiled {r['profiled_wall_ms_per_step']:.0f} ms, "
-          f"of which ops {r['total_ms']:.0f} ms")
+          f"{1000 * r['batch_size'] / ref:.0f} img/s); profiled steps (wall ms) "
+          + ", ".join(f"{w:.0f}" for w in r["profiled_wall_ms_each_step"])
+          + f"; medians of {r['profiled_steps']} profiled steps below (ms of op self time)")
     print(f"{'category':28} {'ms/step':>8} {'%':>6} {'calls':>6} " + " ".join(f"{s:>8}" for s in sizes))
     for c, v in r["categories"].items():
         if v["ms"] == 0 and not v["calls"]:
             continue
         print(f"{c:28} {v['ms']:8.1f} {v['percent']:6.1f} {v['calls']:6.0f} " +
               " ".join(f"{v['by_map'].get(s, 0.0):8.1f}" for s in sizes))
-    print(f"{'total':28} {r['total_ms']:8.1f} {100:6.1f} {'':6} " +
+    print(f"{'sum of the medians':28} {r['sum_of_medians_ms']:8.1f} {100:6.1f} {'':6} " +
           " ".join(f"{r['by_map'].get(s, 0.0):8.1f}" for s in sizes))
 
 
@@ -348,7 +382,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.4)
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--reference-steps", type=int, default=5, help="steps timed without the profiler")
-    parser.add_argument("--steps", type=int, default=3, help="profiled steps")
+    parser.add_argument("--steps", type=int, default=5, help="profiled steps (medians over them are shown)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: see the docstring)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--smoke", action="store_true", help="a toy model, batch 16, 1 + 1 + 2 steps (for tests)")
