@@ -10,6 +10,8 @@ take most of a step: memory traffic, not arithmetic. The variants here try to mo
 * ``grouped_nchw``: the grouped 3x3 convolutions run on contiguous (NCHW) tensors and weights, converted on the way
   in and back to channels_last on the way out; everything else as the baseline.
 * ``nchw``: the whole model and its inputs NCHW, still bf16 autocast.
+* ``mean_pool``: the global average pool as ``x.mean((2, 3))`` instead of ``AdaptiveAvgPool2d(1)`` (same numbers):
+  the pool's backward then hands the last ReLU's backward a gradient in a layout it handles fast (benchmark 6).
 * ``bn_relu_compiled``: every BatchNorm followed by a ReLU (the stem's and the blocks' first two) replaced by one
   module ``relu(bn(x))`` compiled by inductor: one fused loop forward and one backward, the convolutions eager.
   This is what torch offers on a CPU for a fused training BN+ReLU; eval-mode folding into the convolution does
@@ -68,8 +70,9 @@ from resnext_edu.device import resolve_precision  # noqa: E402
 from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.provenance import describe  # noqa: E402
 
-VARIANTS = ("baseline", "grouped_nchw", "nchw", "bn_relu_compiled", "compiled", "max_autotune", "batch512")
-CHEAP = ("baseline", "grouped_nchw", "nchw", "batch512")       # no compilation: what --smoke runs
+VARIANTS = ("baseline", "grouped_nchw", "nchw", "mean_pool", "bn_relu_compiled", "compiled", "max_autotune",
+            "batch512")
+CHEAP = ("baseline", "grouped_nchw", "nchw", "mean_pool", "batch512")       # no compilation: what --smoke runs
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,6 +100,15 @@ def grouped_convs_nchw(model: nn.Module) -> int:
             block.conv2 = NCHWConv(block.conv2)
             wrapped += 1
     return wrapped
+
+
+class MeanPool(nn.Module):
+    """``AdaptiveAvgPool2d(1)`` as ``x.mean((2, 3), keepdim=True)``: the same numbers, and a backward that hands the
+    last ReLU an expanded gradient instead of an NCHW one (benchmark 6: ``threshold_backward`` with an NCHW gradient
+    and a channels_last output is many times slower than with matching layouts)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.mean((2, 3), keepdim=True)                  # (N, C, 1, 1)
 
 
 class BNReLU(nn.Module):
@@ -146,6 +158,8 @@ def make_variant(name: str, key: str, args: argparse.Namespace) -> tuple[FitStep
     if name == "batch512":
         batch, lr = 2 * args.batch_size, 2 * args.lr
     precision = resolve_precision("auto", torch.device("cpu"), channels_last)
+    if name == "mean_pool":
+        model.avgpool = MeanPool()
     if name == "bn_relu_compiled":
         note["pairs_fused"] = compile_bn_relu(model)
     if name == "compiled":
@@ -268,22 +282,26 @@ def main() -> None:
     summary = {}
     for name in names:
         ratios = [s["img_per_s"] / b["img_per_s"] for s, b in zip(samples[name], samples["baseline"])]
+        cpu_ratios = [b["cpu_ms_per_image"] / s["cpu_ms_per_image"] for s, b in zip(samples[name], samples["baseline"])]
         summary[name] = {"img_per_s": statistics.median(s["img_per_s"] for s in samples[name]),
                          "cpu_ms_per_image": statistics.median(s["cpu_ms_per_image"] for s in samples[name]),
                          "ratio_vs_baseline": statistics.median(ratios), "ratios_each_round": ratios,
+                         "cpu_ratio_vs_baseline": statistics.median(cpu_ratios), "cpu_ratios_each_round": cpu_ratios,
                          "img_per_s_each_round": [s["img_per_s"] for s in samples[name]]}
-    print(f"\n{'variant':18} {'img/s':>7} {'CPU ms/img':>10} {'ratio':>6}  per-round ratios   (medians of "
-          f"{args.rounds} rounds)")
+    print(f"\n{'variant':18} {'img/s':>7} {'ratio':>6} {'CPU ms/img':>10} {'ratio':>6}  per-round img/s ratios "
+          f"(medians of {args.rounds} rounds; CPU ratio: baseline's CPU time / the variant's)")
     for name, s in summary.items():
-        print(f"{name:18} {s['img_per_s']:7.1f} {s['cpu_ms_per_image']:10.2f} {s['ratio_vs_baseline']:6.3f}  "
-              + " ".join(f"{x:.2f}" for x in s["ratios_each_round"]))
+        print(f"{name:18} {s['img_per_s']:7.1f} {s['ratio_vs_baseline']:6.3f} {s['cpu_ms_per_image']:10.2f} "
+              f"{s['cpu_ratio_vs_baseline']:6.3f}  " + " ".join(f"{x:.2f}" for x in s["ratios_each_round"]))
     for name, note in notes.items():
         if "stopped" in note:
             print(f"{name:18} not measured: {note['stopped']}")
     result = {"benchmark": "variants of benchmark 3's training step, alternating rounds",
               "model": MODELS[key][0], "about": MODELS[key][2],
               "data": "random uint8 images of CIFAR-10's shape through the package's train_batches",
-              "unit": "img/s: wall clock over the timed steps; ratio: variant / baseline in the same round",
+              "unit": "img/s: wall clock over the timed steps; ratio: variant / baseline in the same round; cpu ratio: "
+                      "baseline's process CPU ms per image / the variant's, same round (other programs do not "
+                      "inflate CPU time as they do wall time)",
               "rounds": args.rounds, "images_per_measurement": args.images, "warmup_steps": args.warmup,
               "compile_limit_seconds": args.compile_limit, "variants": notes, "summary": summary,
               "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),

@@ -7,7 +7,8 @@ per-step divergence check). The images are random uint8 tensors of CIFAR-10's sh
 time of any operation here, so the real data are not needed.
 
 After a few untimed warm-up steps, some steps are timed without the profiler (the reference time), then a few are
-profiled with ``torch.profiler`` (``record_shapes=True``). The self CPU time of every operation (its time minus that
+profiled with ``torch.profiler`` (``record_shapes=True``), each in its own profiler session after an unprofiled step
+(in one long session, each step here ran slower than the one before it: 0.9 s, then 1.5, 2.3, 3.4 s). The self CPU time of every operation (its time minus that
 of the operations it calls, so the self times add up to the profiled time without double counting) is put in one
 category by :func:`categorize`: the convolutions by their weight's shape (1x1; 3x3 with groups > 1 = grouped; other
 = dense), BatchNorm, ReLU, the residual add, copies, casts, loss and head, the optimizer; forward and backward apart
@@ -332,15 +333,17 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
     time_steps(step, args.warmup)
     reference = time_steps(step, args.reference_steps)
     load_before = os.getloadavg()
-    walls = []
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-        for i in range(args.steps):
+    walls, per_step, outermost = [], [], []
+    for i in range(args.steps):     # one profiler session per step, an unprofiled step between (see the docstring)
+        step()
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             t0 = time.perf_counter()
             with record_function(f"step {i}"):
                 step()
             walls.append(1000 * (time.perf_counter() - t0))
-    events = prof.events()
-    per_step = [categorize(step_events) for step_events in split_steps(events)]
+        (events,) = split_steps(prof.events())
+        per_step.append(categorize(events))
+        outermost.append(roots_ms(events))
     result = summarize(per_step)
     result.update({
         "model": MODELS[key][0], "overrides": {k: list(v) if isinstance(v, tuple) else v
@@ -349,7 +352,7 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
         "batch_size": args.batch_size, "profiled_steps": args.steps,
         "unprofiled_ms_per_step": {"median": 1000 * statistics.median(reference),
                                    "min": 1000 * min(reference), "max": 1000 * max(reference), "steps": len(reference)},
-        "profiled_wall_ms_each_step": walls, "outermost_event_ms_each_step": [roots_ms(e) for e in split_steps(events)],
+        "profiled_wall_ms_each_step": walls, "outermost_event_ms_each_step": outermost,
         "load_average_during": [load_before, os.getloadavg()],
     })
     return result
