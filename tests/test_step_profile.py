@@ -114,14 +114,14 @@ def test_speed_experiments_measure_every_variant_against_the_baseline_in_each_ro
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(out.read_text())
     summary, variants = result["summary"], result["variants"]
-    assert list(summary) == ["baseline", "grouped_nchw", "nchw", "mean_pool", "batch512"]
+    assert list(summary) == ["baseline", "grouped_nchw", "nchw", "sum_pool", "batch512"]
     assert summary["baseline"]["ratios_each_round"] == [1.0] * result["rounds"]
     for name, s in summary.items():
         assert len(s["ratios_each_round"]) == result["rounds"] and s["img_per_s"] > 0
         ratios = [v / b for v, b in zip(s["img_per_s_each_round"], summary["baseline"]["img_per_s_each_round"])]
         assert s["ratios_each_round"] == pytest.approx(ratios)
     # same initial weights, same batch: every variant computes the baseline's logits up to bf16 rounding
-    for name in ("grouped_nchw", "nchw", "mean_pool", "batch512"):
+    for name in ("grouped_nchw", "nchw", "sum_pool", "batch512"):
         v = variants[name]
         assert v["logits_max_abs_diff_vs_baseline"] <= 0.05 * v["logits_scale"], (name, v)
     assert variants["batch512"]["batch_size"] == 32 and variants["batch512"]["lr"] == pytest.approx(0.8)
