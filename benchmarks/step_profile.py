@@ -8,17 +8,17 @@ time of any operation here, so the real data are not needed.
 
 After a few untimed warm-up steps, some steps are timed without the profiler (the reference time), then a few are
 profiled with ``torch.profiler`` (``record_shapes=True``), each in its own profiler session after an unprofiled step
-(in one long session, each step here ran slower than the one before it: 0.9 s, then 1.5, 2.3, 3.4 s). The self CPU time of every operation (its time minus that
-of the operations it calls, so the self times add up to the profiled time without double counting) is put in one
-category by :func:`categorize`: the convolutions by their weight's shape (1x1; 3x3 with groups > 1 = grouped; other
-= dense), BatchNorm, ReLU, the residual add, copies, casts, loss and head, the optimizer; forward and backward apart
-(backward = under the autograd engine). The feature-map size of each operation (32x32, 16x16, 8x8: the three CIFAR
+(in one long session, each step here ran slower than the one before it: 0.9 s, then 1.5, 2.3, 3.4 s). The self
+CPU time of every operation (its time minus that of the operations it calls, so the self times add up to the
+profiled time without double counting) is put in one category by :func:`classify`: the convolutions by their
+weight's shape (1x1; 3x3 with groups > 1 = grouped; other = dense), BatchNorm, ReLU, the residual add, copies,
+casts, loss and head, the optimizer; forward and backward apart (backward = under the autograd engine). The feature-map size of each operation (32x32, 16x16, 8x8: the three CIFAR
 stages) is read from its input's shape (a stride-2 convolution counts at its input's size).
 
 Models (``--models``): "resnext17" is benchmark 3's ResNeXt 4x32d at stage widths 16/32/64 with 1/2/2 blocks; the
 others are the "full" cardinality sweep's ResNeXt-20s at the same widths (C = 1, 4, 32 at about equal MACs).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/step_profile.py [--models resnext17 resnet20 ...] [--steps 3]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/step_profile.py [--models resnext17 resnet20 ...] [--steps 5]
 
 One torch thread by default (``--threads``): the project's 2-core machine is shared with long training runs, and
 one thread is the steadiest measure there. Prints a table per model and writes benchmarks/results/step_profile.json.
@@ -40,7 +40,8 @@ from pathlib import Path
 # benchmark 4's malloc setting, as benchmark 3 runs with it (glibc reads it only at start-up, hence the re-exec)
 from malloc_tuning import TUNED  # noqa: E402 (that module imports the standard library only)
 
-if __name__ == "__main__" and sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ and "--no-malloc-tuning" not in sys.argv:
+if __name__ == "__main__" and sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ \
+        and "--no-malloc-tuning" not in sys.argv:
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED})
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP (benchmarks/README.md)
 
