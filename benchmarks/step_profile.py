@@ -12,8 +12,9 @@ profiled with ``torch.profiler`` (``record_shapes=True``), each in its own profi
 CPU time of every operation (its time minus that of the operations it calls, so the self times add up to the
 profiled time without double counting) is put in one category by :func:`classify`: the convolutions by their
 weight's shape (1x1; 3x3 with groups > 1 = grouped; other = dense), BatchNorm, ReLU, the residual add, copies,
-casts, loss and head, the optimizer; forward and backward apart (backward = under the autograd engine). The feature-map size of each operation (32x32, 16x16, 8x8: the three CIFAR
-stages) is read from its input's shape (a stride-2 convolution counts at its input's size).
+casts, loss and head, the optimizer; forward and backward apart (backward = under the autograd engine). The
+feature-map size of each operation (32x32, 16x16, 8x8: the three CIFAR stages) is read from its input's shape (a
+stride-2 convolution counts at its input's size).
 
 Models (``--models``): "resnext17" is benchmark 3's ResNeXt 4x32d at stage widths 16/32/64 with 1/2/2 blocks; the
 others are the "full" cardinality sweep's ResNeXt-20s at the same widths (C = 1, 4, 32 at about equal MACs).
