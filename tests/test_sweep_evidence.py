@@ -91,6 +91,7 @@ def test_one_seed_has_no_spread_and_no_ratio():
     (c,) = compare_to_baseline(rows)
     assert c["standard_error"] is None and math.isnan(c["ratio"])
     assert "no spread" in comparison_table(rows)
+    assert "nothing to compare" in comparison_table(summarize(made_up({1: [15.0, 16.0]})))
     text = " ".join(say_difference(rows).split())
     assert "12.00 (one seed)" in text and "-3.50 points" in text
     assert "With one seed of 32x4d there is no spread over seeds, so no standard error" in text
@@ -140,6 +141,7 @@ def test_time_sentence_by_hand():
     ratio = CONFIGS[32].macs / CONFIGS[1].macs
     assert "32x4d took 22.0 s per training epoch, 1x64d 11.0 s: 2.00 times as long" in text
     assert f"for {ratio:.2f} times the MACs" in text
+    assert "the median epoch took 2.00 to 2.00 times as long as the fastest" in text   # made up: median 2 x min
 
 
 def test_sweep_report_prints_each_cardinality_against_1x_in_standard_errors(capsys):

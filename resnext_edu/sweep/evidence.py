@@ -79,6 +79,8 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
 def comparison_table(rows: list[Row]) -> str:
     """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage points)."""
     lines = [f"  {'setting':<10}{'vs':<8}{'difference':>11}{'std. error':>12}{'ratio':>8}  seeds"]
+    if not compare_to_baseline(rows):
+        return "  no C = 1 model and another cardinality of the same sweep yet: nothing to compare"
     for c in compare_to_baseline(rows):
         se = "no spread" if c["standard_error"] is None else f"{c['standard_error']:.2f}"
         ratio = "-" if math.isnan(c["ratio"]) else f"{c['ratio']:.1f}"
@@ -193,12 +195,17 @@ def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 
         lines.append(f"{experiment}: {h.setting} took {secs[0]:.1f} s per training epoch, {lo.setting} "
                      f"{secs[1]:.1f} s: {secs[0] / secs[1]:.2f} times as long, for {h.macs / lo.macs:.2f} times "
                      f"the MACs (fastest epoch of each run, mean over {d.high.n} and {d.low.n} seeds).")
-    if results:
-        shared = concurrency(results)
-        devices = sorted({r.raw["provenance"]["device"] for r in results})
-        lines.append(f"The {len(results)} runs ran on {'; '.join(devices)}; by their provenance (process id, finish "
-                     f"time, duration), each shared the machine with a run of another process for "
-                     f"{100 * min(shared):.0f} % to {100 * max(shared):.0f} % of its time."
-                     + (" A run's fastest epoch is the one least disturbed by the others, so it measures the model's "
-                        "speed more fairly than its median epoch." if max(shared) > 0 else ""))
+    shared = concurrency(results)
+    devices = sorted({r.raw["provenance"]["device"] for r in results})
+    slow = [r.final["seconds_per_epoch"] / r.final["min_seconds_per_epoch"] for r in results
+            if r.final.get("min_seconds_per_epoch")]
+    lines.append(f"The {len(results)} run{'s' * (len(results) != 1)} ran on {'; '.join(devices)}. By their provenance "
+                 f"(process id, finish time, duration), each overlapped another process's run of these files for "
+                 f"{100 * min(shared):.0f} % to {100 * max(shared):.0f} % of its time (runs not among these files, "
+                 f"and other programs, are not recorded in them).")
+    if slow:
+        lines.append(f"Within a run, the median epoch took {min(slow):.2f} to {max(slow):.2f} times as long as the "
+                     f"fastest: the same work, at different speeds, so the machine was busy with other things for "
+                     f"part of the time. The fastest epoch is the least disturbed, so it is the fairer measure of a "
+                     f"model's speed; even so, compare times only where their ratio is far from 1.")
     return _wrap(lines)
