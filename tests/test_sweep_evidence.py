@@ -101,7 +101,8 @@ def test_one_seed_has_no_spread_and_no_ratio():
 def test_a_missing_model_and_no_files_at_all():
     rows = summarize(made_up({1: [15.0, 16.0]}), "test_error")
     assert differences(rows) == {"made-up: lesson, 2 epochs on all CIFAR-10 images": None}
-    assert "no C = 32 and C = 1 pair yet (cardinalities with results: 1)" in " ".join(say_difference(rows).split())
+    assert "test error (%): no C = 32 and C = 1 pair yet (cardinalities with results: 1)" in \
+        " ".join(say_difference(rows).split())
     assert say_difference([]) == "No results to compare."
     assert say_fig5([]).startswith("No result files yet") and say_time([], []).startswith("No result files yet")
 

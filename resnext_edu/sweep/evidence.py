@@ -107,8 +107,8 @@ def say_difference(rows: list[Row], metric: str = "test_error", high: int = 32, 
     for experiment, d in differences(rows, high, low).items():
         if d is None:
             have = sorted(_ladder(rows, experiment))
-            sentences.append(f"{experiment}: no C = {high} and C = {low} pair yet (cardinalities with results: "
-                             f"{', '.join(map(str, have)) or 'none'}), so nothing to compare.")
+            sentences.append(f"{experiment}: {m.label}: no C = {high} and C = {low} pair yet (cardinalities with "
+                             f"results: {', '.join(map(str, have)) or 'none'}), so nothing to compare.")
             continue
         h, lo = d.high.config.setting, d.low.config.setting
         better = d.value > 0 if m.higher_is_better else d.value < 0
