@@ -126,11 +126,15 @@ def test_fig5_verdict_reads_the_final_epoch_training_error():
 
 
 def test_cpu_sharing_from_provenance_by_hand():
-    # process 1: 12:00:00-12:01:40 and 12:01:40-12:03:20; process 2: 12:00:50-12:02:30 (overlaps each by 50 s)
+    # process 1: 12:00:00-12:01:40 and 12:01:40-12:03:20; process 2: 12:00:50-12:02:30 (overlaps each by 50 s);
+    # on average over its 100 s, each of process 1's runs had 0.5 other runs alongside, process 2's run 1
     runs = [result(1, 0, 0.5, pid=1, date="2026-01-01T12:01:40+00:00"),
             result(32, 0, 0.5, pid=1, date="2026-01-01T12:03:20+00:00"),
             result(1, 1, 0.5, pid=2, date="2026-01-01T12:02:30+00:00")]
     assert concurrency(runs) == pytest.approx([0.5, 0.5, 1.0])
+    # three processes at the same time: two others alongside each, all the time
+    three = [result(1, s, 0.5, pid=s, date="2026-01-01T12:01:40+00:00") for s in range(3)]
+    assert concurrency(three) == pytest.approx([2.0, 2.0, 2.0])
     alone = [result(1, 0, 0.5, pid=1, date="2026-01-01T12:01:40+00:00")]
     assert concurrency(alone) == [0.0]
 
@@ -143,6 +147,8 @@ def test_time_sentence_by_hand():
     assert "32x4d took 22.0 s per training epoch, 1x64d 11.0 s: 2.00 times as long" in text
     assert f"for {ratio:.2f} times the MACs" in text
     assert "the median epoch took 2.00 to 2.00 times as long as the fastest" in text   # made up: median 2 x min
+    # all four made-up runs are process 1's, finished at the same time: nothing of another process alongside
+    assert "On average 0.0 runs of other processes trained alongside a 32x4d run, 0.0 alongside a 1x64d run" in text
 
 
 def test_sweep_report_prints_each_cardinality_against_1x_in_standard_errors(capsys):

@@ -161,30 +161,24 @@ def say_fig5(results: list[Result], high: int = 32, low: int = 1) -> str:
 
 
 def concurrency(results: list[Result]) -> list[float]:
-    """For each run, the fraction of its (last session's) time during which a run of another process was also
-    training, from the provenance: each run's interval is [date - session_seconds, date] (date: when it finished)."""
+    """For each run, how many runs of other processes (among ``results``) trained alongside it, on average over its
+    (last session's) time: the sum of its overlaps with them divided by its duration (0: alone, 1: one other all the
+    time). From the provenance: a run's interval is [date - session_seconds, date] (date: when it finished)."""
     spans = []
     for r in results:
         p = r.raw["provenance"]
         end = datetime.fromisoformat(p["date"]).timestamp()
         spans.append(((p.get("host"), p.get("pid")), end - p.get("session_seconds", p["wall_seconds"]), end))
-    shared = []
-    for who, start, end in spans:
-        others = sorted((max(s, start), min(e, end)) for w, s, e in spans if w != who and s < end and e > start)
-        covered, reach = 0.0, start
-        for s, e in others:                          # the union of the overlaps, so two others are not counted twice
-            if e > reach:
-                covered += e - max(s, reach)
-                reach = e
-        shared.append(covered / (end - start) if end > start else 0.0)
-    return shared
+    return [sum(max(0.0, min(e, end) - max(s, start)) for w, s, e in spans if w != who) / (end - start)
+            if end > start else 0.0 for who, start, end in spans]
 
 
 def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 1) -> str:
     """Time per training epoch of C = ``high`` against C = ``low`` (each run's fastest epoch, mean over seeds),
-    beside their MACs: equal work, unequal time. Says how much of the runs' time they shared the CPU."""
+    beside their MACs: equal work, unequal time. Says how many other runs shared the CPU with each, by provenance."""
     if not results:
         return "No result files yet, so no times to compare."
+    alongside = dict(zip((id(r) for r in results), concurrency(results)))
     lines = []
     for experiment, d in differences(rows, high, low).items():
         if d is None:
@@ -192,20 +186,24 @@ def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 
             continue
         secs = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in (d.high, d.low)]
         h, lo = d.high.config, d.low.config
+        busy = [[alongside[id(r)] for r in results if r.experiment == experiment and r.config.key == c.key]
+                for c in (h, lo)]
         lines.append(f"{experiment}: {h.setting} took {secs[0]:.1f} s per training epoch, {lo.setting} "
                      f"{secs[1]:.1f} s: {secs[0] / secs[1]:.2f} times as long, for {h.macs / lo.macs:.2f} times "
-                     f"the MACs (fastest epoch of each run, mean over {d.high.n} and {d.low.n} seeds).")
+                     f"the MACs (fastest epoch of each run, mean over {d.high.n} and {d.low.n} seeds). On average "
+                     f"{sum(busy[0]) / len(busy[0]):.1f} runs of other processes trained alongside a {h.setting} run, "
+                     f"{sum(busy[1]) / len(busy[1]):.1f} alongside a {lo.setting} run.")
     shared = concurrency(results)
     devices = sorted({r.raw["provenance"]["device"] for r in results})
     slow = [r.final["seconds_per_epoch"] / r.final["min_seconds_per_epoch"] for r in results
             if r.final.get("min_seconds_per_epoch")]
     lines.append(f"The {len(results)} run{'s' * (len(results) != 1)} ran on {'; '.join(devices)}. By their provenance "
-                 f"(process id, finish time, duration), each overlapped another process's run of these files for "
-                 f"{100 * min(shared):.0f} % to {100 * max(shared):.0f} % of its time (runs not among these files, "
-                 f"and other programs, are not recorded in them).")
+                 f"(process id, finish time, duration), {min(shared):.1f} to {max(shared):.1f} runs of other "
+                 f"processes trained alongside each, on average over its time (counting only runs among these files; "
+                 f"other programs are not recorded in them).")
     if slow:
         lines.append(f"Within a run, the median epoch took {min(slow):.2f} to {max(slow):.2f} times as long as the "
-                     f"fastest: the same work, at different speeds, so the machine was busy with other things for "
-                     f"part of the time. The fastest epoch is the least disturbed, so it is the fairer measure of a "
-                     f"model's speed; even so, compare times only where their ratio is far from 1.")
+                     f"fastest (1.00: all epochs alike); above 1, the same work ran at different speeds, because the "
+                     f"machine was busy with other things for part of the time. The fastest epoch is the least disturbed, so it is the fairer measure of a "
+                     f"model's speed, but not an undisturbed one where other runs trained alongside it.")
     return _wrap(lines)
