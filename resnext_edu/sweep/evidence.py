@@ -204,6 +204,7 @@ def say_time(rows: list[Row], results: list[Result], high: int = 32, low: int = 
     if slow:
         lines.append(f"Within a run, the median epoch took {min(slow):.2f} to {max(slow):.2f} times as long as the "
                      f"fastest (1.00: all epochs alike); above 1, the same work ran at different speeds, because the "
-                     f"machine was busy with other things for part of the time. The fastest epoch is the least disturbed, so it is the fairer measure of a "
-                     f"model's speed, but not an undisturbed one where other runs trained alongside it.")
+                     f"machine was busy with other things for part of the time. The fastest epoch is the least "
+                     f"disturbed, so it is the fairer measure of a model's speed, but not an undisturbed one where "
+                     f"other runs trained alongside it.")
     return _wrap(lines)
