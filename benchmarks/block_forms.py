@@ -15,7 +15,6 @@ Prints a table and writes benchmarks/results/block_forms.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import copy
 import statistics
@@ -28,8 +27,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
-from resnext_edu.files import atomic_write  # noqa: E402
-from resnext_edu.provenance import describe  # noqa: E402
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 SETTINGS = ((8, 14), (32, 4))                    # (C, d) from Table 2
 PRECISIONS = (("fp32", False, False), ("bf16", True, True))   # (name, bf16 autocast, channels_last)
@@ -101,11 +99,8 @@ def main() -> None:
               "rounds": args.rounds, "repeats_per_round": args.repeats, "rows": rows,
               "load_average_before_after": [load_before, os.getloadavg()],
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
-              "note": "other programs may have been running on this machine (see load averages)",
-              "command": "python benchmarks/block_forms.py " + " ".join(sys.argv[1:]),
-              "provenance": describe("cpu")}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"\nwritten to {args.out}")
+              "note": "other programs may have been running on this machine (see load averages)"}
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

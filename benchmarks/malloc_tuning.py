@@ -93,8 +93,7 @@ def main() -> None:
         raise SystemExit("GLIBC_TUNABLES is glibc's (Linux); nothing to measure on this system.")
 
     sys.path.insert(0, str(ROOT))
-    from resnext_edu.files import atomic_write
-    from resnext_edu.provenance import describe
+    from record import write_result
 
     samples = {"default": [], "tuned": []}
     for r in range(args.rounds):
@@ -115,10 +114,8 @@ def main() -> None:
               "model": "resnext20_4x32d at stage widths 16/32/64", "batch_size": args.batch_size,
               "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "tuned_setting": TUNED,
               "median": summary, "ratio_img_per_s": ratio, "samples": samples,
-              "load_average_after": os.getloadavg(), "provenance": describe("cpu"),
-              "command": "python benchmarks/malloc_tuning.py " + " ".join(sys.argv[1:])}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"written to {args.out}")
+              "load_average_after": os.getloadavg()}
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Writes benchmarks/results/pipeline_throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -37,10 +36,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu import data as D  # noqa: E402
-from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
-from resnext_edu.provenance import describe  # noqa: E402
 from resnext_edu.train import TrainConfig, fit  # noqa: E402
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 
 class CIFAR10Style(torch.utils.data.Dataset):
@@ -148,11 +146,8 @@ def main() -> None:
               "ratio": ratio, "target_ratio": 3.0, "cpu_cost_ratio": cpu_ratio,
               "load_average_before_after": [load_before, os.getloadavg()],
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
-              "note": "other programs may have been running on this machine (see load averages)",
-              "command": "python benchmarks/pipeline_throughput.py " + " ".join(sys.argv[1:]),
-              "provenance": describe("cpu")}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"written to {args.out}")
+              "note": "other programs may have been running on this machine (see load averages)"}
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ model, batch 16, the cheap variants only (tests/test_step_profile.py).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -67,8 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from resnext_edu.blocks import ResNeXtBlock  # noqa: E402
 from resnext_edu.device import resolve_precision  # noqa: E402
-from resnext_edu.files import atomic_write  # noqa: E402
-from resnext_edu.provenance import describe  # noqa: E402
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 VARIANTS = ("baseline", "grouped_nchw", "nchw", "sum_pool", "bn_relu_compiled", "compiled", "max_autotune",
             "batch512")
@@ -307,11 +305,8 @@ def main() -> None:
               "compile_limit_seconds": args.compile_limit, "variants": notes, "summary": summary,
               "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
-              "load_average_before": load_before, "load_average_after": load_after,
-              "provenance": describe("cpu"),
-              "command": "python benchmarks/speed_experiments.py " + " ".join(sys.argv[1:])}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"written to {args.out}")
+              "load_average_before": load_before, "load_average_after": load_after}
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -54,10 +53,9 @@ sys.path.insert(0, str(ROOT))
 from resnext_edu.augment import train_batches  # noqa: E402
 from resnext_edu.counting import count  # noqa: E402
 from resnext_edu.device import Precision, resolve_precision  # noqa: E402
-from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
-from resnext_edu.provenance import describe  # noqa: E402
 from resnext_edu.train import lr_factor, train_step  # noqa: E402
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 LESSON_WIDTHS = {"stage_widths": (16, 32, 64), "stem_width": 16}
 MODELS = {   # key: (registered name, overrides, what it is)
@@ -411,11 +409,8 @@ def main() -> None:
               "categories": CATEGORIES, "precision": precision.name, "channels_last": precision.channels_last,
               "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "glibc_tunables": os.environ.get("GLIBC_TUNABLES"), "models": results,
-              "load_average_before": load_before, "load_average_after": os.getloadavg(),
-              "provenance": describe("cpu"),
-              "command": "python benchmarks/step_profile.py " + " ".join(sys.argv[1:])}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"\nwritten to {args.out}")
+              "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ data). Writes benchmarks/results/time_to_accuracy.json (and the run's checkpoint
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -53,9 +52,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu.data import load_cifar10  # noqa: E402
-from resnext_edu.files import atomic_write  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.train import FAST_RECIPE, TrainConfig, evaluate, fit  # noqa: E402
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 
 def cpu_seconds() -> float:
@@ -141,11 +140,8 @@ def main() -> None:
               "model": history["model"], "config": history["config"], "precision": history["precision"],
               "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
-              "process_cpu_seconds": cpu_seconds(), "note": args.note,
-              "command": "python benchmarks/time_to_accuracy.py " + " ".join(sys.argv[1:]),
-              "provenance": history["provenance"]}
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"written to {args.out}")
+              "process_cpu_seconds": cpu_seconds(), "note": args.note}
+    write_result(args.out, result, history["provenance"])
 
 
 if __name__ == "__main__":

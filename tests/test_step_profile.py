@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,18 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)
+
+
+def smoke_result(script: str, tmp_path: Path) -> dict:
+    """Run a benchmark script at toy size (``--smoke``) and read its result file, which must name its command as
+    typed from the repository and no folder of this machine (issue 12)."""
+    out = tmp_path / script.replace(".py", ".json")
+    done = run(script, "--smoke", "--out", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert shlex.split(result["command"])[1:4] == [f"benchmarks/{script}", "--smoke", "--out"]
+    assert str(tmp_path) not in out.read_text() and str(REPO) not in out.read_text()
+    return result
 
 
 def import_script(name: str):
@@ -58,10 +71,7 @@ def expected_calls(model: nn.Module) -> dict:
 
 @pytest.mark.slow
 def test_profile_categories_add_up_to_the_step_and_count_the_models_layers(tmp_path):
-    out = tmp_path / "step_profile.json"
-    done = run("step_profile.py", "--smoke", "--out", str(out))
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    result = json.loads(out.read_text())
+    result = smoke_result("step_profile.py", tmp_path)
     profile = import_script("step_profile")
     assert list(result["categories"]) == list(profile.CATEGORIES)
     r = result["models"]["smoke"]
@@ -109,10 +119,7 @@ def test_grouped_convs_nchw_keeps_the_function_and_runs_the_grouped_conv_in_nchw
 
 @pytest.mark.slow
 def test_speed_experiments_measure_every_variant_against_the_baseline_in_each_round(tmp_path):
-    out = tmp_path / "speed_experiments.json"
-    done = run("speed_experiments.py", "--smoke", "--out", str(out))
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    result = json.loads(out.read_text())
+    result = smoke_result("speed_experiments.py", tmp_path)
     summary, variants = result["summary"], result["variants"]
     assert list(summary) == ["baseline", "grouped_nchw", "nchw", "sum_pool", "batch512"]
     assert summary["baseline"]["ratios_each_round"] == [1.0] * result["rounds"]

@@ -157,11 +157,11 @@ def plot_table4(ax, rows: list[Row], metric: str = "test_acc") -> None:
     labels = [f"{r.config.scale}x {r.config.axis}\n{r.config.model_name}" for r in chosen]
     colours = [COLOURS.get(r.config.axis, "#1f77b4") if r.config.scale == 2 else "#bbbbbb" for r in chosen]
     ys = range(len(chosen))
-    ax.barh(ys, [r.mean for r in chosen], xerr=[r.std for r in chosen], color=colours, capsize=3)
+    bars = ax.barh(ys, [r.mean for r in chosen], xerr=[r.std for r in chosen], color=colours, capsize=3)
+    _label_bars(ax, bars, [f"{r.mean:.1f} (n={r.n})" for r in chosen], [r.mean + r.std for r in chosen])
     ax.set_yticks(list(ys), labels, fontsize=7)
     ax.invert_yaxis()
-    lo = min(r.mean - r.std for r in chosen)
-    ax.set_xlim(max(0.0, lo - 5), max(r.mean + r.std for r in chosen) + 2)
+    _from_zero(ax, max(r.mean + r.std for r in chosen))
     ax.set_xlabel(m.label)
     ax.set_title("Measured: spending 2x complexity")
     ax.grid(alpha=0.3, axis="x")
@@ -171,13 +171,27 @@ def plot_paper_table4(ax) -> None:
     t = paper.table("table4")
     rows = t["rows"]
     ys = range(len(rows))
-    ax.barh(ys, [r["top1"] for r in rows], color=PAPER_COLOUR)
+    bars = ax.barh(ys, [r["top1"] for r in rows], color=PAPER_COLOUR)
+    _label_bars(ax, bars, [f"{r['top1']:.1f}" for r in rows])
     ax.set_yticks(list(ys), [f"{r['model']} {r['setting']}\n({r['axis']})" for r in rows], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlim(19.5, 22.5)
+    _from_zero(ax, max(r["top1"] for r in rows))
     ax.set_xlabel("top-1 error (%), lower is better")
     ax.set_title("Paper, Table 4: ImageNet-1K, ~15 G MACs", color=PAPER_COLOUR)
     ax.grid(alpha=0.3, axis="x")
+
+
+def _label_bars(ax, bars, texts: list[str], ends: list[float] | None = None) -> None:
+    """Each bar's value written past its end (or its error bar's, ``ends``): the bars start at zero, so a gap of a
+    few tenths needs the number."""
+    for bar, text, end in zip(bars, texts, ends or [b.get_width() for b in bars]):
+        ax.annotate(text, (end, bar.get_y() + bar.get_height() / 2), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7)
+
+
+def _from_zero(ax, largest: float) -> None:
+    """A bar's length is its value (lesson 05, Section 3): the axis starts at zero, with room for the labels."""
+    ax.set_xlim(0.0, largest * 1.3)
 
 
 def table4_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
