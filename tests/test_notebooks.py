@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -28,9 +30,11 @@ class NudgingClient(nbclient.NotebookClient):
     message arrives (ipython/ipykernel issue 1554): the kernel sits idle, the client waits for its reply, and after
     ``timeout`` the cell fails (seen here on lesson runs beside a training sweep on the 2 cores). A
     later message wakes the kernel's socket; the extra kernel_info replies carry their own ids, which nbclient's wait
-    for the cell's reply passes over."""
+    for the cell's reply passes over. A cell slower than ``SLOW_CELL_SECONDS`` is reported as a warning (which cell,
+    how long): one stall of about 10 minutes, with the kernel idle, happened despite the nudges (README, Tests)."""
 
     NUDGE_SECONDS = 20
+    SLOW_CELL_SECONDS = 120
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         import asyncio
@@ -41,10 +45,15 @@ class NudgingClient(nbclient.NotebookClient):
                 self.kc.kernel_info()
 
         task = asyncio.ensure_future(nudge())
+        start = time.monotonic()
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             task.cancel()
+            seconds = time.monotonic() - start
+            if seconds > self.SLOW_CELL_SECONDS:    # evidence for the next stall: which cell, how long
+                warnings.warn(f"cell {cell_index} ({cell.source.splitlines()[0][:60] if cell.source else ''!r}) "
+                              f"took {seconds:.0f} s")
 
 
 def read(path: Path):
