@@ -1,7 +1,8 @@
 """Lesson 05's printed numbers, recomputed here from the shipped result files with `json` and `statistics` (not the
 package's summaries), for tests/test_notebooks.py: C = 32 against C = 1 in test error and in the final epoch's
 training error, in units of the standard error of the difference, or the words that replace them when a model has a
-single seed or the full sweep is not shipped; and the time ratio of the two."""
+single seed or the full sweep is not shipped; the time ratio of the two; and each Table 4 model's row (2x
+complexity) against 1x64d."""
 
 from __future__ import annotations
 
@@ -43,6 +44,36 @@ def time_phrase() -> str | None:
     return f"{secs[0] / secs[1]:.2f} times as long"
 
 
+def table4_phrases(budget: str) -> list[str]:
+    """Each shipped 2x model's row of Table 4's table: seeds, mean +- SD of the test error, params and MACs over
+    1x64d's, and the difference from 1x64d with its ratio to the standard error (a dash with one seed)."""
+    folder = SHIPPED / budget
+    base = _files(budget, PAIR[budget][0])
+    models: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob(f"{budget}-2x_*_seed*.json")):
+        raw = json.loads(path.read_text())
+        models.setdefault(raw["config"]["key"], []).append(raw)
+    if not base or not models:
+        return []
+    e_base = [100 * (1 - raw["final"]["test_acc"]) for raw in base]
+    phrases = []
+    for files in models.values():
+        c = files[0]["config"]
+        errors = [100 * (1 - raw["final"]["test_acc"]) for raw in files]
+        name = f"2x {c['axis']} ({c['setting'] if c['axis'] == 'cardinality' else c['model_name']})"
+        diff = statistics.mean(errors) - statistics.mean(e_base)
+        if len(errors) > 1:
+            sd = f"{statistics.stdev(errors):.2f}"
+            se = math.sqrt(statistics.variance(errors) / len(errors) + statistics.variance(e_base) / len(e_base))
+            ratio = f"{diff / se:.1f}"
+        else:
+            sd, ratio = "-", "-"
+        phrases.append(f"{name} {len(errors)} {statistics.mean(errors):.2f} +- {sd} "
+                       f"{c['params'] / base[0]['config']['params']:.2f}x {c['macs'] / base[0]['config']['macs']:.2f}x "
+                       f"{diff:+.2f} {ratio}")
+    return phrases
+
+
 def paper_phrases() -> list[str]:
     """The paper's gains of Section 3, from the committed copy of its tables (resnext_edu/reference/paper.json)."""
     tables = json.loads((SHIPPED.parent / "reference" / "paper.json").read_text())
@@ -56,12 +87,13 @@ def check(printed: str) -> None:
     """Fails with the phrase the lesson should have printed and did not."""
     text = " ".join(printed.split())                  # the sentences are wrapped to the output's width
     assert "\n".join(expected_phrases("lesson", "test_error")), "the lesson sweep is shipped"
-    missing = [p for p in paper_phrases() + expected_phrases("lesson", "test_error") if p not in text]
+    missing = [p for p in paper_phrases() + expected_phrases("lesson", "test_error") + table4_phrases("lesson")
+               if p not in text]
     assert not missing, f"05_cardinality_sweep did not print {missing}"
     if not list((SHIPPED / "full").glob("*.json")):
         assert "The full sweep is not shipped yet" in text and "python -m resnext_edu sweep --budget full" in text
         return
     phrases = expected_phrases("full", "test_error")
-    phrases += expected_phrases("full", "train_error") + [p for p in [time_phrase()] if p]
+    phrases += expected_phrases("full", "train_error") + [p for p in [time_phrase()] if p] + table4_phrases("full")
     missing = [p for p in phrases if p not in text]
     assert not missing, f"05_cardinality_sweep did not print {missing}"

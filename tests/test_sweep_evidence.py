@@ -15,19 +15,22 @@ import pytest
 
 from resnext_edu import cli, sweep
 from resnext_edu.sweep import (SHIPPED, Gathered, cardinality_configs, compare_to_baseline, comparison_table,
-                               differences, say_difference, say_fig5, say_time, summarize, sweep_status)
+                               differences, say_difference, say_fig5, say_time, summarize, sweep_status,
+                               table4_configs)
 from resnext_edu.sweep.commands import settings_from_args
-from resnext_edu.sweep.evidence import concurrency
+from resnext_edu.sweep.evidence import concurrency, say_table4
 from resnext_edu.sweep.results import Result
 from resnext_edu.sweep.settings import RECIPES
 
 CONFIGS = {c.cardinality: c for c in cardinality_configs("lesson", (1, 32))}
 
 
-def result(cardinality: int, seed: int, test_acc: float, train_acc: float = 0.5, seconds: float = 10.0,
-           pid: int = 1, date: str = "2026-01-01T12:00:00+00:00", session_seconds: float = 100.0) -> Result:
-    """A made-up result file: two epochs, the last one's train_acc and test_acc as given."""
-    config = CONFIGS[cardinality]
+def result(cardinality: int | None, seed: int, test_acc: float, train_acc: float = 0.5, seconds: float = 10.0,
+           pid: int = 1, date: str = "2026-01-01T12:00:00+00:00", session_seconds: float = 100.0,
+           config=None) -> Result:
+    """A made-up result file: two epochs, the last one's train_acc and test_acc as given (``config``: another model
+    than the lesson ladder's C = ``cardinality``)."""
+    config = config or CONFIGS[cardinality]
     history = [{"epoch": 1, "train_acc": train_acc / 2, "test_acc": test_acc / 2, "train_seconds": 2 * seconds},
                {"epoch": 2, "train_acc": train_acc, "test_acc": test_acc, "train_seconds": seconds}]
     raw = {"run_id": f"{config.key}_seed{seed}", "seed": seed, "config": config.as_dict(),
@@ -188,3 +191,43 @@ def test_sweep_status_with_files_shows_their_table_data_and_command():
     assert "not shipped yet" not in text
     assert f"data: {raw['data']['train_images']:,} training images" in text
     assert f"command: {raw['provenance']['command']}" in text and "test accuracy (%)" in text
+
+
+def _counted(config) -> tuple[int, float]:
+    """Params by summing the built model's tensors, MACs by torch's own FLOP counter (FLOPs / 2) on one image."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = config.create().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32))
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() / 2
+
+
+def test_table4_sentences_by_hand_with_the_ratios_counted_by_torch():
+    """Table 4's question (say_table4): each 2x model against 1x64d, its params and MACs as multiples of 1x64d's
+    (counted here on the built models, torch's FLOP counter for the MACs), and the cardinality model against the
+    deeper and the wider one, in standard errors worked out by hand."""
+    t4 = {c.axis: c for c in table4_configs("lesson", (64,))}
+    runs = [result(1, s, 1 - e / 100) for s, e in enumerate((15.0, 16.0))]                   # 15.5, s^2 = 0.5
+    runs += [result(None, s, 1 - e / 100, config=t4["deeper"]) for s, e in enumerate((14.0, 18.0))]   # 16, 8
+    runs += [result(None, s, 1 - e / 100, config=t4["cardinality"]) for s, e in enumerate((12.0, 13.0))]  # 12.5
+    runs += [result(None, 0, 1 - 14.0 / 100, config=t4["wider"])]                           # one seed
+    text = say_table4(summarize(runs, "test_error"))
+    flat = " ".join(text.split())
+    base_params, base_macs = _counted(CONFIGS[1])
+    for axis, name, mean, diff, ratio in (("cardinality", "2x cardinality (64x5d)", 12.5, -3.0, -3.0 / math.sqrt(0.5)),
+                                          ("deeper", "2x deeper (resnet56)", 16.0, 0.5, 0.5 / math.sqrt(4.25)),
+                                          ("wider", "2x wider (resnext29_1x104d)", 14.0, -1.5, None)):
+        params, macs = _counted(t4[axis])
+        line = next(line for line in text.splitlines() if line.strip().startswith(name))
+        cells = line[len("  " + name):].split()
+        assert cells[:2] == ["1" if ratio is None else "2", f"{mean:.2f}"], line
+        assert cells[4:6] == [f"{params / base_params:.2f}x", f"{macs / base_macs:.2f}x"], line
+        assert cells[6:] == [f"{diff:+.2f}", "-" if ratio is None else f"{ratio:.1f}"], line
+    assert "deeper (resnet56): -3.50 points (better), " \
+           f"{3.5 / math.sqrt(0.5 / 2 + 8 / 2):.1f} standard errors (2 and 2 seeds): within the seeds' noise" in flat
+    assert "minus 2x wider (resnext29_1x104d): -1.50 points (better); one seed of 2x wider (resnext29_1x104d): " \
+           "no standard error yet" in flat
+    assert "Best mean among the 3 2x models: 2x cardinality (64x5d), 12.50 (2 seeds)" in flat
+    assert say_table4(summarize(runs[:2], "test_error")).startswith("No 2x-complexity (Table 4) runs yet")

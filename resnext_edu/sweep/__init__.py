@@ -18,7 +18,8 @@ transformations of width d. Modules:
 from .commands import add_report_arguments, add_sweep_arguments, main_report, main_sweep, sweep_argv, sweep_status
 from .configs import (BUDGETS, Budget, SweepConfig, cardinality_configs, config_table, get_budget,
                       max_cardinality, table4_configs)
-from .evidence import Difference, compare_to_baseline, comparison_table, differences, say_difference, say_fig5, say_time
+from .evidence import (Difference, compare_to_baseline, comparison_table, differences, say_difference, say_fig5,
+                       say_table4, say_time)
 from .results import (METRICS, SHIPPED, Gathered, Result, ResultError, gather, load_result, shipped, summarize,
                       summary_table)
 from .folder import RESULT_FORMAT
@@ -29,7 +30,7 @@ from .settings import Run, SweepSettings, plan
 __all__ = ["BUDGETS", "Budget", "SweepConfig", "cardinality_configs", "config_table", "get_budget",
            "max_cardinality", "table4_configs", "METRICS", "SHIPPED", "Gathered", "Result", "ResultError", "gather",
            "compare_to_baseline", "comparison_table", "Difference", "differences", "say_difference", "say_fig5",
-           "say_time",
+           "say_table4", "say_time",
            "load_result", "shipped", "summarize", "summary_table", "RESULT_FORMAT", "Run", "SweepConflict",
            "SweepOutcome", "SweepSettings", "plan", "run_sweep", "add_report_arguments", "add_sweep_arguments",
            "main_report", "main_sweep", "sweep_argv", "sweep_status"]

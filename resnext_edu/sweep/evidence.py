@@ -98,37 +98,107 @@ def _mean_sd(row: Row) -> str:
     return f"{row.mean:.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:.2f} (one seed)"
 
 
+def _unit(metric) -> str:
+    return "points" if metric.scale == 100 else metric.label.split("(")[-1].rstrip(")")
+
+
+def _say_pair(d: Difference, metric, high_name: str | None = None, low_name: str | None = None) -> str:
+    """``high`` against ``low``: both means, their difference, and whether it is larger than the seeds' noise (two
+    standard errors), or why that cannot be said (one seed, zero spread). One sentence, without its experiment."""
+    unit = _unit(metric)
+    h, lo = high_name or d.high.config.setting, low_name or d.low.config.setting
+    better = d.value > 0 if metric.higher_is_better else d.value < 0
+    head = (f"{metric.label} of {h} {_mean_sd(d.high)}, of {lo} {_mean_sd(d.low)}; {h} minus {lo} = "
+            f"{d.value:+.2f} {unit} ({h} {'better' if better else 'worse' if d.value else 'the same'})")
+    if d.standard_error is None:
+        single = " and ".join(name for name, r in ((h, d.high), (lo, d.low)) if r.n < 2)
+        return (f"{head}. With one seed of {single} there is no spread over seeds, so no standard error: this "
+                f"difference could be the seeds' noise alone. It needs a second seed.")
+    if d.ratio is None:
+        return f"{head}. The seeds agree exactly (zero spread), so no standard error can be estimated."
+    verdict = ("more than two: unlikely to be the seeds' noise alone" if abs(d.ratio) > 2 else
+               "less than two: the seeds' noise alone could give a difference this large")
+    rough = (f" With {min(d.high.n, d.low.n)} seeds the standard error is itself a rough estimate."
+             if min(d.high.n, d.low.n) < 3 else "")
+    return (f"{head}; standard error of the difference {d.standard_error:.2f} {unit} ({d.high.n} and {d.low.n} "
+            f"seeds), so {abs(d.ratio):.1f} standard errors apart, {verdict}.{rough}")
+
+
 def say_difference(rows: list[Row], metric: str = "test_error", high: int = 32, low: int = 1) -> str:
     """One sentence per experiment: C = ``high`` against C = ``low`` in ``metric``, and whether the difference is
     larger than the seeds' noise (two standard errors), or why that cannot be said (a model missing, one seed)."""
     m = get_metric(metric)
-    unit = "points" if m.scale == 100 else m.label.split("(")[-1].rstrip(")")
     sentences = []
     for experiment, d in differences(rows, high, low).items():
         if d is None:
             have = sorted(_ladder(rows, experiment))
             sentences.append(f"{experiment}: {m.label}: no C = {high} and C = {low} pair yet (cardinalities with "
                              f"results: {', '.join(map(str, have)) or 'none'}), so nothing to compare.")
-            continue
-        h, lo = d.high.config.setting, d.low.config.setting
-        better = d.value > 0 if m.higher_is_better else d.value < 0
-        head = (f"{experiment}: {m.label} of {h} {_mean_sd(d.high)}, of {lo} {_mean_sd(d.low)}; {h} minus {lo} = "
-                f"{d.value:+.2f} {unit} ({h} {'better' if better else 'worse' if d.value else 'the same'})")
-        if d.standard_error is None:
-            single = " and ".join(r.config.setting for r in (d.high, d.low) if r.n < 2)
-            sentences.append(f"{head}. With one seed of {single} there is no spread over seeds, so no standard "
-                             f"error: this difference could be the seeds' noise alone. It needs a second seed.")
-        elif d.ratio is None:
-            sentences.append(f"{head}. The seeds agree exactly (zero spread), so no standard error can be estimated.")
         else:
-            verdict = ("more than two: unlikely to be the seeds' noise alone" if abs(d.ratio) > 2 else
-                       "less than two: the seeds' noise alone could give a difference this large")
-            rough = (f" With {min(d.high.n, d.low.n)} seeds the standard error is itself a rough estimate."
-                     if min(d.high.n, d.low.n) < 3 else "")
-            sentences.append(f"{head}; standard error of the difference {d.standard_error:.2f} {unit} "
-                             f"({d.high.n} and {d.low.n} seeds), so {abs(d.ratio):.1f} standard errors apart, "
-                             f"{verdict}.{rough}")
+            sentences.append(f"{experiment}: {_say_pair(d, m)}")
     return _wrap(sentences) if sentences else "No results to compare."
+
+
+def _name_2x(row: Row) -> str:
+    """A Table 4 model by the paper's words: "2x deeper (resnet38)", "2x cardinality (64x5d)"."""
+    c = row.config
+    return f"2x {c.axis} ({c.setting if c.axis == 'cardinality' else c.model_name})"
+
+
+def _say_short(d: Difference, metric) -> str:
+    """"2x cardinality (64x5d) minus 2x deeper (resnet38): -1.20 points, 3.1 standard errors (2 and 2 seeds): ..."."""
+    h, lo = _name_2x(d.high), _name_2x(d.low)
+    better = d.value > 0 if metric.higher_is_better else d.value < 0
+    head = f"{h} minus {lo}: {d.value:+.2f} {_unit(metric)} ({'better' if better else 'worse' if d.value else 'equal'})"
+    if d.ratio is None:
+        single = " and ".join(name for name, r in ((h, d.high), (lo, d.low)) if r.n < 2) or "neither"
+        return f"{head}; one seed of {single}: no standard error yet, so it could be the seeds' noise alone."
+    verdict = "more than the seeds' noise" if abs(d.ratio) > 2 else "within the seeds' noise"
+    return f"{head}, {abs(d.ratio):.1f} standard errors ({d.high.n} and {d.low.n} seeds): {verdict}."
+
+
+def table4_rows(rows: list[Row], experiment: str) -> tuple[Row | None, list[Row]]:
+    """The 1x64d baseline (C = 1 of the 1x ladder) and the 2x-complexity models of one experiment (Table 4)."""
+    return (_ladder(rows, experiment).get(1),
+            [r for r in rows if r.experiment == experiment and r.config.scale == 2])
+
+
+def say_table4(rows: list[Row], metric: str = "test_error") -> str:
+    """Table 4's question at this scale: twice the complexity spent deeper, wider or on cardinality (lesson 05).
+
+    Per experiment, a table of each 2x model's mean +- sample SD over seeds, its params and MACs as multiples of
+    the 1x64d baseline (depth comes in steps of one block per stage, so the deeper model is matched only roughly:
+    the ratios say how far) and its difference from the baseline in units of the standard error; then each 2x
+    cardinality model against the deeper and the wider one, the paper's comparison."""
+    m = get_metric(metric)
+    out = []
+    for experiment in dict.fromkeys(r.experiment for r in rows):
+        base, twice = table4_rows(rows, experiment)
+        if not twice:
+            continue
+        lines = [f"{experiment}: Table 4's question, {m.label}; params and MACs as multiples of 1x64d's:",
+                 f"  {'model':<28}{'seeds':>6}{'mean +- SD':>16}{'params':>8}{'MACs':>7}{'minus 1x64d':>13}"
+                 f"{'ratio':>7}"]
+        for r in ([base] if base else []) + twice:
+            vs = Difference(r, base) if base and r is not base else None
+            cost = (f"{r.config.params / base.config.params:>7.2f}x{r.config.macs / base.config.macs:>6.2f}x"
+                    if base else f"{'-':>8}{'-':>7}")
+            diff = "" if vs is None else f"{vs.value:>+13.2f}{'-' if vs.ratio is None else f'{vs.ratio:.1f}':>7}"
+            name = "1x64d (baseline)" if r is base else _name_2x(r)
+            spread = f"{r.std:<4.2f}" if r.n > 1 else f"{'-':<4}"      # one run has no spread
+            lines.append(f"  {name:<28}{r.n:>6}{r.mean:>10.2f} +- {spread}{cost}{diff}")
+        if base is None:
+            lines.append("  No 1x64d run in this experiment: nothing to measure the 2x models against.")
+        pairs = [(h, lo) for h in twice if h.config.axis == "cardinality"
+                 for lo in twice if lo.config.axis in ("deeper", "wider")]
+        lines.append(_wrap([_say_short(Difference(h, lo), m) for h, lo in pairs]
+                           or ["No 2x cardinality model beside a deeper or a wider one yet: the paper's comparison "
+                               "cannot be made."]))
+        best = min(twice, key=lambda r: r.mean) if not m.higher_is_better else max(twice, key=lambda r: r.mean)
+        lines.append(f"Best mean among the {len(twice)} 2x models: {_name_2x(best)}, {best.mean:.2f} ({best.n} "
+                     f"seed{'s' * (best.n != 1)}).")
+        out.append("\n".join(lines))
+    return "\n\n".join(out) or "No 2x-complexity (Table 4) runs yet: `sweep --table4` trains them."
 
 
 def say_fig5(results: list[Result], high: int = 32, low: int = 1) -> str:

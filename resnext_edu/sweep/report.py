@@ -15,7 +15,7 @@ import matplotlib.ticker
 
 from .. import paper
 from ..files import check_out_folder
-from .evidence import comparison_table, say_difference, say_fig5, say_time
+from .evidence import comparison_table, say_difference, say_fig5, say_table4, say_time
 from .results import Gathered, Row, gather, get_metric, summarize, summary_table
 
 PAPER_COLOUR = "#7f7f7f"
@@ -266,6 +266,8 @@ def write_report(folders, plots: str | Path | None = None, metric: str = "test_a
              f"sqrt(s1^2/n1 + s2^2/n2);\nratio: difference / std. error")
     print_fn(comparison_table(rows))
     print_fn("\n" + say_difference(rows, metric))
+    if any(r.config.scale == 2 for r in rows):
+        print_fn("\n" + say_table4(rows, metric))
     print_fn("\n" + say_fig5(found.results))
     print_fn("\n" + say_time(summarize(found.results), found.results))
     print_fn("")
