@@ -63,12 +63,12 @@ def table4_phrases(budget: str) -> list[str]:
         name = f"2x {c['axis']} ({c['setting'] if c['axis'] == 'cardinality' else c['model_name']})"
         diff = statistics.mean(errors) - statistics.mean(e_base)
         if len(errors) > 1:
-            sd = f"{statistics.stdev(errors):.2f}"
+            sd = f" +- {statistics.stdev(errors):.2f}"
             se = math.sqrt(statistics.variance(errors) / len(errors) + statistics.variance(e_base) / len(e_base))
             ratio = f"{diff / se:.1f}"
         else:
-            sd, ratio = "-", "-"
-        phrases.append(f"{name} {len(errors)} {statistics.mean(errors):.2f} +- {sd} "
+            sd, ratio = "", "-"
+        phrases.append(f"{name} {len(errors)} {statistics.mean(errors):.2f}{sd} "
                        f"{c['params'] / base[0]['config']['params']:.2f}x {c['macs'] / base[0]['config']['macs']:.2f}x "
                        f"{diff:+.2f} {ratio}")
     return phrases

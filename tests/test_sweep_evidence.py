@@ -222,9 +222,12 @@ def test_table4_sentences_by_hand_with_the_ratios_counted_by_torch():
         params, macs = _counted(t4[axis])
         line = next(line for line in text.splitlines() if line.strip().startswith(name))
         cells = line[len("  " + name):].split()
+        if ratio is not None:                                 # two seeds: mean +- SD; one seed: the mean alone
+            assert cells[2:4] == ["+-", f"{math.sqrt(8 if axis == 'deeper' else 0.5):.2f}"], line
+            del cells[2:4]
         assert cells[:2] == ["1" if ratio is None else "2", f"{mean:.2f}"], line
-        assert cells[4:6] == [f"{params / base_params:.2f}x", f"{macs / base_macs:.2f}x"], line
-        assert cells[6:] == [f"{diff:+.2f}", "-" if ratio is None else f"{ratio:.1f}"], line
+        assert cells[2:4] == [f"{params / base_params:.2f}x", f"{macs / base_macs:.2f}x"], line
+        assert cells[4:] == [f"{diff:+.2f}", "-" if ratio is None else f"{ratio:.1f}"], line
     assert "deeper (resnet56): -3.50 points (better), " \
            f"{3.5 / math.sqrt(0.5 / 2 + 8 / 2):.1f} standard errors (2 and 2 seeds): within the seeds' noise" in flat
     assert "minus 2x wider (resnext29_1x104d): -1.50 points (better); one seed of 2x wider (resnext29_1x104d): " \

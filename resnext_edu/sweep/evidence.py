@@ -176,8 +176,8 @@ def say_table4(rows: list[Row], metric: str = "test_error") -> str:
         base, twice = table4_rows(rows, experiment)
         if not twice:
             continue
-        lines = [f"{experiment}: Table 4's question, {m.label}; params and MACs as multiples of 1x64d's:",
-                 f"  {'model':<28}{'seeds':>6}{'mean +- SD':>16}{'params':>8}{'MACs':>7}{'minus 1x64d':>13}"
+        lines = [f"{experiment}: Table 4's question, {m.label}:",
+                 f"  {'model':<28}{'seeds':>6}  {'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
                  f"{'ratio':>7}"]
         for r in ([base] if base else []) + twice:
             vs = Difference(r, base) if base and r is not base else None
@@ -185,18 +185,19 @@ def say_table4(rows: list[Row], metric: str = "test_error") -> str:
                     if base else f"{'-':>8}{'-':>7}")
             diff = "" if vs is None else f"{vs.value:>+13.2f}{'-' if vs.ratio is None else f'{vs.ratio:.1f}':>7}"
             name = "1x64d (baseline)" if r is base else _name_2x(r)
-            spread = f"{r.std:<4.2f}" if r.n > 1 else f"{'-':<4}"      # one run has no spread
-            lines.append(f"  {name:<28}{r.n:>6}{r.mean:>10.2f} +- {spread}{cost}{diff}")
-        if base is None:
-            lines.append("  No 1x64d run in this experiment: nothing to measure the 2x models against.")
+            value = f"{r.mean:.2f} +- {r.std:.2f}" if r.n > 1 else f"{r.mean:.2f}"      # one run has no spread
+            lines.append(f"  {name:<28}{r.n:>6}  {value:<15}{cost}{diff}")
+        lines.append("  params, MACs: as multiples of 1x64d's; ratio: the difference from 1x64d over its standard error"
+                     if base else "  No 1x64d run in this experiment: nothing to measure the 2x models against.")
         pairs = [(h, lo) for h in twice if h.config.axis == "cardinality"
                  for lo in twice if lo.config.axis in ("deeper", "wider")]
         lines.append(_wrap([_say_short(Difference(h, lo), m) for h, lo in pairs]
                            or ["No 2x cardinality model beside a deeper or a wider one yet: the paper's comparison "
                                "cannot be made."]))
         best = min(twice, key=lambda r: r.mean) if not m.higher_is_better else max(twice, key=lambda r: r.mean)
-        lines.append(f"Best mean among the {len(twice)} 2x models: {_name_2x(best)}, {best.mean:.2f} ({best.n} "
-                     f"seed{'s' * (best.n != 1)}).")
+        if len(twice) > 1:
+            lines.append(f"Best mean among the {len(twice)} 2x models: {_name_2x(best)}, {best.mean:.2f} ({best.n} "
+                         f"seed{'s' * (best.n != 1)}).")
         out.append("\n".join(lines))
     return "\n\n".join(out) or "No 2x-complexity (Table 4) runs yet: `sweep --table4` trains them."
 
