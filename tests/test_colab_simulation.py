@@ -27,6 +27,8 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
+from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
+
 REPO = Path(__file__).resolve().parent.parent
 FAKE_COLAB = Path(__file__).resolve().parent / "fixtures" / "fake_colab"
 LESSON = os.environ.get("RESNEXT_EDU_COLAB_LESSON", "06_train_resnext29")
@@ -69,7 +71,7 @@ def test_a_lesson_runs_on_simulated_colab_after_its_setup_cell_installs_the_pack
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(REPO / "notebooks" / f"{LESSON}.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+    client = NudgingClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(content)}})
     try:
         client.execute()

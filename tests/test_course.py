@@ -17,6 +17,8 @@ nbclient = pytest.importorskip("nbclient")
 
 from resnext_edu import course  # noqa: E402
 
+from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
+
 FAKE_COLAB = Path(__file__).resolve().parent / "fixtures" / "fake_colab"
 LESSONS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 TRAINING_LESSONS = {"05", "06", "07"}   # the issue: lessons 05, 06 and 07 open on a GPU runtime
@@ -48,7 +50,7 @@ def run_setup_cell(tmp_path: Path, monkeypatch, install: str, on_colab: bool) ->
         monkeypatch.delenv("PYTHONPATH", raising=False)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(course.setup_cell()),
                                          nbformat.v4.new_code_cell("print('after setup')")])
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+    client = NudgingClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     try:
         client.execute()

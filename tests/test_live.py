@@ -73,7 +73,8 @@ def test_bad_reference_and_series_get_a_message():
 def test_in_a_kernel_the_output_holds_one_figure_after_several_epochs(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")    # as in Jupyter
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
+    from kernel_client import NudgingClient    # tests/kernel_client.py
     cells = ["from resnext_edu.live import LiveCurves\n"
              "curves = LiveCurves(title='kernel')\n"
              "curves",
@@ -84,7 +85,7 @@ def test_in_a_kernel_the_output_holds_one_figure_after_several_epochs(tmp_path, 
              "    curves(h['epochs'][-1], h)\n"
              "print(curves.draws)"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(nb, timeout=90, kernel_name="python3", store_widget_state=True,
+    NudgingClient(nb, timeout=90, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert nb.cells[1].outputs[-1]["text"].strip() == "3"
     assert all(o["output_type"] != "error" for c in nb.cells for o in c.outputs)
