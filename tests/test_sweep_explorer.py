@@ -11,7 +11,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from resnext_edu.sweep import RESULT_FORMAT, SweepSettings, cardinality_configs  # noqa: E402
+from resnext_edu.sweep import RESULT_FORMAT, SweepSettings, cardinality_configs, table4_configs  # noqa: E402
 from resnext_edu.widgets.sweep_explorer import SweepExplorer, TrainButton  # noqa: E402
 
 # final test accuracy (fraction) per cardinality and seed, and a 3-epoch curve each
@@ -72,6 +72,26 @@ def test_invalid_choices_show_a_message_and_keep_the_last_figure(mine):
     assert explorer.message.value == "" and explorer.state["n"] == [1, 1] and explorer.state["stds"] == [0, 0]
     explorer.controls["view"].value = "table4"
     assert "no 2x-complexity runs" in explorer.message.value
+
+
+def test_the_table4_view_says_each_2x_model_against_1x64d_with_its_real_cost(mine, configs):
+    """With a 2x wider model (two seeds, by hand: 60 and 62 %), the view's readout gives its row: mean +- SD, params
+    and MACs over 1x64d's (from the configs' counts), difference from 1x64d and the ratio to its standard error."""
+    wider = next(c for c in table4_configs("tiny", (2,)) if c.axis == "wider")
+    for seed, acc in ((0, 0.60), (1, 0.62)):
+        write_result(mine, wider, seed, acc, CURVES[1])
+    explorer = SweepExplorer(mine, include_shipped=False)
+    explorer.controls["seeds"].value = (0, 1)
+    explorer.controls["view"].value = "table4"
+    assert explorer.message.value == ""
+    base = [100 * ACCS[1][s] for s in (0, 1)]
+    diff = 61.0 - statistics.mean(base)
+    se = (statistics.variance([60, 62]) / 2 + statistics.variance(base) / 2) ** 0.5
+    row = (f"2x wider ({wider.model_name}) 2 61.00 +- {statistics.stdev([60, 62]):.2f} "
+           f"{wider.params / configs[1].params:.2f}x {wider.macs / configs[1].macs:.2f}x {diff:+.2f} {diff / se:.1f}")
+    assert row in " ".join(explorer.readout_html.value.split())
+    explorer.controls["view"].value = "cardinality"
+    assert "2x wider" not in explorer.readout_html.value
 
 
 def test_learning_curves_are_the_mean_over_seeds(mine):

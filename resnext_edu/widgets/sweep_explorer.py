@@ -25,6 +25,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from ..sweep import report
+from ..sweep.evidence import say_table4
 from ..sweep.results import METRICS, Gathered, gather, get_metric, shipped, summarize
 from .base import Explorer, error_html
 
@@ -143,8 +144,10 @@ class SweepExplorer(Explorer):
         cells = "".join(f"<td style='padding:0 8px'>{s}<br><b>{m:.2f}</b>" + (f" &plusmn; {sd:.2f}" if n > 1 else "")
                         + f"<br><small>n = {n}</small></td>"
                         for s, m, sd, n in zip(state["settings"], state["means"], state["stds"], state["n"]))
+        table4 = (f"<pre style='font-size:11px'>{html.escape(say_table4(state['rows'], state['metric']))}</pre>"
+                  if state["view"] == "table4" else "")      # each 2x model with its real cost and standard errors
         return (f"<div><b>{html.escape(state['label'])}</b>, mean &plusmn; sample std over seeds "
-                f"{', '.join(map(str, state['seeds']))}:</div><table><tr>{cells}</tr></table>")
+                f"{', '.join(map(str, state['seeds']))}:</div><table><tr>{cells}</tr></table>{table4}")
 
 
 def sweep_explorer(own_dir: str | os.PathLike | None = None, include_shipped: bool = True) -> SweepExplorer:
