@@ -234,3 +234,8 @@ def test_table4_sentences_by_hand_with_the_ratios_counted_by_torch():
            "no standard error yet" in flat
     assert "Best mean among the 3 2x models: 2x cardinality (64x5d), 12.50 (2 seeds)" in flat
     assert say_table4(summarize(runs[:2], "test_error")).startswith("No 2x-complexity (Table 4) runs yet")
+    # Two seeds that agree exactly on both sides: no spread, so no standard error (not "one seed of neither").
+    same = [result(None, s, 0.88, config=t4[axis]) for axis in ("cardinality", "wider") for s in (0, 1)]
+    flat = " ".join(say_table4(summarize(same, "test_error")).split())
+    assert "2x cardinality (64x5d) minus 2x wider (resnext29_1x104d): +0.00 points (equal); the seeds agree " \
+           "exactly (zero spread): no standard error can be estimated." in flat

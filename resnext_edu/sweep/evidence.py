@@ -102,21 +102,35 @@ def _unit(metric) -> str:
     return "points" if metric.scale == 100 else metric.label.split("(")[-1].rstrip(")")
 
 
+def _direction(d: Difference, metric, same: str) -> str:
+    """"better", "worse" or ``same`` for ``high`` against ``low`` (lower is better for errors and losses)."""
+    better = d.value > 0 if metric.higher_is_better else d.value < 0
+    return "better" if better else "worse" if d.value else same
+
+
+def _single_seeded(d: Difference, high_name: str, low_name: str) -> str:
+    """The names of the models of ``d`` with one seed, "x and y"; "" when both have several."""
+    return " and ".join(name for name, r in ((high_name, d.high), (low_name, d.low)) if r.n < 2)
+
+
+def _beyond_noise(d: Difference) -> bool:
+    """More than two standard errors apart: the rule both sentences below apply (``d.ratio`` must exist)."""
+    return abs(d.ratio) > 2
+
+
 def _say_pair(d: Difference, metric, high_name: str | None = None, low_name: str | None = None) -> str:
     """``high`` against ``low``: both means, their difference, and whether it is larger than the seeds' noise (two
     standard errors), or why that cannot be said (one seed, zero spread). One sentence, without its experiment."""
     unit = _unit(metric)
     h, lo = high_name or d.high.config.setting, low_name or d.low.config.setting
-    better = d.value > 0 if metric.higher_is_better else d.value < 0
     head = (f"{metric.label} of {h} {_mean_sd(d.high)}, of {lo} {_mean_sd(d.low)}; {h} minus {lo} = "
-            f"{d.value:+.2f} {unit} ({h} {'better' if better else 'worse' if d.value else 'the same'})")
+            f"{d.value:+.2f} {unit} ({h} {_direction(d, metric, 'the same')})")
     if d.standard_error is None:
-        single = " and ".join(name for name, r in ((h, d.high), (lo, d.low)) if r.n < 2)
-        return (f"{head}. With one seed of {single} there is no spread over seeds, so no standard error: this "
-                f"difference could be the seeds' noise alone. It needs a second seed.")
+        return (f"{head}. With one seed of {_single_seeded(d, h, lo)} there is no spread over seeds, so no standard "
+                f"error: this difference could be the seeds' noise alone. It needs a second seed.")
     if d.ratio is None:
         return f"{head}. The seeds agree exactly (zero spread), so no standard error can be estimated."
-    verdict = ("more than two: unlikely to be the seeds' noise alone" if abs(d.ratio) > 2 else
+    verdict = ("more than two: unlikely to be the seeds' noise alone" if _beyond_noise(d) else
                "less than two: the seeds' noise alone could give a difference this large")
     rough = (f" With {min(d.high.n, d.low.n)} seeds the standard error is itself a rough estimate."
              if min(d.high.n, d.low.n) < 3 else "")
@@ -148,12 +162,13 @@ def _name_2x(row: Row) -> str:
 def _say_short(d: Difference, metric) -> str:
     """"2x cardinality (64x5d) minus 2x deeper (resnet38): -1.20 points, 3.1 standard errors (2 and 2 seeds): ..."."""
     h, lo = _name_2x(d.high), _name_2x(d.low)
-    better = d.value > 0 if metric.higher_is_better else d.value < 0
-    head = f"{h} minus {lo}: {d.value:+.2f} {_unit(metric)} ({'better' if better else 'worse' if d.value else 'equal'})"
+    head = f"{h} minus {lo}: {d.value:+.2f} {_unit(metric)} ({_direction(d, metric, 'equal')})"
+    if d.standard_error is None:
+        return (f"{head}; one seed of {_single_seeded(d, h, lo)}: no standard error yet, so it could be the seeds' "
+                f"noise alone.")
     if d.ratio is None:
-        single = " and ".join(name for name, r in ((h, d.high), (lo, d.low)) if r.n < 2) or "neither"
-        return f"{head}; one seed of {single}: no standard error yet, so it could be the seeds' noise alone."
-    verdict = "more than the seeds' noise" if abs(d.ratio) > 2 else "within the seeds' noise"
+        return f"{head}; the seeds agree exactly (zero spread): no standard error can be estimated."
+    verdict = "more than the seeds' noise" if _beyond_noise(d) else "within the seeds' noise"
     return f"{head}, {abs(d.ratio):.1f} standard errors ({d.high.n} and {d.low.n} seeds): {verdict}."
 
 
