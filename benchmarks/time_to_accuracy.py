@@ -62,6 +62,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def parse_resize_schedule(pairs: list[str]) -> tuple:
+    """["16:0.3", "24:0.3"] -> ((16, 0.3), (24, 0.3)); TrainConfig checks the values."""
+    try:
+        return tuple((int(side), float(fraction)) for side, fraction in (p.split(":") for p in pairs))
+    except ValueError:
+        raise SystemExit(f"--resize-schedule takes SIDE:FRACTION pairs such as 16:0.3 24:0.3, got {' '.join(pairs)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resnext20_4x32d")
@@ -78,6 +86,10 @@ def main() -> None:
     parser.add_argument("--label-smoothing", type=float, default=fast["label_smoothing"])
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--crop-padding", type=int, default=fast["crop_padding"])
+    parser.add_argument("--resize-schedule", nargs="*", default=[f"{side}:{f:g}" for side, f in
+                                                                  fast.get("resize_schedule", ())],
+                        metavar="SIDE:FRACTION", help="progressive resizing, e.g. 16:0.3 24:0.3: the first 30%% of "
+                        "the epochs on 16x16 images, the next 30%% on 24x24, the rest at 32x32; none: full size")
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="the model's initial weights and the data order")
@@ -104,7 +116,7 @@ def main() -> None:
                    blocks_per_stage=args.blocks_per_stage)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
-                         crop_padding=args.crop_padding,
+                         crop_padding=args.crop_padding, resize_schedule=parse_resize_schedule(args.resize_schedule),
                          nesterov=not args.no_nesterov, precision=args.precision, seed=args.seed, device="cpu")
     curve = [{"minutes": loaded / 60, "epoch": 0, "test_acc": None, "cpu_seconds": cpu_seconds(),
               "load_average": os.getloadavg()}]
@@ -112,11 +124,13 @@ def main() -> None:
     def record(epoch_record: dict, history: dict) -> None:
         point = {"minutes": (time.perf_counter() - START) / 60, "epoch": epoch_record["epoch"],
                  "test_acc": epoch_record["test_acc"], "train_acc": epoch_record["train_acc"],
-                 "img_per_s": epoch_record["img_per_s"], "cpu_seconds": cpu_seconds(),
+                 "img_per_s": epoch_record["img_per_s"], "train_image_size": epoch_record["train_image_size"],
+                 "cpu_seconds": cpu_seconds(),
                  "load_average": os.getloadavg()}
         curve.append(point)
         print(f"  {point['minutes']:6.2f} min  epoch {point['epoch']:2d}  test acc {point['test_acc']:.2%}  "
-              f"({point['img_per_s']:.0f} img/s, load {point['load_average'][0]:.1f})", flush=True)
+              f"(train {point['train_image_size']}px, {point['img_per_s']:.0f} img/s, load "
+              f"{point['load_average'][0]:.1f})", flush=True)
 
     history = fit(model, data, config, out_dir=args.run_dir, overwrite=True, callback=record, progress=False)
     flip = None

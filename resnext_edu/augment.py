@@ -5,6 +5,10 @@ zero-padded 40x40 image + horizontal flip", normalised by the per-channel mean a
 stay uint8 on the device (:mod:`resnext_edu.data`); crop, flip and normalisation are a few tensor operations on
 whole batches there (the airbench approach). Everything random comes from a ``torch.Generator`` seeded by
 (seed, epoch), so a run resumed after epoch k sees exactly the batches the uninterrupted run would have seen.
+
+Progressive resizing (not in the paper; benchmarks/README.md, section 3): the fast recipe's early epochs can train on
+the augmented images scaled down as a whole (``size``; 16 x 16 has a quarter of the pixels, so a quarter of the
+time: a step's cost follows its pixels). The network is the same: its global average pool takes any map size.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .checks import check_batch_fits
@@ -44,6 +49,12 @@ def crop_flip(images: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, pad: int = P
     return out.permute(0, 3, 1, 2)                                        # (N, 3, H, W)
 
 
+def shrink(x: Tensor, size: int) -> Tensor:
+    """Scale float images (N, 3, H, W) down to ``size`` x ``size`` as a whole: bilinear with antialiasing, the filter
+    of PIL's ``Image.resize(..., BILINEAR)`` (a triangle widened by the scale factor, so every pixel contributes)."""
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The CPU generator for one epoch's order and augmentation: a function of (seed, epoch) only, so resuming at
     any epoch replays the same batches, on any device."""
@@ -52,10 +63,12 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
                   augment: bool = True, pad: int = PAD, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = False, rank: int = 0, world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+                  channels_last: bool = False, rank: int = 0, world_size: int = 1,
+                  size: int | None = None) -> Iterator[tuple[Tensor, Tensor]]:
     """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
     dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
-    Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip.
+    Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip; with
+    ``size`` smaller than the images, each augmented image is then scaled down to ``size`` x ``size`` (:func:`shrink`).
 
     With ``world_size`` > 1 (one rank of a torchrun job, :mod:`.distributed`), ``batch_size`` is the global batch and
     this yields rank ``rank``'s consecutive ``batch_size // world_size`` images of each. Every rank draws the same
@@ -79,7 +92,11 @@ def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int 
         x = images[idx]
         if augment:
             x = crop_flip(x, dy[mine], dx[mine], flip[mine], pad)
-        yield normalize(x, dtype, channels_last), labels[idx]
+        if size is None or size == x.shape[-1]:
+            yield normalize(x, dtype, channels_last), labels[idx]
+        else:                                   # scaled in float32 (normalising first is the same: both are linear)
+            x = shrink(normalize(x), size).to(dtype)
+            yield (x.contiguous(memory_format=torch.channels_last) if channels_last else x), labels[idx]
 
 
 def eval_batches(images: Tensor, labels: Tensor, batch_size: int = 500, *, dtype: torch.dtype = torch.float32,

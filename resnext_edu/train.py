@@ -53,6 +53,7 @@ class TrainConfig:
     warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")
     label_smoothing: float = 0.0        # 0.1 spreads 10% of each target over all classes (Szegedy et al. 2016)
     crop_padding: int = PAD             # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
+    resize_schedule: tuple = ()         # progressive resizing: ((side, fraction of epochs), ...) first, then full size
     precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (resnext_edu.device)
     channels_last: bool | None = None   # NHWC memory layout; None: on with autocast, off in plain fp32
     compile: bool = False               # torch.compile the model (slow first epoch, faster later ones)
@@ -82,6 +83,38 @@ def check_config(config: TrainConfig) -> None:
     check_fraction("label_smoothing", config.label_smoothing, hint="0.1 is common.")
     check_int("crop_padding", config.crop_padding, low=0, high=16, unit="pixels", hint="The paper pads by 4.")
     check_fraction("warmup", config.warmup, hint="Try 0.2.")
+    check_resize_schedule(config.resize_schedule)
+
+
+def check_resize_schedule(schedule) -> None:
+    """``((side, fraction), ...)``: whole sides from 8 to 32 pixels, fractions of the epochs above 0 adding up to at
+    most 1 (the rest of the epochs train at full size)."""
+    hint = ("Give pairs (side in pixels, fraction of the epochs), e.g. ((16, 0.3), (24, 0.3)): 30% of the epochs "
+            "on 16x16 images, 30% on 24x24, the rest at full size; () trains at full size throughout.")
+    try:
+        pairs = [(side, float(fraction)) for side, fraction in schedule]
+    except (TypeError, ValueError):
+        raise ValueError(f"resize_schedule must be a sequence of (side, fraction) pairs, got {schedule!r}. {hint}") \
+            from None
+    for side, fraction in pairs:
+        check_int("a resize_schedule side", side, low=8, high=32, unit="pixels", hint=hint)
+        if not 0 < fraction <= 1:
+            raise ValueError(f"a resize_schedule fraction must be above 0 and at most 1, got {fraction!r}. {hint}")
+    if sum(f for _, f in pairs) > 1 + 1e-9:
+        raise ValueError(f"resize_schedule's fractions add up to {sum(f for _, f in pairs):g}, more than all the "
+                         f"epochs. {hint}")
+
+
+def image_size(config: TrainConfig, epoch: int, full: int = 32) -> int:
+    """The side of the training images in epoch ``epoch`` (0-based) under ``config.resize_schedule``: phase i covers
+    the epochs up to round(epochs x (f_1 + ... + f_i)); after the last phase, ``full``. With 20 epochs and
+    ((16, 0.3), (24, 0.3)): 6 epochs at 16, 6 at 24, 8 at 32 (benchmarks/README.md, section 3)."""
+    end = 0.0
+    for side, fraction in config.resize_schedule:
+        end += fraction
+        if epoch < round(config.epochs * end):
+            return side
+    return full
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, warmup: float) -> float:
@@ -259,9 +292,10 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
     losses, corrects, checked = [], [], 0
     seen_loss, seen_correct = 0.0, 0
     t0 = time.perf_counter()
+    size = image_size(config, epoch, full=data.train_images.shape[-1])
     batches = train_batches(data.train_images, data.train_labels, config.batch_size, seed=config.seed, epoch=epoch,
                             pad=config.crop_padding, channels_last=precision.channels_last, rank=dist.rank,
-                            world_size=dist.world_size)
+                            world_size=dist.world_size, size=size)
     for step, (x, y) in enumerate(batches):
         lr = optimizer.param_groups[0]["lr"]
         logits, loss = train_step(net, x, y, optimizer, scaler, precision, config.label_smoothing)
@@ -285,7 +319,7 @@ def _train_epoch(net, data, config, precision, optimizer, scheduler, scaler, epo
     seconds = time.perf_counter() - t0
     images = steps * config.batch_size
     return {"epoch": epoch + 1, "train_loss": seen_loss / steps, "train_acc": seen_correct / images, "lr": lr,
-            "train_seconds": seconds, "img_per_s": images / seconds}
+            "train_seconds": seconds, "img_per_s": images / seconds, "train_image_size": size}
 
 
 def _diverged(epoch, step, loss, lr, peak, checkpoint, steps, limit) -> None:

@@ -122,6 +122,24 @@ def test_an_epoch_is_a_permutation_in_full_batches(synthetic_data):
         next(train_batches(d.train_images, d.train_labels, 2001))
 
 
+@pytest.mark.parametrize("size", [16, 24])
+def test_progressive_resizing_shrinks_each_augmented_image_as_pil_does(synthetic_data, size):
+    """``size``: the same augmented images (same seed and epoch) scaled down as a whole; PIL's bilinear resize of
+    each full-size image, normalised, is the reference (PIL rounds to uint8, hence the tolerance)."""
+    d = synthetic_data
+    full, labels = next(train_batches(d.train_images, d.train_labels, 64, seed=5, epoch=2))
+    small, labels_small = next(train_batches(d.train_images, d.train_labels, 64, seed=5, epoch=2, size=size,
+                                             channels_last=True))
+    assert small.shape == (64, 3, size, size) and small.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(labels, labels_small)
+    mean, std = torch.tensor(D.MEAN).view(3, 1, 1), torch.tensor(D.STD).view(3, 1, 1)
+    pixels = ((full * std + mean) * 255).round().clamp(0, 255).to(torch.uint8)     # back to the uint8 crops
+    for image, got in zip(pixels[:16], small[:16]):
+        pil = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((size, size), Image.BILINEAR)
+        want = normalize(torch.from_numpy(np.asarray(pil)).permute(2, 0, 1)[None])[0]
+        assert (want - got).abs().max() < 0.03                  # 0.5 / 255 / std is 0.008; PIL's fixed point adds
+
+
 def test_eval_batches_are_every_test_image_in_order_unaugmented(synthetic_data):
     d = synthetic_data
     batches = list(eval_batches(d.test_images, d.test_labels, 200))

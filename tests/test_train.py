@@ -55,20 +55,32 @@ class Interrupted(Exception):
     pass
 
 
-def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(tiny_model, small_data, tmp_path):
+def test_resize_schedule_phases_by_hand():
+    """Phase i of ((side, fraction), ...) ends at round(epochs x cumulative fraction); the rest is full size."""
+    sizes = [T.image_size(TrainConfig(epochs=20, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(20)]
+    assert sizes == [16] * 6 + [24] * 6 + [32] * 8
+    assert [T.image_size(TrainConfig(epochs=3, resize_schedule=((20, 0.5),)), e) for e in range(3)] == [20, 20, 32]
+    assert [T.image_size(TrainConfig(epochs=4), e) for e in range(4)] == [32] * 4          # () : the paper's
+
+
+@pytest.mark.parametrize("resize", [(), ((16, 0.5),)], ids=["full size", "progressive resizing"])
+def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(tiny_model, small_data, tmp_path, resize):
     straight = tiny_model()
-    fit(straight, small_data, quick(), out_dir=tmp_path / "a", progress=False)
+    fit(straight, small_data, quick(resize_schedule=resize), out_dir=tmp_path / "a", progress=False)
 
     def disconnect(record, history):
         raise Interrupted                                                # after epoch 1's checkpoint is written
     with pytest.raises(Interrupted):
-        fit(tiny_model(), small_data, quick(), out_dir=tmp_path / "b", callback=disconnect, progress=False)
+        fit(tiny_model(), small_data, quick(resize_schedule=resize), out_dir=tmp_path / "b", callback=disconnect,
+            progress=False)
     resumed = tiny_model(seed=123)                                       # other initial weights: all must come back
-    history = fit(resumed, small_data, quick(), out_dir=tmp_path / "b", resume=True, progress=False)
+    history = fit(resumed, small_data, quick(resize_schedule=resize), out_dir=tmp_path / "b", resume=True,
+                  progress=False)
 
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     assert [r["epoch"] for r in history["epochs"]] == [1, 2] and history["resumed"][0]["at_epoch"] == 1
+    assert [r["train_image_size"] for r in history["epochs"]] == ([16, 32] if resize else [32, 32])
     saved = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
     assert saved["epoch"] == 2 and saved["model"].keys() == straight.state_dict().keys()
     on_disk = json.loads((tmp_path / "b" / "history.json").read_text())
@@ -161,6 +173,12 @@ def test_bad_settings_get_a_clear_message(tiny_model, small_data):
         fit(tiny_model(), small_data, quick(lr=0), progress=False)
     with pytest.raises(ValueError, match="crop_padding is a whole number of pixels from 0 to 16"):
         fit(tiny_model(), small_data, quick(crop_padding=-1), progress=False)
+    for bad, message in ((((16, 0.7), (24, 0.6)),  "add up to 1.3, more than all the epochs"),
+                         (((40, 0.5),), "side is a whole number of pixels from 8 to 32, got 40"),
+                         (((16, 0),), "fraction must be above 0 and at most 1, got 0"),
+                         ((16, 0.5), "must be a sequence of \\(side, fraction\\) pairs")):
+        with pytest.raises(ValueError, match=message):
+            fit(tiny_model(), small_data, quick(resize_schedule=bad), progress=False)
 
 
 # --- command line -----------------------------------------------------------------------------------------------
