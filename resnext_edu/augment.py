@@ -55,6 +55,18 @@ def shrink(x: Tensor, size: int) -> Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
+def side_for_epoch(resize_schedule, epochs: int, epoch: int, full: int = 32) -> int:
+    """The side of the training images in epoch ``epoch`` (0-based) of ``epochs`` under a progressive-resizing
+    schedule ``((side, fraction of the epochs), ...)``: phase i covers the epochs up to round(epochs x (f_1 + ... +
+    f_i)); after the last phase, ``full``. With 20 epochs and ((16, 0.3), (24, 0.3)): 6 at 16, 6 at 24, 8 at 32."""
+    end = 0.0
+    for side, fraction in resize_schedule:
+        end += fraction
+        if epoch < round(epochs * end):
+            return side
+    return full
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The CPU generator for one epoch's order and augmentation: a function of (seed, epoch) only, so resuming at
     any epoch replays the same batches, on any device."""

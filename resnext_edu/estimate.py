@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .augment import side_for_epoch
 from .checks import check_batch_fits, check_int, check_positive_int
 from .device import describe_device, pick_device, resolve_precision, synchronize
 from .paper import table
@@ -56,12 +57,14 @@ T4_UTILISATION_RANGE = (0.10, 0.40)
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a training run processes: ``epochs`` passes over ``train_images``, a test pass after each."""
+    """What a training run processes: ``epochs`` passes over ``train_images``, a test pass after each; with a
+    progressive-resizing ``resize_schedule`` (``TrainConfig.resize_schedule``), some epochs on smaller images."""
 
     epochs: int
     train_images: int = 50_000      # CIFAR-10's training set
     test_images: int = 10_000       # evaluated after every epoch (forward only); 0 for none
     batch_size: int = 128           # the loop drops the last partial batch of each epoch (train.fit)
+    resize_schedule: tuple = ()     # ((side, fraction of the epochs), ...) before the full-size epochs
 
     def __post_init__(self):
         for name in ("epochs", "train_images", "batch_size"):
@@ -82,6 +85,14 @@ class Recipe:
     def images(self) -> int:
         """Training images processed over the whole run (full batches only)."""
         return self.steps * self.batch_size
+
+    @property
+    def pixel_share(self) -> float:
+        """The run's training pixels as a fraction of full-size (32x32) epochs: the mean over epochs of (side/32)^2.
+        An estimate assumes a training image's time follows its pixels (on the course's CPU, 16x16 images train
+        4x as fast as 32x32 ones: benchmarks/README.md, section 3)."""
+        sides = [side_for_epoch(self.resize_schedule, self.epochs, e) for e in range(self.epochs)]
+        return sum((side / 32) ** 2 for side in sides) / self.epochs
 
     @property
     def eval_images(self) -> int:
@@ -194,7 +205,7 @@ class Estimate:
 
     @property
     def train_seconds(self) -> float:
-        return self.recipe.images / self.throughput.img_per_s
+        return self.recipe.images * self.recipe.pixel_share / self.throughput.img_per_s
 
     @property
     def eval_seconds(self) -> float:
@@ -211,9 +222,12 @@ class Estimate:
     def __str__(self) -> str:
         r, kind = self.recipe, "from a measured throughput" if self.throughput.measured else "from assumed figures"
         head = f"ESTIMATE ({kind})" + (f", {self.label}" if self.label else "")
+        shrunk = ("" if r.pixel_share == 1 else f", x {r.pixel_share:.2f} for the smaller images of progressive "
+                  f"resizing (the rate is of 32x32 images; time assumed to follow the pixels)")
         return (f"{head}: about {format_duration(self.seconds)}\n"
                 f"  training:   {r.epochs:,} epochs x {r.steps_per_epoch:,} steps x {r.batch_size:,} images = "
-                f"{r.images:,} images at {self.throughput.img_per_s:,.1f} img/s = {format_duration(self.train_seconds)}\n"
+                f"{r.images:,} images{shrunk} at {self.throughput.img_per_s:,.1f} img/s = "
+                f"{format_duration(self.train_seconds)}\n"
                 f"  evaluation: {r.epochs:,} x {r.test_images:,} test images at {self.throughput.eval_img_per_s:,.1f} "
                 f"img/s (assumed {FORWARD_BACKWARD:g}x the training rate: forward only) = "
                 f"{format_duration(self.eval_seconds)}\n"

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .checkpoints import (CHECKPOINT, HISTORY, load_checkpoint, new_history, prepare_out_dir, restore,
                           resumed_history, save_checkpoint)
 from .checks import check_batch_fits, check_choice, check_fraction, check_int, check_positive_int
-from .augment import PAD, eval_batches, train_batches
+from .augment import PAD, eval_batches, side_for_epoch, train_batches
 from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, pick_device, resolve_precision, synchronize
 from .distributed import SINGLE_PROCESS, Distributed
@@ -106,15 +106,9 @@ def check_resize_schedule(schedule) -> None:
 
 
 def image_size(config: TrainConfig, epoch: int, full: int = 32) -> int:
-    """The side of the training images in epoch ``epoch`` (0-based) under ``config.resize_schedule``: phase i covers
-    the epochs up to round(epochs x (f_1 + ... + f_i)); after the last phase, ``full``. With 20 epochs and
-    ((16, 0.3), (24, 0.3)): 6 epochs at 16, 6 at 24, 8 at 32 (benchmarks/README.md, section 3)."""
-    end = 0.0
-    for side, fraction in config.resize_schedule:
-        end += fraction
-        if epoch < round(config.epochs * end):
-            return side
-    return full
+    """The side of the training images in epoch ``epoch`` (0-based) under ``config.resize_schedule``
+    (:func:`~resnext_edu.augment.side_for_epoch`; benchmarks/README.md, section 3)."""
+    return side_for_epoch(config.resize_schedule, config.epochs, epoch, full)
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, warmup: float) -> float:

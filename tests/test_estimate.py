@@ -46,6 +46,16 @@ def test_estimate_adds_training_and_evaluation_by_hand():
     assert text.startswith("ESTIMATE (from a measured throughput)") and "2,000 images at 100.0 img/s" in text
 
 
+def test_progressive_resizing_shrinks_the_training_time_by_its_pixels_by_hand():
+    """20 epochs, 6 on 16x16 images (1/4 of the pixels), 6 on 24x24 (9/16), 8 full size: (1.5 + 3.375 + 8) / 20."""
+    r = E.Recipe(epochs=20, train_images=1_000, test_images=0, batch_size=100, resize_schedule=((16, 0.3), (24, 0.3)))
+    assert r.pixel_share == pytest.approx(12.875 / 20)
+    est = E.estimate(r, E.Throughput(100.0, measured=True, detail="by hand"))
+    assert est.train_seconds == pytest.approx(20_000 * 12.875 / 20 / 100)
+    assert "x 0.64 for the smaller images of progressive resizing" in str(est)
+    assert E.Recipe(epochs=3).pixel_share == 1 and "progressive" not in str(E.estimate(E.Recipe(epochs=3), est.throughput))
+
+
 def test_the_papers_recipe_on_a_t4_by_hand():
     macs = counting.count("resnext29_8x64d").macs
     assert macs == pytest.approx(GMACS["resnext29_8x64d"] * 1e9, rel=1e-3)   # about 5.39 G (reference_figures)
