@@ -57,12 +57,13 @@ def shrink(x: Tensor, size: int) -> Tensor:
 
 def side_for_epoch(resize_schedule, epochs: int, epoch: int, full: int = 32) -> int:
     """The side of the training images in epoch ``epoch`` (0-based) of ``epochs`` under a progressive-resizing
-    schedule ``((side, fraction of the epochs), ...)``: phase i covers the epochs up to round(epochs x (f_1 + ... +
-    f_i)); after the last phase, ``full``. With 20 epochs and ((16, 0.3), (24, 0.3)): 6 at 16, 6 at 24, 8 at 32."""
+    schedule ``((side, fraction of the epochs), ...)``: phase i covers the epochs up to epochs x (f_1 + ... + f_i),
+    rounded half up; after the last phase, ``full``. With 20 epochs and ((16, 0.3), (24, 0.3)): 6 at 16, 6 at 24,
+    8 at 32; with 15: 5 (4.5 rounded up) at 16, 4 at 24, 6 at 32."""
     end = 0.0
     for side, fraction in resize_schedule:
         end += fraction
-        if epoch < round(epochs * end):
+        if epoch < int(epochs * end + 0.5):
             return side
     return full
 

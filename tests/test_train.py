@@ -56,10 +56,12 @@ class Interrupted(Exception):
 
 
 def test_resize_schedule_phases_by_hand():
-    """Phase i of ((side, fraction), ...) ends at round(epochs x cumulative fraction); the rest is full size."""
+    """Phase i of ((side, fraction), ...) ends at epochs x cumulative fraction, rounded half up; then full size."""
     sizes = [T.image_size(TrainConfig(epochs=20, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(20)]
     assert sizes == [16] * 6 + [24] * 6 + [32] * 8
     assert [T.image_size(TrainConfig(epochs=3, resize_schedule=((20, 0.5),)), e) for e in range(3)] == [20, 20, 32]
+    sizes = [T.image_size(TrainConfig(epochs=15, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(15)]
+    assert sizes == [16] * 5 + [24] * 4 + [32] * 6                     # 4.5 and 9 epochs: halves round up
     assert [T.image_size(TrainConfig(epochs=4), e) for e in range(4)] == [32] * 4          # () : the paper's
 
 
