@@ -55,7 +55,7 @@ def markdown(paths: list[Path]) -> str:
                      f"| {reached} | {r['load'][0]:.1f}-{r['load'][1]:.1f} | {r['img_per_s_32']:.0f} "
                      f"| {r['in_full_epochs']:.1f} |")
     s = summary(rows)
-    lines += ["", f"median {s['median']:.2%}, worst {s['worst']:.2%}, best {s['best']:.2%} over {len(rows)} seeds; "
+    lines += ["", f"median {s['median']:.2%}, worst {s['worst']:.2%}, best {s['best']:.2%} over {len(rows)} seed{'s' if len(rows) > 1 else ''}; "
               f"last epoch at median {s['median_minutes']:.1f} min, slowest {s['slowest_minutes']:.1f} min"]
     fractions = {}                                  # training side -> that epoch's fraction of a 32x32 one, per run
     for r in rows:
