@@ -62,7 +62,7 @@ class LiveCurves:
         """(epochs, values) of one series: "train_loss", "test_loss", "train_acc", "test_acc" or "lr"."""
         if key not in SERIES:
             raise ValueError(f"No series {key!r}; choose one of {', '.join(SERIES)}.")
-        kept = [r for r in self.records if key in r]
+        kept = [r for r in self.records if r.get(key) is not None]     # None: an epoch not evaluated (eval_from)
         return [r["epoch"] for r in kept], [r[key] for r in kept]
 
     # -- drawing -------------------------------------------------------------------------------------------------

@@ -89,6 +89,22 @@ def test_two_epochs_equal_one_epoch_plus_resume_bit_for_bit(tiny_model, small_da
     assert [r["test_acc"] for r in on_disk["epochs"]] == [r["test_acc"] for r in history["epochs"]]
 
 
+def test_skipping_evaluations_trains_the_same_weights(tiny_model, small_data):
+    """eval_from (benchmark 3's --eval-from) only saves time: evaluation in eval mode changes no weight, no BatchNorm
+    statistic and no random stream, so a run evaluated after every epoch and one evaluated after the last only end
+    with identical tensors and the same final test accuracy; the skipped epochs carry no test figures."""
+    every, last = tiny_model(), tiny_model()
+    h_every = fit(every, small_data, quick(epochs=3), progress=False)
+    h_last = fit(last, small_data, quick(epochs=3, eval_from=99), progress=False)     # past the end: the last only
+    for (name, a), b in zip(every.state_dict().items(), last.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [r["test_acc"] is None for r in h_last["epochs"]] == [True, True, False]
+    assert h_last["epochs"][-1]["test_acc"] == h_every["epochs"][-1]["test_acc"]
+    assert all(r["test_acc"] is not None for r in h_every["epochs"])
+    with pytest.raises(ValueError, match="eval_from must be a positive integer"):
+        fit(tiny_model(), small_data, quick(eval_from=0), progress=False)
+
+
 class PoisonedAfter(nn.Module):
     """A tiny model whose logits become NaN from its ``n``-th training forward pass on (a stand-in for divergence)."""
 
