@@ -112,8 +112,9 @@ def main() -> None:
                         metavar="SIDE:FRACTION", help="progressive resizing, e.g. 16:0.3 24:0.3: the first 30%% of "
                         "the epochs on 16x16 images, the next 30%% on 24x24, the rest at 32x32; none: full size throughout")
     parser.add_argument("--eval-from", default="full", metavar="EPOCH",
-                        help="evaluate on the test set after this epoch (1-based) and every later one; full: from the "
-                        "first epoch at 32x32 (the default: the smaller images' epochs score low at 32x32 anyway); 1: every epoch")
+                        help="evaluate on the test set after this epoch (1-based) and every later one; full (the "
+                        "default): from the first epoch at 32x32, as the smaller images' epochs score low at 32x32 "
+                        "anyway; 1: after every epoch")
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="the model's initial weights and the data order")
