@@ -61,7 +61,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from resnext_edu.augment import side_for_epoch  # noqa: E402
 from resnext_edu.data import load_cifar10  # noqa: E402
-from resnext_edu.models import create  # noqa: E402
+from resnext_edu.models import create, zero_init_residual  # noqa: E402
 from resnext_edu.train import FAST_RECIPE, TrainConfig, evaluate, fit  # noqa: E402
 from record import write_result  # noqa: E402 (benchmarks/record.py)
 
@@ -115,6 +115,8 @@ def main() -> None:
                         help="evaluate on the test set after this epoch (1-based) and every later one; full (the "
                         "default): from the first epoch at 32x32, as the smaller images' epochs score low at 32x32 "
                         "anyway; 1: after every epoch")
+    parser.add_argument("--zero-init-residual", action="store_true",
+                        help="start every residual block as the identity (its bn3 scale at zero; Goyal et al. 2017)")
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0, help="the model's initial weights and the data order")
@@ -139,6 +141,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width,
                    blocks_per_stage=args.blocks_per_stage)
+    if args.zero_init_residual:
+        zero_init_residual(model)
     resize_schedule = parse_resize_schedule(args.resize_schedule)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
@@ -179,7 +183,8 @@ def main() -> None:
               "reached_at_minutes": reached["minutes"] if reached else None, "target_met": met,
               "final_test_acc": final, "final_test_acc_flip_tta": flip, "total_minutes": total, "curve": curve,
               "data": data.source, "jpeg_copy": "JPEG" in data.source,
-              "model": history["model"], "config": history["config"], "precision": history["precision"],
+              "model": history["model"], "zero_init_residual": args.zero_init_residual,
+              "config": history["config"], "precision": history["precision"],
               "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
               "process_cpu_seconds": cpu_seconds(), "note": args.note}

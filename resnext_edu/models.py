@@ -197,8 +197,8 @@ def create(name: str, **overrides) -> ResNeXt:
     ``create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16)``.
 
     Overrides: num_classes, form ("A"/"B"/"C", every block), stage_widths, stem_width, cardinality,
-    base_width, shortcut ("projection-when-needed" / "projection-always"), residual (False for a plain network) and blocks_per_stage (the name's depth
-    then no longer holds: ``depth`` and :func:`name_of` follow the blocks).
+    base_width, shortcut ("projection-when-needed" / "projection-always"), residual (False for a plain network) and
+    blocks_per_stage (the name's depth then no longer holds: ``depth`` and :func:`name_of` follow the blocks).
 
     The size is worked out first on the meta device (shapes only, no memory); a model over
     :data:`~resnext_edu.limits.MAX_PARAMS` is refused before anything is allocated.
@@ -212,6 +212,17 @@ def create(name: str, **overrides) -> ResNeXt:
         raise ValueError(f"{what}: {error}") from None
     check_params(what, params)
     return ResNeXt(config)
+
+
+def zero_init_residual(model: nn.Module) -> nn.Module:
+    """Set the scale (gamma) of every residual block's last BatchNorm (``bn3``) to zero, in place, and return the
+    model: each residual block then starts as the identity, y = x (Goyal et al. 2017, "Accurate, Large Minibatch SGD",
+    Section 5.1; torchvision's ``zero_init_residual=True``). Plain blocks (``residual=False``) are left alone: zeroing
+    them would cut the network. An initialisation, not an architecture: the model's config does not change."""
+    for block in model.modules():
+        if isinstance(block, ResNeXtBlock) and block.residual:
+            nn.init.zeros_(block.bn3.weight)
+    return model
 
 
 def name_of(config: ResNeXtConfig) -> str:

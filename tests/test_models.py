@@ -40,6 +40,25 @@ def test_torchvision_weights_load_strictly_and_give_the_same_outputs(ours, their
         assert (model(x) - reference(x)).abs().max().item() <= 1e-4
 
 
+def test_zero_init_residual_zeroes_what_torchvisions_option_zeroes():
+    """Goyal et al.'s zero-initialised residual branches: the same BatchNorm scales as torchvision's
+    ``zero_init_residual=True`` (by name, its state_dict loading into ours), and each block then computes y = x."""
+    torchvision = pytest.importorskip("torchvision")
+    def zero_scales(model):
+        return {name for name, p in model.named_parameters() if name.endswith(".weight") and not p.detach().any()}
+
+    theirs = zero_scales(torchvision.models.resnext50_32x4d(zero_init_residual=True))
+    ours = zero_scales(models.zero_init_residual(models.create("resnext50_32x4d")))
+    assert ours == theirs and len(ours) == 16                                   # 3 + 4 + 6 + 3 blocks
+    assert not zero_scales(models.create("resnext50_32x4d"))                    # and none without it
+    small = models.create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8)
+    block = models.zero_init_residual(small).layer1[1]
+    x = torch.randn(2, 32, 8, 8).relu()            # a block's input is the ReLU of the one before: y = relu(0 + x) = x
+    assert torch.equal(block(x), x)
+    plain = models.zero_init_residual(models.create("resnext29_4x16d", stage_widths=(8, 16, 32), residual=False))
+    assert all(p.detach().all() for name, p in plain.named_parameters() if name.endswith("bn3.weight"))
+
+
 def test_cifar_template_shapes_and_forms():
     model = models.create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8, form="A")
     x = torch.randn(2, 3, 32, 32)
