@@ -116,9 +116,10 @@ ENGINE = "autograd::engine::evaluate_function: "
 # The step as train.fit runs it on the CPU
 # ---------------------------------------------------------------------------------------------------------------
 
-def build(key: str) -> torch.nn.Module:
+def build(key: str, **changes) -> torch.nn.Module:
+    """The model of ``MODELS[key]``, with ``changes`` to its overrides (e.g. ``blocks_per_stage=(1, 1, 3)``)."""
     name, overrides, _ = MODELS[key]
-    return create(name, **overrides)
+    return create(name, **{**overrides, **changes})
 
 
 class FitStep:

@@ -121,7 +121,7 @@ def test_grouped_convs_nchw_keeps_the_function_and_runs_the_grouped_conv_in_nchw
 def test_speed_experiments_measure_every_variant_against_the_baseline_in_each_round(tmp_path):
     result = smoke_result("speed_experiments.py", tmp_path)
     summary, variants = result["summary"], result["variants"]
-    assert list(summary) == ["baseline", "grouped_nchw", "nchw", "sum_pool", "batch512"]
+    assert list(summary) == ["baseline", "grouped_nchw", "nchw", "sum_pool", "batch512", "blocks_1_1_3"]
     assert summary["baseline"]["ratios_each_round"] == [1.0] * result["rounds"]
     for name, s in summary.items():
         assert len(s["ratios_each_round"]) == result["rounds"] and s["img_per_s"] > 0
@@ -131,5 +131,6 @@ def test_speed_experiments_measure_every_variant_against_the_baseline_in_each_ro
     for name in ("grouped_nchw", "nchw", "sum_pool", "batch512"):
         v = variants[name]
         assert v["logits_max_abs_diff_vs_baseline"] <= 0.05 * v["logits_scale"], (name, v)
+    assert variants["blocks_1_1_3"]["logits_max_abs_diff_vs_baseline"] is None     # another model: not compared
     assert variants["batch512"]["batch_size"] == 32 and variants["batch512"]["lr"] == pytest.approx(0.8)
     assert variants["nchw"]["channels_last"] is False and variants["grouped_nchw"]["grouped_convs_wrapped"] == 3
