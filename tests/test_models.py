@@ -6,6 +6,7 @@ from reference_figures import PARAMS
 
 from resnext_edu import models
 from resnext_edu.blocks import ResNeXtBlock
+from resnext_edu.counting import count
 
 # Table 7 and the other ResNeXt-29 sizes (10 classes); Table 1 / torchvision for ImageNet (sources: reference_figures)
 EXACT_PARAMS = PARAMS
@@ -84,7 +85,7 @@ def n_params(module):
 
 
 def test_fewer_blocks_per_stage_drops_exactly_those_blocks():
-    """ResNeXt-20 4x32d at widths 16/32/64 with one block in stage 1 instead of two (benchmark 3's model): the
+    """ResNeXt-20 4x32d at widths 16/32/64 with one block in stage 1 instead of two (benchmark 3's to attempt 10): the
     parameters missing are those of one stage-1 block built on its own (64 -> 64 channels, C = 4, d = 32·16/64 = 8)."""
     lesson = dict(stage_widths=(16, 32, 64), stem_width=16)
     full = models.create("resnext20_4x32d", **lesson)
@@ -94,6 +95,18 @@ def test_fewer_blocks_per_stage_drops_exactly_those_blocks():
     assert [len(stage) for stage in short.stages] == [1, 2, 2]
     assert short.config.depth == 17 and models.name_of(short.config) == "resnext17_4x32d"
     assert short(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_a_block_moved_to_the_next_stage_keeps_the_macs():
+    """Benchmark 3's model since attempt 11, blocks 1/1/3: a block of stage 3 (256 channels on 8x8) has the MACs of
+    one of stage 2 (128 on 16x16): every convolution has twice the input and output channels on a quarter of the
+    pixels. Its parameters are those of the two blocks built on their own (C = 4, d = 16 and 32)."""
+    lesson = dict(stage_widths=(16, 32, 64), stem_width=16)
+    before = models.create("resnext20_4x32d", **lesson, blocks_per_stage=[1, 2, 2])
+    after = models.create("resnext20_4x32d", **lesson, blocks_per_stage=[1, 1, 3])
+    stage2, stage3 = (ResNeXtBlock(w, w, cardinality=4, bottleneck_width=d) for w, d in ((128, 16), (256, 32)))
+    assert n_params(after) - n_params(before) == n_params(stage3) - n_params(stage2) == 77_312
+    assert count(after, 32).macs == count(before, 32).macs == 41_077_248
 
 
 @pytest.mark.parametrize("name, overrides, message", [
