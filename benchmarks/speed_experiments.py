@@ -270,9 +270,11 @@ def main() -> None:
         note["compile_seconds_estimate"] = note["warmup_seconds"] - (args.warmup + 1 / 3) * note[
             "one_step_seconds_after_warmup"]
         steps[name], notes[name] = step, note
+        diff = note["logits_max_abs_diff_vs_baseline"]
         print(f"{name:18} warm-up {note['warmup_seconds']:6.1f} s (the probe + {args.warmup} steps), then "
-              f"{note['one_step_seconds_after_warmup']:.2f} s/step; logits vs baseline: max diff "
-              f"{note['logits_max_abs_diff_vs_baseline'] or 0:.3g} (scale {note['logits_scale']:.3g})", flush=True)
+              f"{note['one_step_seconds_after_warmup']:.2f} s/step; logits vs baseline: " +
+              (f"max diff {diff or 0:.3g} (scale {note['logits_scale']:.3g})" if name not in OTHER_MODEL
+               else "not compared (another model)"), flush=True)
 
     names = list(steps)
     samples = {name: [] for name in names}
