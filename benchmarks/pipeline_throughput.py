@@ -129,7 +129,7 @@ def main() -> None:
     med_cpu = {k: statistics.median(v) for k, v in cpu_cost.items()}
     ratio, cpu_ratio = med["resnext_edu"] / med["tutorial"], med_cpu["tutorial"] / med_cpu["resnext_edu"]
     print(f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
-          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 3x); CPU seconds per image "
+          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 4x, issue 12); CPU seconds per image "
           f"{cpu_ratio:.2f}x lower")
     result = {"benchmark": "training throughput, this pipeline vs the tutorial pipeline", "unit": "images per second",
               "model": args.model, "overrides": overrides, "batch_size": args.batch_size,
@@ -143,7 +143,7 @@ def main() -> None:
                               "cpu_seconds_per_image": cpu_cost["resnext_edu"], "median_cpu_seconds_per_image":
                                   med_cpu["resnext_edu"],
                               "pipeline": "resnext_edu.train.fit, device-resident uint8 data", "precision": precision},
-              "ratio": ratio, "target_ratio": 3.0, "cpu_cost_ratio": cpu_ratio,
+              "ratio": ratio, "target_ratio": 4.0, "cpu_cost_ratio": cpu_ratio,
               "load_average_before_after": [load_before, os.getloadavg()],
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
               "note": "other programs may have been running on this machine (see load averages)"}
