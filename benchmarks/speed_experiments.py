@@ -3,8 +3,8 @@
 Benchmark 6 (step_profile.py) found that BatchNorm, ReLU, the residual add and the 1x1 convolutions on 32x32 maps
 take most of a step: memory traffic, not arithmetic. The variants here try to move that. Each runs the step
 ``train.fit`` runs (step_profile.FitStep: next batch, ``train.train_step``, lr schedule, bookkeeping) on benchmark
-3's model to attempt 10 and its recipe (ResNeXt 4x32d, blocks 1/2/2, widths 16/32/64; batch 256, SGD Nesterov lr 0.4, label smoothing
-0.1), with random uint8 images of CIFAR-10's shape (pixel values do not change the time):
+3's model up to attempt 10 and its recipe (ResNeXt 4x32d, blocks 1/2/2, widths 16/32/64; batch 256, SGD Nesterov
+lr 0.4, label smoothing 0.1), with random uint8 images of CIFAR-10's shape (pixel values do not change the time):
 
 * ``baseline``: the package's step, precision "auto" (bf16 autocast + channels_last on an AVX512-BF16 CPU).
 * ``grouped_nchw``: the grouped 3x3 convolutions run on contiguous (NCHW) tensors and weights, converted on the way
