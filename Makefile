@@ -22,10 +22,15 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 lab: $(VENV)/.installed-notebook
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
 
-## make test: install the package with its test extras and run the whole test suite.
+## make test: install the package with its test extras, check the code with ruff (lint, then layout: seconds, and it
+## stops at the first that fails), then run the whole test suite.
 ## OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep instead of spinning while they wait, so the kernels, JupyterLab and
 ## the torchrun workers that the tests start beside pytest do not slow one another down on a 2-core machine.
+LINTED := resnext_edu tests benchmarks hubconf.py
+
 test: $(VENV)/.installed-test
+	@$(PY) -m ruff check $(LINTED) || { echo "make test: ruff check failed (above); many fixes: $(PY) -m ruff check --fix $(LINTED)"; exit 1; }
+	@$(PY) -m ruff format --check $(LINTED) || { echo "make test: code not laid out by the formatter; run: $(PY) -m ruff format $(LINTED)"; exit 1; }
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest
 
 clean-venv:

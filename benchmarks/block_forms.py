@@ -15,8 +15,8 @@ Prints a table and writes benchmarks/results/block_forms.json.
 from __future__ import annotations
 
 import argparse
-import os
 import copy
+import os
 import statistics
 import sys
 import time
@@ -26,8 +26,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenM
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
 from record import write_result  # noqa: E402 (benchmarks/record.py)
+from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
 
 SETTINGS = ((8, 14), (32, 4))                    # (C, d) from Table 2
 PRECISIONS = (("fp32", False, False), ("bf16", True, True))   # (name, bf16 autocast, channels_last)

@@ -42,12 +42,11 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from pipeline_throughput import CIFAR10Style  # noqa: E402  (this folder: the tutorial's dataset, shared)
-
 from resnext_edu import data as D  # noqa: E402
-from resnext_edu.models import create  # noqa: E402
-from resnext_edu.provenance import describe  # noqa: E402
 from resnext_edu.device import PRECISIONS, resolve_precision  # noqa: E402  (the one device and precision decision)
 from resnext_edu.files import write_json  # noqa: E402
+from resnext_edu.models import create  # noqa: E402
+from resnext_edu.provenance import describe  # noqa: E402
 from resnext_edu.train import TrainConfig, TrainingDiverged, fit  # noqa: E402
 
 BUDGET_SECONDS = 8 * 60
@@ -177,6 +176,7 @@ def nccl_one_rank(device: torch.device) -> dict:
     """On a one-GPU machine torchrun starts one process, which trains without a process group; this forms a
     one-rank NCCL group and all-reduces a tensor, so NCCL itself has run on this GPU."""
     import socket
+
     import torch.distributed as torch_dist
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

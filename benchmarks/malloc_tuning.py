@@ -38,8 +38,8 @@ def worker(steps: int, batch_size: int, warmup: int) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from resnext_edu.augment import train_batches
-    from resnext_edu.models import create
     from resnext_edu.device import resolve_precision
+    from resnext_edu.models import create
 
     torch.manual_seed(0)
     precision = resolve_precision("auto", torch.device("cpu"))

@@ -35,10 +35,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 from resnext_edu import data as D  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.train import TrainConfig, fit  # noqa: E402
-from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 
 class CIFAR10Style(torch.utils.data.Dataset):

@@ -67,9 +67,9 @@ from step_profile import MODELS, FitStep, build  # noqa: E402 (benchmarks/ is on
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 from resnext_edu.blocks import ResNeXtBlock  # noqa: E402
 from resnext_edu.device import resolve_precision  # noqa: E402
-from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 VARIANTS = ("baseline", "grouped_nchw", "nchw", "sum_pool", "bn_relu_compiled", "compiled", "max_autotune",
             "batch512", "blocks_1_1_3")

@@ -50,12 +50,12 @@ from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 from resnext_edu.augment import train_batches  # noqa: E402
 from resnext_edu.counting import count  # noqa: E402
 from resnext_edu.device import Precision, resolve_precision  # noqa: E402
 from resnext_edu.models import create  # noqa: E402
 from resnext_edu.train import lr_factor, train_step  # noqa: E402
-from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 LESSON_WIDTHS = {"stage_widths": (16, 32, 64), "stem_width": 16}
 MODELS = {   # key: (registered name, overrides, what it is)

@@ -63,11 +63,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenM
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from record import write_result  # noqa: E402 (benchmarks/record.py)
 from resnext_edu.augment import side_for_epoch  # noqa: E402
 from resnext_edu.data import load_cifar10  # noqa: E402
 from resnext_edu.models import create, zero_init_residual  # noqa: E402
 from resnext_edu.train import FAST_RECIPE, TrainConfig, evaluate, fit  # noqa: E402
-from record import write_result  # noqa: E402 (benchmarks/record.py)
 
 
 def cpu_seconds() -> float:

@@ -32,7 +32,7 @@ def read_cache(path: Path) -> tuple[dict, str | None]:
                                 f"that works.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:   # weights_only refused it: never advise weights_only=False
+    except pickle.UnpicklingError:   # weights_only refused it: never advise weights_only=False
         raise corrupt("holds Python objects that are not tensors, numbers or strings, so torch.load(weights_only="
                       "True) refused it; this package never writes such a cache: the file was replaced. Do not load "
                       "it with weights_only=False: unpickling a file you did not make can run any code") from None

@@ -115,7 +115,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
     except Exception as error:
         raise CheckpointDamaged(path, f"cannot be read ({type(error).__name__}): it is probably truncated (a write "
                                 f"killed half-way, a full disk)", "Delete it to train that run from the start, or give "
-                                f"another --out (this file is left as it is).") from error
+                                "another --out (this file is left as it is).") from error
     missing = [k for k in KEYS if not isinstance(state, dict) or k not in state]
     if missing or state["format"] != FORMAT:
         problem = (f"lacks {', '.join(missing)}" if missing else

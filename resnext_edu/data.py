@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .checks import check_int
 from .cache import CorruptDataError, read_cache, write_cache
+from .checks import check_int
 from .files import portable, remove_stale_temps
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -190,7 +190,8 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
     Labels follow CIFAR-10's order (:data:`CLASSES`), which is also the alphabetical order ``ImageFolder`` uses.
     Files are read in sorted name order. About 10 s for 60,000 JPEGs on one core; done once, then cached.
     """
-    from PIL import Image   # only when decoding an image folder (once; then the tensor cache is read)
+    # PIL only when decoding an image folder (once; then the tensor cache is read)
+    from PIL import Image
 
     root = Path(root)
     splits = {}
@@ -230,7 +231,7 @@ def read_image_folder(root: str | os.PathLike) -> CIFAR10Data:
 
 
 def _download(cache_dir: Path) -> CIFAR10Data:
-    from torchvision.datasets import CIFAR10   # heavy (about 1 s): only for the one-time download
+    from torchvision.datasets import CIFAR10  # heavy (about 1 s): only for the one-time download
 
     parts = []
     for train in (True, False):

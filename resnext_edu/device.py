@@ -84,8 +84,8 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
             raise ValueError(f"device {str(device)!r} was asked for, but this machine shows "
                              f"{torch.cuda.device_count()} GPU(s), numbered from 0. Use 'cuda' or 'cuda:0'.")
     elif asked.type == "mps" and not mps_available():
-        raise ValueError(f"device 'mps' (Apple's Metal GPU) was asked for, but this PyTorch sees none. Use 'auto' "
-                         f"or 'cpu'.")
+        raise ValueError("device 'mps' (Apple's Metal GPU) was asked for, but this PyTorch sees none. Use 'auto' "
+                         "or 'cpu'.")
     elif asked.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps', got {device!r}.")
     return asked

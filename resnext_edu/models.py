@@ -32,7 +32,6 @@ from .limits import check_params
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
 REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)
-TEMPLATES = ("cifar", "imagenet")
 IMAGENET_STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 

@@ -53,8 +53,12 @@ def format_table(name: str, columns: dict[str, str] | None = None) -> str:
     columns = columns or {key: key for key in (rows[0] if rows else {})}
     cells = [[_cell(row.get(key)) for key in columns] for row in rows]
     widths = [max([len(heading)] + [len(r[i]) for r in cells]) for i, heading in enumerate(columns.values())]
-    line = lambda values: "  " + "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                                           for i, (v, w) in enumerate(zip(values, widths)))
+
+    def line(values):
+        """The first column left-aligned, the others right-aligned, two spaces between."""
+        aligned = [v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))]
+        return "  " + "  ".join(aligned)
+
     lines = [f"{t['caption']}  {MARK}", line(list(columns.values()))] + [line(r) for r in cells]
     for key in ("note", "paper_reading"):
         if key in t:

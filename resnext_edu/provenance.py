@@ -37,7 +37,7 @@ def git_commit(repo: str | os.PathLike = REPO) -> dict | None:
 def describe(device: str | torch.device = "cpu") -> dict:
     """Plain data for a JSON record: date (UTC), git commit, Python/torch/torchvision versions, device."""
     try:
-        import torchvision   # optional: the record says None without it
+        import torchvision  # optional: the record says None without it
         tv = torchvision.__version__
     except ImportError:
         tv = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .blocks import group_width
-from .counting import G, M, Counts, count
+from .counting import Counts, G, M, count
 from .models import EXPANSION, config_for, create
 
 

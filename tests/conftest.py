@@ -82,6 +82,7 @@ TINY = dict(stage_widths=(8, 16, 32), stem_width=8)      # a lesson-size ResNeXt
 def make_tiny_model(seed: int = 0, name: str = "resnext11_2x32d"):
     """A ResNeXt-11 at stage widths 8/16/32 (stem 8), its weights drawn from ``seed``."""
     import torch
+
     from resnext_edu.models import create
     torch.manual_seed(seed)
     return create(name, **TINY)

@@ -453,7 +453,8 @@ def screenshot(page, report: NotebookReport, artifacts: Path, label: str) -> Non
 @contextmanager
 def headless_browser():
     """Headless system Chromium through Playwright, closed on exit (one per test module: starting it takes seconds)."""
-    from playwright.sync_api import sync_playwright   # the browser tests' own dependency, imported only by them
+    # playwright is the browser tests' own dependency, imported only by them
+    from playwright.sync_api import sync_playwright
 
     from jupyter_lab import launch_chromium
 

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from resnext_edu.checks import check_batch_fits, check_choice, check_fraction, check_int, check_positive_int
+from resnext_edu.checks import (
+    check_batch_fits,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_positive_int,
+)
 
 
 def test_whole_numbers_include_numpy_integers_but_not_bools_or_floats():

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 import torch
-from reference_figures import GMACS, PARAMS, TABLE2_D, TABLE2_EQ4
 
+from reference_figures import GMACS, PARAMS, TABLE2_D, TABLE2_EQ4
 from resnext_edu import counting, models
 from resnext_edu.blocks import ResNeXtBlock
 

@@ -15,9 +15,8 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-from resnext_edu import course  # noqa: E402
-
 from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
+from resnext_edu import course  # noqa: E402
 
 FAKE_COLAB = Path(__file__).resolve().parent / "fixtures" / "fake_colab"
 LESSONS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

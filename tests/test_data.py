@@ -11,9 +11,14 @@ from PIL import Image
 
 from resnext_edu import data as D
 from resnext_edu.augment import crop_flip, eval_batches, normalize, train_batches
-from resnext_edu.data import (CLASSES, CorruptDataError, DataNotFoundError, balanced_subset, load_cifar10,
-                              read_image_folder)
-
+from resnext_edu.data import (
+    CLASSES,
+    CorruptDataError,
+    DataNotFoundError,
+    balanced_subset,
+    load_cifar10,
+    read_image_folder,
+)
 
 # --- synthetic set -------------------------------------------------------------------------------------------
 

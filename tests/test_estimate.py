@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from reference_figures import CIFAR_RECIPE, GMACS
 
-from resnext_edu import counting, estimate as E
+from reference_figures import CIFAR_RECIPE, GMACS
+from resnext_edu import counting
+from resnext_edu import estimate as E
 from resnext_edu.models import create
 
 

@@ -120,6 +120,7 @@ def test_lesson02_block_forward_shortcuts_are_recognised_kindly():
 
 def test_the_check_leaves_no_trace_on_the_block():
     import torch
+
     from resnext_edu.exercises import CalledTheBlock, forward_disabled
     block, x = lesson02._example_block()
     before = block(x)

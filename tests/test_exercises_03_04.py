@@ -22,7 +22,7 @@ def test_a_correct_form_b_forward_passes():
 
 def test_unanswered_form_b_asks_to_fill_in():
     def template(block, x):
-        ys = ...
+        ys = ...  # noqa: F841  (the lesson's blank template, as the learner gets it)
         out = ...
         return out
 

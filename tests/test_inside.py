@@ -12,7 +12,6 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from conftest import with_batchnorm_statistics  # noqa: E402
-
 from resnext_edu import inside, photos, pretrained  # noqa: E402
 from resnext_edu.blocks import ResNeXtBlock, convert  # noqa: E402
 from resnext_edu.models import create  # noqa: E402

@@ -6,7 +6,6 @@ import pytest
 from resnext_edu.live import LiveCurves
 from resnext_edu.train import TrainConfig, fit
 
-
 CONFIG = TrainConfig(epochs=2, batch_size=64, lr=0.05, precision="fp32", device="cpu")
 
 
@@ -74,7 +73,7 @@ def test_in_a_kernel_the_output_holds_one_figure_after_several_epochs(tmp_path, 
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")    # as in Jupyter
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("nbclient")
-    from kernel_client import NudgingClient    # tests/kernel_client.py
+    from kernel_client import NudgingClient  # tests/kernel_client.py
     cells = ["from resnext_edu.live import LiveCurves\n"
              "curves = LiveCurves(title='kernel')\n"
              "curves",

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from reference_figures import PARAMS
 
+from reference_figures import PARAMS
 from resnext_edu import models
 from resnext_edu.blocks import ResNeXtBlock
 from resnext_edu.counting import count

@@ -13,7 +13,7 @@ import pytest
 from resnext_edu import __version__, course, models
 
 try:
-    import tomllib                          # Python >= 3.11
+    import tomllib  # Python >= 3.11
 except ModuleNotFoundError:
     tomllib = None
 

@@ -15,7 +15,6 @@ import torch
 import torchvision
 
 from conftest import with_batchnorm_statistics
-
 from resnext_edu import pretrained
 from resnext_edu.models import create
 
