@@ -1,8 +1,9 @@
 """Argument checks shared by every module: each says what was wrong, what is allowed, and what to try.
 
-One place for them (STYLE.md rule 9), so a learner's mistake gets the same kind of message from a block, a model, a
-training config or a sweep. Whole numbers go through :func:`operator.index`: Python and NumPy integers pass, ``True``
-and ``2.0`` do not (a bool is an int to Python, but never a sensible width or count).
+One place for them (CONTRIBUTING.md, "One idea per module"), so a learner's mistake gets the same
+kind of message from a block, a model, a training config or a sweep. Whole numbers go through
+:func:`operator.index`: Python and NumPy integers pass, ``True`` and ``2.0`` do not (a bool is an
+int to Python, but never a sensible width or count).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import torch
 # resnext101_64x4d; the paper's Table 1 prints 25.5 M / 25.0 M for the first two. ResNeXt-101 32x4d: the paper's
 # template counted exactly (torchvision has no such weights). CIFAR (10 classes): Table 7 prints 34.4 M and 68.1 M for
 # ResNeXt-29 8x64d and 16x64d; the exact counts and the other ResNeXt-29 sizes are the Appendix A template counted
-# exactly (the project's REFERENCE.md).
+# exactly.
 PARAMS = {
     "resnet50": 25_557_032, "resnext50_32x4d": 25_028_904, "resnet101": 44_549_160, "resnext101_32x4d": 44_177_704,
     "resnext101_32x8d": 88_791_336, "resnext101_64x4d": 83_455_272,
@@ -30,7 +30,7 @@ PARAMS = {
 
 # --- MACs per image, in G (10^9) ------------------------------------------------------------------------------------
 # Table 1: ResNet-50 4.1 G, ResNeXt-50 4.2 G; the three-decimal figures are torchvision's recorded _ops. ResNeXt-29 at
-# 32x32: about 5.39 G (8x64d) and 10.69 G (16x64d), REFERENCE.md.
+# 32x32: about 5.39 G (8x64d) and 10.69 G (16x64d), the Appendix A template's conv + fc MACs.
 GMACS = {"resnet50": 4.089, "resnext50_32x4d": 4.230, "resnet101": 7.80, "resnext101_32x4d": 7.97,
          "resnext101_32x8d": 16.41, "resnext101_64x4d": 15.46, "resnext29_8x64d": 5.39, "resnext29_16x64d": 10.69}
 

@@ -113,7 +113,7 @@ def test_explorer_redraws_for_photo_block_and_path(small):
 
 
 def test_comparison_counts_the_papers_models():
-    # REFERENCE.md (torchvision's exact figures, reproduced by the paper's Table 1 templates)
+    # torchvision's recorded num_params and _ops (tests/reference_figures.py): Table 1's templates
     loaded = [pretrained.Pretrained(n, pretrained.build(n, None), pretrained.weights_for(n), False, "")
               for n in ("resnet50", "resnext50_32x4d")]
     rows = photos.compare(loaded, torch.randn(1, 3, 32, 32), repeats=1, warmup=0)
