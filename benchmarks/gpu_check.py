@@ -1,4 +1,4 @@
-"""GPU check: the course's CUDA path in one run, for a machine with an NVIDIA GPU (issue 14). Budget: 8 minutes.
+"""GPU check: the course's CUDA path in one run, for a machine with an NVIDIA GPU. Budget: 8 minutes.
 
 What it runs, in this order, each part skipped (and recorded as skipped) when the budget would not allow it:
 
@@ -248,7 +248,7 @@ def main() -> int:
         print("real CIFAR-10 not found: the SYNTHETIC set instead (same shapes; accuracies mean nothing)", flush=True)
         data = D.load_cifar10(dataset="synthetic", subset=min(args.subset, 2000), test_subset=500)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu-smoke"
-    result = {"benchmark": "GPU check (issue 14)", "gpu": name, "gpus": torch.cuda.device_count(),
+    result = {"benchmark": "GPU check", "gpu": name, "gpus": torch.cuda.device_count(),
               "compute_capability": list(torch.cuda.get_device_capability(device)) if device.type == "cuda" else None,
               "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(), "data": data.source,
               "synthetic": data.synthetic, "model": args.model, "stage_widths": list(args.stage_widths),

@@ -129,7 +129,7 @@ def main() -> None:
     med_cpu = {k: statistics.median(v) for k, v in cpu_cost.items()}
     ratio, cpu_ratio = med["resnext_edu"] / med["tutorial"], med_cpu["tutorial"] / med_cpu["resnext_edu"]
     print(f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
-          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 4x, issue 12); CPU seconds per image "
+          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 4x); CPU seconds per image "
           f"{cpu_ratio:.2f}x lower")
     result = {"benchmark": "training throughput, this pipeline vs the tutorial pipeline", "unit": "images per second",
               "model": args.model, "overrides": overrides, "batch_size": args.batch_size,

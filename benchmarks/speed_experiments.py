@@ -3,7 +3,7 @@
 Benchmark 6 (step_profile.py) found that BatchNorm, ReLU, the residual add and the 1x1 convolutions on 32x32 maps
 take most of a step: memory traffic, not arithmetic. The variants here try to move that. Each runs the step
 ``train.fit`` runs (step_profile.FitStep: next batch, ``train.train_step``, lr schedule, bookkeeping) on benchmark
-3's model up to attempt 10 and its recipe (ResNeXt 4x32d, blocks 1/2/2, widths 16/32/64; batch 256, SGD Nesterov
+3's recipe on its model with blocks 1/2/2 (ResNeXt 4x32d, widths 16/32/64; batch 256, SGD Nesterov
 lr 0.4, label smoothing 0.1), with random uint8 images of CIFAR-10's shape (pixel values do not change the time):
 
 * ``baseline``: the package's step, precision "auto" (bf16 autocast + channels_last on an AVX512-BF16 CPU).
@@ -20,7 +20,7 @@ lr 0.4, label smoothing 0.1), with random uint8 images of CIFAR-10's shape (pixe
 * ``max_autotune``: ``torch.compile(model, mode="max-autotune")``; its compilation is stopped after
   ``--compile-limit`` seconds (then the variant is recorded as stopped, not measured).
 * ``blocks_1_1_3``: not the same function: the model with one block moved from its 16x16 stage to its 8x8 one
-  (blocks 1/1/3 instead of 1/2/2: the same MACs, 27% more parameters; benchmark 3's attempt 11). Its logits are
+  (blocks 1/1/3 instead of 1/2/2: the same MACs, 27% more parameters; benchmark 3's default model). Its logits are
   not compared with the baseline's.
 * ``batch512``: batch 512 with the lr scaled linearly (0.8): throughput only. Whether it reaches the same accuracy
   in the same number of epochs needs a full training run (benchmark 3: 20 minutes of the whole machine).

@@ -60,7 +60,7 @@ from resnext_edu.train import lr_factor, train_step  # noqa: E402
 LESSON_WIDTHS = {"stage_widths": (16, 32, 64), "stem_width": 16}
 MODELS = {   # key: (registered name, overrides, what it is)
     "resnext17": ("resnext20_4x32d", {**LESSON_WIDTHS, "blocks_per_stage": (1, 2, 2)},
-                  "benchmark 3's model to attempt 10: ResNeXt 4x32d, blocks 1/2/2 ('ResNeXt-17')"),
+                  "benchmark 3's model with blocks 1/2/2: ResNeXt 4x32d ('ResNeXt-17')"),
     "resnet20": ("resnet20", LESSON_WIDTHS, "the full sweep's C = 1 (1x64d)"),
     "resnext20_4x25d": ("resnext20_4x25d", LESSON_WIDTHS, "the full sweep's C = 4"),
     "resnext20_32x4d": ("resnext20_32x4d", LESSON_WIDTHS, "the full sweep's C = 32"),

@@ -1,4 +1,4 @@
-"""Drive the lessons in JupyterLab in headless Chromium, the way a learner meets them (issue 6).
+"""Drive the lessons in JupyterLab in headless Chromium, the way a learner meets them.
 
 The pieces, in the order `tests/test_browser.py` uses them:
 

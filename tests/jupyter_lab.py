@@ -1,4 +1,4 @@
-"""JupyterLab and Chromium for the browser test (issue 6): what is installed, a server, a browser.
+"""JupyterLab and Chromium for the browser test: what is installed, a server, a browser.
 
 * `browser_skip_reason()`: why the browser test cannot run here (no Playwright, no Chromium), or None.
 * `LabServer.start(...)`: JupyterLab from this Python environment on a free localhost port with a random token,

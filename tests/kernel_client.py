@@ -20,8 +20,8 @@ class NudgingClient(nbclient.NotebookClient):
       A lesson run of about 10 s then takes the whole cell limit (lesson 02 under ipywidgets 7.7: 610 s, kernel idle,
       its last cell done; caught with py-spy and by asking the kernel for ``In``). This client waits in slices of
       ``SLICE_SECONDS``: each slice ends with that real check, so a lost wake-up costs a few seconds, not the limit.
-      Which operation consumes the wake-up is not known: the kernel_info nudges this class used to send on that
-      same socket are gone, and lesson 02's cell 22 (a widget explorer) still loses it in about 4 runs of 10.
+      Which operation consumes the wake-up is not known: this class sends its nudges from new connections, not on
+      that socket, and lesson 02's cell 22 (a widget explorer) still loses it in about 4 runs of 10.
     * Kernel side (ipython/ipykernel issue 1554): since ipykernel 7 a request that reaches the kernel's shell socket
       while it sends a reply can stay unread until the next *connection*. Every ``NUDGE_SECONDS`` of a cell, a new
       connection sends a kernel_info request and waits for its reply (a reply to a peer already gone is part of the

@@ -85,7 +85,7 @@ def n_params(module):
 
 
 def test_fewer_blocks_per_stage_drops_exactly_those_blocks():
-    """ResNeXt-20 4x32d at widths 16/32/64 with one block in stage 1 instead of two (benchmark 3's to attempt 10): the
+    """ResNeXt-20 4x32d at widths 16/32/64 with one block in stage 1 instead of two (benchmark 3's 1/2/2 model): the
     parameters missing are those of one stage-1 block built on its own (64 -> 64 channels, C = 4, d = 32·16/64 = 8)."""
     lesson = dict(stage_widths=(16, 32, 64), stem_width=16)
     full = models.create("resnext20_4x32d", **lesson)
@@ -98,7 +98,7 @@ def test_fewer_blocks_per_stage_drops_exactly_those_blocks():
 
 
 def test_a_block_moved_to_the_next_stage_keeps_the_macs():
-    """Benchmark 3's model since attempt 11, blocks 1/1/3: a block of stage 3 (256 channels on 8x8) has the MACs of
+    """Benchmark 3's default model, blocks 1/1/3: a block of stage 3 (256 channels on 8x8) has the MACs of
     one of stage 2 (128 on 16x16): every convolution has twice the input and output channels on a quarter of the
     pixels. Its parameters are those of the two blocks built on their own (C = 4, d = 16 and 32)."""
     lesson = dict(stage_widths=(16, 32, 64), stem_width=16)

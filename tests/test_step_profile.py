@@ -30,7 +30,7 @@ def run(script: str, *args: str) -> subprocess.CompletedProcess:
 
 def smoke_result(script: str, tmp_path: Path) -> dict:
     """Run a benchmark script at toy size (``--smoke``) and read its result file, which must name its command as
-    typed from the repository and no folder of this machine (issue 12)."""
+    typed from the repository and no folder of this machine."""
     out = tmp_path / script.replace(".py", ".json")
     done = run(script, "--smoke", "--out", str(out))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
