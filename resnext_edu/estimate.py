@@ -89,8 +89,9 @@ class Recipe:
     @property
     def pixel_share(self) -> float:
         """The run's training pixels as a fraction of full-size (32x32) epochs: the mean over epochs of (side/32)^2.
-        An estimate assumes a training image's time follows its pixels (on the course's CPU, 16x16 images train
-        4x as fast as 32x32 ones: benchmarks/README.md, section 3)."""
+        An estimate assumes a training image's time follows its pixels. On the course's CPU a 16x16 epoch took
+        0.31-0.34 of a 32x32 one, not 0.25, because small steps carry fixed costs (benchmarks/README.md,
+        section 3), so the estimate of a resized run is a little low."""
         sides = [side_for_epoch(self.resize_schedule, self.epochs, e) for e in range(self.epochs)]
         return sum((side / 32) ** 2 for side in sides) / self.epochs
 
