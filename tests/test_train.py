@@ -10,6 +10,7 @@ from conftest import TINY, make_tiny_model
 from torch import nn
 
 from resnext_edu import train as T
+from resnext_edu.augment import side_for_epoch
 from resnext_edu.checkpoints import CheckpointMismatch
 from resnext_edu.models import create
 from resnext_edu.train import TrainConfig, TrainingDiverged, fit, lr_factor
@@ -57,12 +58,12 @@ class Interrupted(Exception):
 
 def test_resize_schedule_phases_by_hand():
     """Phase i of ((side, fraction), ...) ends at epochs x cumulative fraction, rounded half up; then full size."""
-    sizes = [T.image_size(TrainConfig(epochs=20, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(20)]
+    sizes = [side_for_epoch(((16, 0.3), (24, 0.3)), 20, e) for e in range(20)]
     assert sizes == [16] * 6 + [24] * 6 + [32] * 8
-    assert [T.image_size(TrainConfig(epochs=3, resize_schedule=((20, 0.5),)), e) for e in range(3)] == [20, 20, 32]
-    sizes = [T.image_size(TrainConfig(epochs=15, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(15)]
+    assert [side_for_epoch(((20, 0.5),), 3, e) for e in range(3)] == [20, 20, 32]
+    sizes = [side_for_epoch(((16, 0.3), (24, 0.3)), 15, e) for e in range(15)]
     assert sizes == [16] * 5 + [24] * 4 + [32] * 6                     # 4.5 and 9 epochs: halves round up
-    assert [T.image_size(TrainConfig(epochs=4), e) for e in range(4)] == [32] * 4          # () : the paper's
+    assert [side_for_epoch((), 4, e) for e in range(4)] == [32] * 4          # () : the paper's
 
 
 @pytest.mark.parametrize("resize", [(), ((16, 0.5),)], ids=["full size", "progressive resizing"])
