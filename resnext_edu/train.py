@@ -1,9 +1,10 @@
 """The training loop a learner reads: SGD, a learning-rate schedule, evaluation, resume (lesson 06).
 
-The paper's CIFAR recipe (Xie et al. 2017, Appendix A): SGD with momentum 0.9, weight decay 5e-4, batch 128,
-lr 0.1 divided by 10 at 50% and 75% of 300 epochs (``schedule="step"``). Lessons train for minutes, so the
-default is a short-run "one-cycle" schedule (linear warm-up, linear decay to zero; Smith & Topin 2017). Under
-``torchrun`` the same loop runs on N processes, ``batch_size`` being the global batch (:mod:`.distributed`).
+The paper's CIFAR recipe (Xie et al. 2017, Appendix A): SGD with momentum 0.9, weight decay 5e-4,
+batch 128, lr 0.1 divided by 10 at 50% and 75% of 300 epochs (``schedule="step"``). Lessons train
+for minutes, so the default is a short-run "one-cycle" schedule (linear warm-up, linear decay to
+zero; Smith & Topin 2017). Under ``torchrun`` the same loop runs on N processes, ``batch_size``
+being the global batch (:mod:`resnext_edu.distributed`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,16 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .augment import PAD, eval_batches, side_for_epoch, train_batches
-from .checkpoints import CHECKPOINT, HISTORY, load_checkpoint, new_history, prepare_out_dir
-from .checkpoints import restore, resumed_history, save_checkpoint
+from .checkpoints import (
+    CHECKPOINT,
+    HISTORY,
+    load_checkpoint,
+    new_history,
+    prepare_out_dir,
+    restore,
+    resumed_history,
+    save_checkpoint,
+)
 from .checks import check_batch_fits, check_train_config
 from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, resolve_precision, synchronize
@@ -31,7 +40,7 @@ from .files import write_json
 from .preflight import check_classes, check_model_and_data
 
 SCHEDULES = ("onecycle", "cosine", "step")
-DIVERGED = 10  # a loss above 10 x ln(classes), ten times a uniform guess's, has diverged (as has NaN or inf)
+DIVERGED = 10  # a loss above 10 x ln(classes), ten times a uniform guess's, has diverged
 
 
 @dataclass
@@ -58,8 +67,8 @@ class TrainConfig:
     eval_from: int = 1                  # test-set evaluation after epochs eval_from.. (1-based; 1: every; last: always)
 
 
-# The fast recipe for runs of minutes (benchmarks/README.md, section 3; lesson 06's short run): what it changes
-# from the paper's CIFAR recipe, whose momentum and weight decay it keeps.
+# The fast recipe for runs of minutes (benchmarks/README.md, section 3; lesson 06's short run):
+# what it changes from the paper's CIFAR recipe, whose momentum and weight decay it keeps.
 FAST_RECIPE = {
     "batch_size": 256,
     "lr": 0.4,
@@ -73,15 +82,18 @@ FAST_RECIPE = {
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN, infinite or far above its start; the message names the epoch, the step and what
-    to try, ``summary`` the same without the advice."""
+    """The loss became NaN, infinite or far above its start. The message names the epoch, the
+    step and what to try; ``summary`` says the same without the advice."""
 
 
-def lr_factor(schedule: str, step: int, total_steps: int, steps_per_epoch: int, warmup: float) -> float:
+def lr_factor(
+    schedule: str, step: int, total_steps: int, steps_per_epoch: int, warmup: float
+) -> float:
     """The learning rate of SGD step ``step`` (0-based) as a fraction of the peak lr.
 
     * "step" (the paper): 1 for the first half of the epochs, 0.1 until 75%, then 0.01.
-    * "onecycle": rises linearly over the first ``warmup`` fraction of the steps, then falls linearly to 0.
+    * "onecycle": rises linearly over the first ``warmup`` fraction of the steps, then falls
+      linearly to zero.
     * "cosine": the same warm-up, then half a cosine down to zero (Loshchilov & Hutter 2017).
     """
     if schedule == "step":
@@ -111,12 +123,14 @@ def train_step(
 ) -> tuple[Tensor, Tensor]:
     """One SGD step on one batch: what :func:`fit` does with each batch.
 
-    In order: forward pass and mean cross-entropy under ``precision``'s autocast (none for "fp32"),
-    ``optimizer.zero_grad(set_to_none=True)``, backward pass, ``optimizer.step()``. With a ``scaler`` (fit's
-    is active for fp16 only) the loss is scaled before the backward pass and the step is
-    ``scaler.step(optimizer)`` then ``scaler.update()``. It does not set training mode, move the batch or
-    step a learning-rate schedule (fit calls ``scheduler.step()`` after it). Returns the logits ``(B,
-    classes)`` and the loss, on the device and not detached (reading them makes the CPU wait for the GPU).
+    In order: the forward pass and the mean cross-entropy under ``precision``'s autocast (none for
+    "fp32"), ``optimizer.zero_grad(set_to_none=True)``, the backward pass, ``optimizer.step()``.
+    With a ``scaler`` (fit passes one, active for fp16 only) the loss is scaled before the backward
+    pass and the step is ``scaler.step(optimizer)`` then ``scaler.update()``.
+
+    It does not set training mode, move the batch to a device or step a learning-rate schedule
+    (fit calls ``scheduler.step()`` after it). Returns the logits ``(B, classes)`` and the loss, on
+    the device and not detached (reading them makes the CPU wait for the GPU).
     """
     if isinstance(precision, str):
         precision = resolve_precision(precision, images.device)
@@ -144,10 +158,13 @@ def evaluate(
     distributed: Distributed | None = None,
     flip: bool = False,
 ) -> dict:
-    """``{"test_loss": ..., "test_acc": ...}``: mean cross-entropy and accuracy of ``model`` (on ``data``'s
-    device) on ``data``'s test images, without augmentation, in eval mode. ``flip=True`` averages each image's
-    logits with its mirror image's (test-time augmentation, twice the cost). Under torchrun each rank
-    evaluates its part and the sums are added up, so every rank returns the whole test set's figures."""
+    """Mean cross-entropy and accuracy of ``model`` on ``data``'s test images, in eval mode and
+    without augmentation: ``{"test_loss": float, "test_acc": float}``.
+
+    The model must be on ``data``'s device. ``flip=True`` averages each image's logits with those
+    of its mirror image (test-time augmentation, at twice the cost). With ``distributed`` each rank
+    evaluates its part and the sums are added up, so every rank returns the whole test set's.
+    """
     dist = distributed or SINGLE_PROCESS
     if isinstance(precision, str):
         precision = resolve_precision(precision, data.device)
@@ -182,25 +199,27 @@ def fit(
     progress: bool = True,
     distributed: Distributed | None = None,
 ) -> dict:
-    """Train ``model`` on ``data`` and return the history (also written to ``out_dir/history.json``).
+    """Train ``model`` on ``data``; return the history (also written to ``out_dir/history.json``).
 
     Args:
         model: any classifier of (N, 3, 32, 32) images; moved to the training device in place.
         data: from :func:`~resnext_edu.data.load_cifar10`; copied to the training device.
         config: a :class:`TrainConfig` (default: its defaults).
-        out_dir: where ``checkpoint.pt`` and ``history.json`` are written after every epoch (None: nowhere).
-        resume: continue the run whose checkpoint is in ``out_dir`` (same model; its epochs are kept).
-        overwrite: allow a new run to replace an earlier run's files in ``out_dir`` (otherwise refused).
-        callback: called as ``callback(record, history)`` after each epoch's checkpoint is written, e.g. to
-            draw live curves; an exception raised there stops the run like an interruption.
+        out_dir: where ``checkpoint.pt`` and ``history.json`` are written after every epoch
+            (None: nowhere).
+        resume: continue the run whose checkpoint is in ``out_dir`` (same model; its epochs stay).
+        overwrite: allow a new run to replace an earlier run's files in ``out_dir``.
+        callback: called as ``callback(record, history)`` after each epoch's checkpoint is
+            written, e.g. to draw live curves; an exception there stops the run like an interrupt.
         progress: show a progress bar (loss, accuracy, img/s, time left) and one line per epoch.
-        distributed: this process's place in a torchrun job (None: a single process). Each rank trains on
-            its part of every global batch under DistributedDataParallel; rank 0 alone shows progress and
-            writes ``out_dir``; the callback runs on every rank once rank 0 has written the checkpoint.
+        distributed: this process's place in a torchrun job (None: a single process). Each rank
+            trains on its part of every global batch under DistributedDataParallel; rank 0 alone
+            shows progress and writes ``out_dir``; the callback runs on every rank once rank 0 has
+            written the checkpoint.
 
     Raises:
-        TrainingDiverged: the loss became NaN, infinite or more than ``DIVERGED`` x ln(classes) (the last
-            good checkpoint is kept).
+        TrainingDiverged: the loss became NaN, infinite or more than ``DIVERGED`` x ln(classes)
+            (the last good checkpoint is kept).
     """
     config = config or TrainConfig()
     check_train_config(config, schedules=SCHEDULES, precisions=PRECISIONS)
@@ -231,14 +250,18 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(config.schedule, step, total_steps, steps, config.warmup)
     )
-    scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)  # active for fp16 only
+    scaler = torch.amp.GradScaler(
+        device.type, enabled=precision.grad_scaler
+    )  # active for fp16 only
     start = 0
     if resume:
         saved = dist.from_main(lambda: load_checkpoint(checkpoint, model))  # rank 0 reads the file
-        restore(saved, model, optimizer, scheduler, scaler, device, config)  # a new lr applies now
+        restore(saved, model, optimizer, scheduler, scaler, device, config)  # a new lr applies from here
         start, history = resumed_history(saved, config, checkpoint, device, dist)
         if start >= config.epochs and progress:
-            print(f"{checkpoint} already holds {start} of the {config.epochs} epochs; nothing to do.")
+            print(
+                f"{checkpoint} already holds {start} of the {config.epochs} epochs; nothing to do."
+            )
     net = dist.wrap(model)  # DistributedDataParallel for 2+ ranks, else the model
     net = torch.compile(net) if config.compile else net
     # DDP's forward may talk to the other ranks, which evaluation (batches differ per rank) must not
@@ -246,15 +269,17 @@ def fit(
 
     def train_epoch(epoch: int) -> dict:
         """One pass over the training set. The losses stay on the device and are read every
-        ``sync_every`` steps (every step on a CPU, where it is free; every 25 on a GPU, where it would
-        stall the queue), added up over the ranks, so a divergence stops all ranks at one step."""
+        ``sync_every`` steps (every step on a CPU, where it is free; every 25 on a GPU, where
+        it would stall the queue), over all ranks, so a divergence stops all ranks at one step."""
         net.train()
         smoothing = config.label_smoothing
         sync_every = 1 if device.type == "cpu" else 25
         losses, hits = [], []  # per step, on the device
         checked, loss_sum, hit_sum = 0, 0.0, 0  # the steps read so far and their sums
         t0 = time.perf_counter()
-        size = side_for_epoch(config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1])
+        size = side_for_epoch(
+            config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
+        )
         batches = train_batches(
             data.train_images,
             data.train_labels,
@@ -313,7 +338,9 @@ def fit(
         }
 
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
-    bar = tqdm(total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True
+    )
     with bar:  # closed also when the run stops early
         for epoch in range(start, config.epochs):
             bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
@@ -322,7 +349,9 @@ def fit(
             dist.broadcast_buffers(model)  # rank 0's BatchNorm running averages on every rank
             if epoch + 1 >= min(config.eval_from, config.epochs):  # no change to the weights
                 eval_batch = config.eval_batch_size
-                test = evaluate(eval_net, data, precision=precision, batch_size=eval_batch, distributed=dist)
+                test = evaluate(
+                    eval_net, data, precision=precision, batch_size=eval_batch, distributed=dist
+                )
             else:  # skipped to save its time
                 test = {"test_loss": None, "test_acc": None}
             record.update(test)
@@ -331,7 +360,9 @@ def fit(
             record["elapsed_seconds"] = elapsed
             history["epochs"].append(record)
             if out is not None and dist.is_main:
-                save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history)
+                save_checkpoint(
+                    checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history
+                )
                 write_json(out / HISTORY, history)
             dist.barrier()  # the checkpoint is written before any rank goes on
             if progress:
@@ -352,9 +383,10 @@ def check_divergence(
     peak_lr: float,
     checkpoint: Path | None,
 ) -> None:
-    """Raise :class:`TrainingDiverged` if one of ``losses``, those of steps ``first_step``, ``first_step + 1``,
-    ... of ``epoch`` (0-based, of ``steps``), is NaN, infinite or above ``DIVERGED`` x ln(``classes``); the
-    message says to resume ``checkpoint`` (when written) with a tenth of ``peak_lr``, or to start again."""
+    """Raise :class:`TrainingDiverged` if one of ``losses`` is NaN, infinite or above ``DIVERGED``
+    x ln(``classes``). They are the losses of steps ``first_step``, ``first_step + 1``, ... of
+    ``epoch`` (0-based; ``steps`` per epoch), the last taken at learning rate ``lr``. The message
+    says to resume ``checkpoint`` (if written) with a tenth of ``peak_lr``, or to start again."""
     limit = DIVERGED * math.log(classes)
     bad = (~torch.isfinite(losses) | (losses > limit)).nonzero()
     if len(bad) == 0:
@@ -363,21 +395,24 @@ def check_divergence(
     loss = losses[bad[0]].item()
     why = f", more than {DIVERGED} x ln(classes) = {limit:.1f}" if math.isfinite(loss) else ""
     summary = (
-        f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of {steps} "
-        f"(learning rate {lr:.3g}): the weights have diverged."
+        f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of "
+        f"{steps} (learning rate {lr:.3g}): the weights have diverged."
     )
     if checkpoint is not None and checkpoint.exists():
         advice = (
-            f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a tenth of the "
-            f"peak lr, --resume --lr {peak_lr / 10:.3g} (resume=True with TrainConfig(lr=...)), which "
-            f"applies from its next step; divide again if it diverges again."
+            f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a "
+            f"tenth of the peak lr, --resume --lr {peak_lr / 10:.3g} (resume=True with "
+            f"TrainConfig(lr=...)), which applies from its next step; divide again if it diverges "
+            f"again."
         )
     else:
         advice = (
-            f"Nothing had been saved yet: start again with a smaller lr (e.g. {peak_lr / 10:.3g}, a tenth "
-            f"of the peak) or a longer warm-up."
+            f"Nothing had been saved yet: start again with a smaller lr (e.g. "
+            f"{peak_lr / 10:.3g}, a tenth of the peak) or a longer warm-up."
         )
-    error = TrainingDiverged(f"{summary} The usual cause is a learning rate that is too high. {advice}")
+    error = TrainingDiverged(
+        f"{summary} The usual cause is a learning rate that is too high. {advice}"
+    )
     error.summary = summary  # without the advice: a sweep gives its own
     raise error
 
