@@ -41,6 +41,30 @@ def test_onecycle_and_cosine_by_hand():
 
 # --- learning ---------------------------------------------------------------------------------------------------
 
+def test_train_step_is_the_four_lines_of_plain_pytorch(tiny_model, small_data):
+    """train_step(model, optimizer, images, labels) on one batch gives the weights, logits and loss of a
+    step written out by hand (forward, cross-entropy, zero_grad, backward, SGD step), bit for bit."""
+    images = (small_data.train_images[:32].float() / 255 - 0.5).contiguous()
+    labels = small_data.train_labels[:32]
+    results = []
+    for use_train_step in (False, True):
+        model = tiny_model(seed=1).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        for _ in range(2):                        # the second step also uses the momentum buffers
+            if use_train_step:
+                logits, loss = T.train_step(model, optimizer, images, labels)
+            else:
+                logits = model(images)
+                loss = nn.functional.cross_entropy(logits, labels)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        results.append((logits.detach(), loss.detach(), [p.detach().clone() for p in model.parameters()]))
+    (logits, loss, weights), (logits_step, loss_step, weights_step) = results
+    assert torch.equal(logits, logits_step) and torch.equal(loss, loss_step)
+    assert all(torch.equal(a, b) for a, b in zip(weights, weights_step))
+
+
 def test_a_lesson_size_model_beats_chance_on_the_synthetic_set(tiny_model, synthetic_data):
     model = tiny_model()
     history = fit(model, synthetic_data, quick(epochs=1, batch_size=64, lr=0.1, precision="auto"), progress=False)
