@@ -221,6 +221,7 @@ def fit(
         TrainingDiverged: the loss became NaN, infinite or more than ``DIVERGED`` x ln(classes)
             (the last good checkpoint is kept).
     """
+    # Settings, device, arithmetic and output folder, all checked before any work
     config = config or TrainConfig()
     check_train_config(config, schedules=SCHEDULES, precisions=PRECISIONS)
     check_model_and_data(model, data)
@@ -234,6 +235,7 @@ def fit(
     dist.from_main(lambda: prepare_out_dir(out, resume, overwrite))  # rank 0 writes the files
     checkpoint = out / CHECKPOINT if out is not None else None
 
+    # Model and data on the device; SGD with its schedule; the run so far when resuming
     history = new_history(model, data, config, precision, device, dist)
     data = data.to(device)
     layout = torch.channels_last if precision.channels_last else torch.contiguous_format
@@ -250,13 +252,12 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(config.schedule, step, total_steps, steps, config.warmup)
     )
-    scaler = torch.amp.GradScaler(
-        device.type, enabled=precision.grad_scaler
-    )  # active for fp16 only
+    # fp16's gradient scaler; a disabled one (any other precision) leaves loss and step as they are
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)
     start = 0
     if resume:
         saved = dist.from_main(lambda: load_checkpoint(checkpoint, model))  # rank 0 reads the file
-        restore(saved, model, optimizer, scheduler, scaler, device, config)  # a new lr applies from here
+        restore(saved, model, optimizer, scheduler, scaler, device, config)  # a changed lr applies
         start, history = resumed_history(saved, config, checkpoint, device, dist)
         if start >= config.epochs and progress:
             print(
@@ -266,6 +267,9 @@ def fit(
     net = torch.compile(net) if config.compile else net
     # DDP's forward may talk to the other ranks, which evaluation (batches differ per rank) must not
     eval_net = net if dist.world_size == 1 else model
+    bar = tqdm(
+        total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True
+    )
 
     def train_epoch(epoch: int) -> dict:
         """One pass over the training set. The losses stay on the device and are read every
@@ -275,7 +279,8 @@ def fit(
         smoothing = config.label_smoothing
         sync_every = 1 if device.type == "cpu" else 25
         losses, hits = [], []  # per step, on the device
-        checked, loss_sum, hit_sum = 0, 0.0, 0  # the steps read so far and their sums
+        checked = 0  # steps whose loss has been read
+        loss_sum, hit_sum = 0.0, 0  # their losses and correct answers
         t0 = time.perf_counter()
         size = side_for_epoch(
             config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
@@ -337,10 +342,8 @@ def fit(
             "train_image_size": size,
         }
 
+    # The epochs: train, evaluate, save, report
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
-    bar = tqdm(
-        total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True
-    )
     with bar:  # closed also when the run stops early
         for epoch in range(start, config.epochs):
             bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
