@@ -156,8 +156,9 @@ class FitStep:
     def __call__(self) -> None:
         with record_function("input pipeline"):
             x, y = next(self.batches)
-        logits, loss = train_step(self.net, x, y, self.optimizer, self.scaler, self.precision, self.label_smoothing)
-        with record_function("bookkeeping"):            # what _train_epoch does after each step (sync_every = 1)
+        logits, loss = train_step(self.net, self.optimizer, x, y, scaler=self.scaler, precision=self.precision,
+                                  label_smoothing=self.label_smoothing)
+        with record_function("bookkeeping"):            # what fit's epoch does after each step (sync_every = 1)
             self.scheduler.step()
             self.losses.append(loss.detach().float())
             self.corrects.append((logits.detach().argmax(1) == y).sum())

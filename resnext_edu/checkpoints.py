@@ -163,9 +163,14 @@ def restore(state: dict, model: nn.Module, optimizer, scheduler, scaler, device:
     return changed
 
 
-def prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
-    """Before any training: refuse an ``out`` that cannot be written (a file, a read-only place) and a new run over an
-    earlier one's checkpoint; remove the temporary files a killed write of the checkpoint or history left."""
+def prepare_out_dir(out: Path | None, resume: bool, overwrite: bool) -> None:
+    """Before any training: refuse an ``out`` that cannot be written (a file, a read-only place), a new run over an
+    earlier one's checkpoint and a resume without a folder (``out`` None: nothing is written); remove the temporary
+    files a killed write of the checkpoint or history left."""
+    if out is None:
+        if resume:
+            raise ValueError("resume needs out_dir (--out): the folder whose checkpoint.pt should be continued.")
+        return
     check_out_folder(out, "out_dir (--out)", create=False)
     if not resume and not overwrite:
         refuse_to_overwrite(out / CHECKPOINT)

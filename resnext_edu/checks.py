@@ -64,3 +64,57 @@ def check_batch_fits(batch_size: int, images: int) -> int:
                          f"would have no full batch. Use a batch size of at most {images:,} (128 is the paper's), "
                          f"or more data.")
     return batch_size
+
+
+def check_resize_schedule(schedule) -> None:
+    """``((side, fraction), ...)``: whole sides from 8 to 32 pixels, fractions of the epochs above 0
+    adding up to at most 1 (the rest of the epochs train at full size; see
+    :func:`resnext_edu.augment.side_for_epoch`)."""
+    hint = (
+        "Give pairs (side in pixels, fraction of the epochs), e.g. ((16, 0.3), (24, 0.3)): 30% of "
+        "the epochs on 16x16 images, 30% on 24x24, the rest at full size; () trains at full size "
+        "throughout."
+    )
+    try:
+        pairs = [(side, float(fraction)) for side, fraction in schedule]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"resize_schedule must be a sequence of (side, fraction) pairs, got {schedule!r}. "
+            f"{hint}"
+        ) from None
+    for side, fraction in pairs:
+        check_int("a resize_schedule side", side, low=8, high=32, unit="pixels", hint=hint)
+        if not 0 < fraction <= 1:
+            raise ValueError(
+                f"a resize_schedule fraction must be above 0 and at most 1, got {fraction!r}. "
+                f"{hint}"
+            )
+    total = sum(fraction for _, fraction in pairs)
+    if total > 1 + 1e-9:
+        raise ValueError(
+            f"resize_schedule's fractions add up to {total:g}, more than all the epochs. {hint}"
+        )
+
+
+def check_train_config(config, *, schedules, precisions) -> None:
+    """Refuse a :class:`~resnext_edu.train.TrainConfig` with a setting out of range.
+
+    ``schedules`` and ``precisions`` are the names allowed (``train.SCHEDULES`` and
+    ``device.PRECISIONS``), passed in because those modules import this one.
+    """
+    check_positive_int("epochs", config.epochs)
+    check_positive_int("batch_size", config.batch_size, "128 is the paper's.")
+    check_positive_int("eval_batch_size", config.eval_batch_size)
+    last_always = "1 evaluates after every epoch; the last epoch always is."
+    check_positive_int("eval_from", config.eval_from, last_always)
+    check_choice("schedule", config.schedule, schedules)
+    check_choice("precision", config.precision, precisions)
+    if not config.lr > 0:
+        raise ValueError(
+            f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128."
+        )
+    check_fraction("label_smoothing", config.label_smoothing, hint="0.1 is common.")
+    padding_hint = "The paper pads by 4."
+    check_int("crop_padding", config.crop_padding, low=0, high=16, unit="pixels", hint=padding_hint)
+    check_fraction("warmup", config.warmup, hint="Try 0.2.")
+    check_resize_schedule(config.resize_schedule)

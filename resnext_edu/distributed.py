@@ -82,6 +82,17 @@ class Distributed:
         if self.is_main:
             print(*args, **kwargs)
 
+    def training_device(self, asked: str | torch.device) -> torch.device:
+        """The device this rank trains on: :func:`~resnext_edu.device.pick_device` of ``asked`` in a single
+        process; in a torchrun job this rank's own device (``cuda:LOCAL_RANK``), which must be of the asked type."""
+        device = pick_device(asked)
+        if self.world_size == 1:
+            return device
+        if self.device is None or self.device.type != device.type:
+            raise ValueError(f"config.device {asked!r} is a {device.type} device, but this rank of the torchrun "
+                             f"job was set up for {self.device}. Pass the same device to both.")
+        return self.device
+
     # --- data -------------------------------------------------------------------------------------------------
 
     def per_rank_batch(self, global_batch: int) -> int:

@@ -185,7 +185,7 @@ def measure(model: nn.Module, *, batch_size: int = 32, steps: int = 3, warmup: i
     for i in range(warmup + steps):
         synchronize(device)
         t0 = time.perf_counter()
-        train_step(net, x, y, optimizer, scaler, p)                 # what train.fit does per batch
+        train_step(net, optimizer, x, y, scaler=scaler, precision=p)   # what train.fit does per batch
         synchronize(device)
         if i >= warmup:
             seconds.append(time.perf_counter() - t0)

@@ -10,6 +10,7 @@ from conftest import TINY, make_tiny_model
 from torch import nn
 
 from resnext_edu import train as T
+from resnext_edu.augment import side_for_epoch
 from resnext_edu.checkpoints import CheckpointMismatch
 from resnext_edu.models import create
 from resnext_edu.train import TrainConfig, TrainingDiverged, fit, lr_factor
@@ -40,6 +41,30 @@ def test_onecycle_and_cosine_by_hand():
 
 # --- learning ---------------------------------------------------------------------------------------------------
 
+def test_train_step_is_the_four_lines_of_plain_pytorch(tiny_model, small_data):
+    """train_step(model, optimizer, images, labels) on one batch gives the weights, logits and loss of a
+    step written out by hand (forward, cross-entropy, zero_grad, backward, SGD step), bit for bit."""
+    images = (small_data.train_images[:32].float() / 255 - 0.5).contiguous()
+    labels = small_data.train_labels[:32]
+    results = []
+    for use_train_step in (False, True):
+        model = tiny_model(seed=1).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        for _ in range(2):                        # the second step also uses the momentum buffers
+            if use_train_step:
+                logits, loss = T.train_step(model, optimizer, images, labels)
+            else:
+                logits = model(images)
+                loss = nn.functional.cross_entropy(logits, labels)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        results.append((logits.detach(), loss.detach(), [p.detach().clone() for p in model.parameters()]))
+    (logits, loss, weights), (logits_step, loss_step, weights_step) = results
+    assert torch.equal(logits, logits_step) and torch.equal(loss, loss_step)
+    assert all(torch.equal(a, b) for a, b in zip(weights, weights_step))
+
+
 def test_a_lesson_size_model_beats_chance_on_the_synthetic_set(tiny_model, synthetic_data):
     model = tiny_model()
     history = fit(model, synthetic_data, quick(epochs=1, batch_size=64, lr=0.1, precision="auto"), progress=False)
@@ -57,12 +82,12 @@ class Interrupted(Exception):
 
 def test_resize_schedule_phases_by_hand():
     """Phase i of ((side, fraction), ...) ends at epochs x cumulative fraction, rounded half up; then full size."""
-    sizes = [T.image_size(TrainConfig(epochs=20, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(20)]
+    sizes = [side_for_epoch(((16, 0.3), (24, 0.3)), 20, e) for e in range(20)]
     assert sizes == [16] * 6 + [24] * 6 + [32] * 8
-    assert [T.image_size(TrainConfig(epochs=3, resize_schedule=((20, 0.5),)), e) for e in range(3)] == [20, 20, 32]
-    sizes = [T.image_size(TrainConfig(epochs=15, resize_schedule=((16, 0.3), (24, 0.3))), e) for e in range(15)]
+    assert [side_for_epoch(((20, 0.5),), 3, e) for e in range(3)] == [20, 20, 32]
+    sizes = [side_for_epoch(((16, 0.3), (24, 0.3)), 15, e) for e in range(15)]
     assert sizes == [16] * 5 + [24] * 4 + [32] * 6                     # 4.5 and 9 epochs: halves round up
-    assert [T.image_size(TrainConfig(epochs=4), e) for e in range(4)] == [32] * 4          # () : the paper's
+    assert [side_for_epoch((), 4, e) for e in range(4)] == [32] * 4          # () : the paper's
 
 
 @pytest.mark.parametrize("resize", [(), ((16, 0.5),)], ids=["full size", "progressive resizing"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..checks import check_int
+from ..checks import check_int, check_train_config
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
-from ..train import FAST_RECIPE, TrainConfig, check_config
+from ..device import PRECISIONS
+from ..train import FAST_RECIPE, SCHEDULES, TrainConfig
 from .configs import SweepConfig
 from .schema import KIND_WORDS, LATER_SETTINGS, SETTINGS_FIELDS, is_kind
 
@@ -57,7 +58,7 @@ def check_settings(settings) -> None:
     """Refuse settings no sweep can train with (a ValueError naming the option, what is allowed, what to try).
 
     Called when a :class:`SweepSettings` is made, so a refused sweep has written nothing.
-    The training options are train.py's own checks (:func:`resnext_edu.train.check_config`); the rest are the sweep's.
+    The training options are the training config's checks (:func:`resnext_edu.checks.check_train_config`); the rest are the sweep's.
     """
     if settings.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {settings.dataset!r}.")
@@ -66,7 +67,7 @@ def check_settings(settings) -> None:
         if not (value is None and optional) and not is_kind(value, kind):
             raise ValueError(f"--{name.replace('_', '-')} must be {KIND_WORDS[kind]}{' (or all)' if optional else ''}, "
                              f"got {value!r}.")
-    check_config(settings.train_config(seed=0))
+    check_train_config(settings.train_config(seed=0), schedules=SCHEDULES, precisions=PRECISIONS)
     if not 0 <= settings.weight_decay < 1:
         raise ValueError(f"--weight-decay must be in [0, 1), got {settings.weight_decay!r}; the paper's CIFAR value "
                          f"is 5e-4.")
