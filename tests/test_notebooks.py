@@ -48,6 +48,9 @@ def test_committed_clean_with_badge_setup_and_structure(path):
     assert len(setups) == 1 and setups[0].source == course.setup_cell(), \
         f"{path.name}: exactly one setup cell, as course.setup_cell() writes it (`python -m resnext_edu.course`)"
     assert code_cells(nb)[0] is setups[0], "the setup cell is the first code cell"
+    assert setups[0].metadata.get("cellView") == "form" and \
+        setups[0].metadata.get("jupyter", {}).get("source_hidden") is True, \
+        f"{path.name}: the setup cell is a hidden form cell (`python -m resnext_edu.course` writes its metadata)"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
     for heading in ("what you will learn", "summary", "exercise"):
         assert heading in text, f"{path.name} lacks a '{heading}' section"
