@@ -111,7 +111,8 @@ def _with_runtime_line(markdown: str, notebook: str) -> str:
 
 def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
     """Rewrite every lesson's badge and runtime line (the first markdown cell with the badge), its Colab metadata and
-    its setup cell (the code cell starting with one of :data:`SETUP_STARTS`, with :data:`SETUP_METADATA`) from this file; returns the names of changed files."""
+    its setup cell (the code cell starting with one of :data:`SETUP_STARTS`, given :data:`SETUP_METADATA`) from
+    this file; returns the names of changed files."""
     import nbformat   # a dependency of the notebook tools, not of the package
 
     changed = []
