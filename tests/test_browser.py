@@ -119,13 +119,11 @@ def check(page, lab_server, relpath: str, artifacts: Path, expect_widgets: bool 
     return report
 
 
-#: The kinds of control a learner can change in each lesson's explorers (lesson 02: the block explorer; 04: the
-#: complexity explorer; 05: the sweep explorer; 07: the inside explorer); the harness must change at least one of
-#: each kind.
+#: The kinds of control a learner can change in each lesson's explorers (lesson 04: the cardinality dashboard;
+#: 05: the sweep explorer; 07: the inside explorer); the harness must change at least one of each kind.
 CONTROL_KINDS = ("slider", "dropdown", "checkbox", "text")
 EXPECTED_CONTROLS = {
-    "02_split_transform_merge.ipynb": {"slider", "checkbox"},
-    "04_counting_params_and_flops.ipynb": {"slider", "dropdown", "text"},
+    "04_counting_params_and_flops.ipynb": {"slider", "checkbox"},
     "05_cardinality_sweep.ipynb": {"dropdown", "checkbox"},
     "07_resnext_in_practice.ipynb": {"dropdown", "slider"},
 }
