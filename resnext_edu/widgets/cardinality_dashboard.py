@@ -221,7 +221,7 @@ class CardinalityDashboard(Explorer):
             1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]}
         )
         C, d = state["cardinality"], state["bottleneck_width"]
-        ax_matrix.imshow(state["matrix"], cmap="Blues", interpolation="nearest")
+        ax_matrix.imshow(state["matrix"].numpy(), cmap="Blues", interpolation="nearest")
         ax_matrix.set(
             title=f"grouped 3x3 as a dense {C * d} x {C * d} matrix\n"
             f"({C} blocks of {d} x {d}; white = 0)",
