@@ -59,6 +59,32 @@ def test_committed_clean_with_badge_setup_and_structure(path):
     assert not long, f"{path.name}: cells over {MAX_CELL_LINES} lines belong in the package: {long}"
 
 
+WORDS = re.compile(r"\S+")
+MAX_MARKDOWN_WORDS = 300     # issue 27: no markdown cell over about 300 words
+MAX_LEARN_LINES = 3          # "What you will learn" in three lines
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_says_its_point_first_and_keeps_its_cells_short(path):
+    """The first screen: the title, the badge and runtime line, then one bold sentence with the lesson's idea, and a
+    link to the bilingual glossary; "What you will learn" in three bullets; no markdown cell over 300 words."""
+    nb = read(path)
+    first = nb.cells[0].source
+    after_runtime = first.split("**Runtime:**", 1)[-1].split("\n", 1)[-1]
+    paragraphs = [p.strip() for p in after_runtime.split("\n\n") if p.strip()]
+    idea = paragraphs[0] if paragraphs else ""
+    assert idea.startswith("**") and idea.endswith("**") and len(WORDS.findall(idea)) <= 45, \
+        f"{path.name}: after the runtime line, one bold sentence of at most 45 words says the lesson's idea"
+    assert "](glossary.md)" in first, f"{path.name}: the first cell links the glossary, [glossary](glossary.md)"
+    learn = next(c.source for c in nb.cells if c.cell_type == "markdown" and "## What you will learn" in c.source)
+    section = learn.split("## What you will learn", 1)[1].split("\n\n**", 1)[0]
+    bullets = [line for line in section.splitlines() if line.startswith("- ")]
+    assert 1 <= len(bullets) <= MAX_LEARN_LINES, f"{path.name}: 'What you will learn' has {len(bullets)} bullets"
+    long = [(i, len(WORDS.findall(c.source))) for i, c in enumerate(nb.cells)
+            if c.cell_type == "markdown" and len(WORDS.findall(c.source)) > MAX_MARKDOWN_WORDS]
+    assert not long, f"{path.name}: markdown cells over {MAX_MARKDOWN_WORDS} words (cell, words): {long}"
+
+
 def outputs_text(nb) -> str:
     parts = []
     for cell in code_cells(nb):
