@@ -120,3 +120,18 @@ def test_lesson_runs_in_quick_mode_and_its_facts_are_measured(path, tmp_path, mo
     assert not unmeasured, f"{path.name} states {unmeasured} in its text, but no cell printed them"
     if path.stem in LESSON_CHECKS:
         LESSON_CHECKS[path.stem](printed)
+
+
+def test_glossary_pairs_the_courses_terms_in_english_and_chinese():
+    """notebooks/glossary.md, the file every lesson links: one table row per term, English | 中文 | ..."""
+    glossary = course.NOTEBOOKS / "glossary.md"
+    rows = {}
+    for line in glossary.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2:
+            rows[cells[0]] = cells[1]
+    wanted = {"cardinality $C$": "基数", "grouped convolution": "分组卷积", "split-transform-merge": "拆分-转换-合并",
+              "bottleneck width $d$": "瓶颈宽度", "shortcut (identity shortcut)": "捷径连接（恒等映射）",
+              "MAC (multiply-accumulate)": "乘加运算", "FLOPs": "浮点运算次数"}
+    missing = {en: zh for en, zh in wanted.items() if rows.get(en) != zh}
+    assert not missing, f"glossary.md lacks (English: 中文): {missing}"
