@@ -1,6 +1,7 @@
 """What every lesson shares: where the course lives (defined here once), quick mode, the device, the setup cell.
 
-The device and its description come from :mod:`resnext_edu.device` (``course.device()``, ``course.describe_device``).
+The device comes from :mod:`resnext_edu.device` (``course.device()``; its description is
+``resnext_edu.device.describe_device``).
 
 A fork changes ``REPOSITORY`` here (a release changes ``REVISION``, through ``__version__``), then runs
 ``python -m resnext_edu.course`` to rewrite every notebook's "Open in Colab" badge, runtime line, Colab metadata and
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .device import describe_device, pick_device  # noqa: F401  (describe_device: the lessons call it)
+from .device import pick_device
 
 REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
 REVISION = f"v{__version__}"               # the release tag: Colab opens the lessons and installs the package from it
@@ -31,6 +32,10 @@ ON_A_MAC = ("On a Mac with Apple silicon it runs on the GPU through MPS, in fp32
 RUNTIME_GPU = ("**Runtime:** a GPU. Colab opens this lesson on a GPU runtime (Runtime > Change runtime type "
                "shows it); a CPU runs it too. " + ON_A_MAC)
 RUNTIME_CPU = "**Runtime:** a CPU is enough (Colab's default runtime; no GPU needed). " + ON_A_MAC
+SETUP_TITLE = "# @title Setup: installs resnext-edu on Colab, does nothing elsewhere"
+# The setup cell's metadata: Colab shows a form cell as its title only; JupyterLab collapses a hidden source.
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
+SETUP_STARTS = ("# Setup:", "# @title Setup:")   # how the setup cell begins, in older lessons and now
 
 
 def colab_badge(notebook: str) -> str:
@@ -55,11 +60,13 @@ def colab_metadata(notebook: str) -> dict:
 
 
 def setup_cell() -> str:
-    """The one setup cell: on Colab (detected by ``google.colab``) it pip-installs :data:`INSTALL` (or the pip
-    argument in ``$RESNEXT_EDU_INSTALL``); elsewhere it does nothing. A failed install stops the notebook with one
-    line (the error of git or pip, e.g. no internet or an unknown revision) instead of pip's long report."""
+    """The one setup cell, a Colab form cell (:data:`SETUP_METADATA`) that a learner sees as its title line.
+
+    On Colab (detected by ``google.colab``) it pip-installs :data:`INSTALL` (or the pip argument in
+    ``$RESNEXT_EDU_INSTALL``); elsewhere it does nothing. A failed install stops the notebook with one line (the
+    error of git or pip, e.g. no internet or an unknown revision) instead of pip's long report."""
     return f"""\
-# Setup: on Google Colab this installs the course package (release {REVISION}); on your own machine it does nothing.
+{SETUP_TITLE}
 import os, subprocess, sys
 if "google.colab" in sys.modules:
     source = os.environ.get("{INSTALL_ENV}", "{INSTALL}")
@@ -104,7 +111,8 @@ def _with_runtime_line(markdown: str, notebook: str) -> str:
 
 def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
     """Rewrite every lesson's badge and runtime line (the first markdown cell with the badge), its Colab metadata and
-    its setup cell (the code cell starting with ``# Setup:``) from this file; returns the names of changed files."""
+    its setup cell (the code cell starting with one of :data:`SETUP_STARTS`, given :data:`SETUP_METADATA`) from
+    this file; returns the names of changed files."""
     import nbformat   # a dependency of the notebook tools, not of the package
 
     changed = []
@@ -115,8 +123,9 @@ def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
         for cell in nb.cells:
             if cell.cell_type == "markdown" and "colab-badge.svg" in cell.source and not badge_done:
                 cell.source, badge_done = _with_runtime_line(cell.source, path.name), True
-            elif cell.cell_type == "code" and cell.source.startswith("# Setup:"):
+            elif cell.cell_type == "code" and cell.source.startswith(SETUP_STARTS):
                 cell.source = setup_cell()
+                cell.metadata.update(SETUP_METADATA)
         for key in ("accelerator", "colab"):
             nb.metadata.pop(key, None)
         nb.metadata.update(colab_metadata(path.name))

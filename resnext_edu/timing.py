@@ -1,4 +1,5 @@
-"""Measured speed of a module on the learner's device: warm-up, several repeats, the median (lessons 03 and 04).
+"""Measured speed of modules on the learner's device: warm-up, several repeats (interleaved across the modules
+compared), the median (lessons 03 and 04).
 
 One sample is one training or inference step on one batch: ``forward`` (under ``torch.no_grad``, eval mode) or
 ``forward+backward`` (train mode, the gradient of ``output.sum()``). Times are wall-clock milliseconds per step,
@@ -103,16 +104,59 @@ def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats:
         channels_last: store the module and the input as NHWC (``torch.channels_last``), which fast conv kernels prefer.
         label: the name printed with the result (default: the module's class name).
     """
+    label = label or type(module).__name__
+    return time_interleaved({label: module}, x, mode=mode, repeats=repeats, warmup=warmup, bf16=bf16,
+                            channels_last=channels_last)[0]
+
+
+def time_interleaved(modules: dict[str, nn.Module], x: Tensor, *, mode: str = "forward", repeats: int = 5,
+                     warmup: int = 2, bf16: bool = False, channels_last: bool = False) -> list[Timing]:
+    """Time several modules on the same batch ``x``, their timed steps interleaved: round r times every module once,
+    starting from module r (mod n), so that a slow spell of the machine (another program, a frequency change) falls
+    on all of them alike instead of on whichever was timed then. Each result is the median of its ``repeats`` steps.
+
+    Args:
+        modules: label -> module; each is copied to ``x``'s device and timed, the originals are left untouched.
+        x, mode, repeats, warmup, bf16, channels_last: as in :func:`time_module` (``warmup`` untimed steps of
+            every module come first).
+
+    Returns:
+        One :class:`Timing` per module, in the order of ``modules``.
+    """
     check_choice("mode", mode, MODES)
     check_positive_int("repeats", repeats, "Time at least one step.")
     check_int("warmup", warmup, low=0)
+    if not modules:
+        raise ValueError("time_interleaved() needs at least one module: pass {label: module}.")
     device = x.device
-    model = copy.deepcopy(module).to(device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    steps = {label: _step(module, x, mode, bf16, channels_last) for label, module in modules.items()}
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    labels = list(steps)
+    samples: dict[str, list[float]] = {label: [] for label in labels}
+    for r in range(repeats):
+        shift = r % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            synchronize(device)
+            start = time.perf_counter()
+            steps[label]()
+            synchronize(device)
+            samples[label].append((time.perf_counter() - start) * 1e3)
+    precision = "bf16 (autocast)" if bf16 else "fp32"
+    return [Timing(label, mode, x.shape[0], device.type, precision, channels_last, samples[label])
+            for label in labels]
+
+
+def _step(module: nn.Module, x: Tensor, mode: str, bf16: bool, channels_last: bool):
+    """One untimed-or-timed step of a copy of ``module`` on ``x`` (already in its memory format)."""
+    model = copy.deepcopy(module).to(x.device)
     model.train(mode == "forward+backward")
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def step() -> None:
         if mode == "forward":
@@ -124,13 +168,4 @@ def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats:
             out.float().sum().backward()
             model.zero_grad(set_to_none=True)
 
-    samples = []
-    for i in range(warmup + repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        step()
-        synchronize(device)
-        if i >= warmup:
-            samples.append((time.perf_counter() - start) * 1e3)
-    return Timing(label or type(module).__name__, mode, x.shape[0], device.type,
-                  "bf16 (autocast)" if bf16 else "fp32", channels_last, samples)
+    return step

@@ -26,8 +26,7 @@ from resnext_edu.sweep import RESULT_FORMAT, SweepConflict, SweepSettings, cardi
 from resnext_edu.sweep.commands import quoted_command  # noqa: E402
 from resnext_edu.sweep.folder import FOLDER_SETTINGS, claim_settings  # noqa: E402
 from resnext_edu.sweep.results import ResultError, load_result  # noqa: E402
-from resnext_edu.widgets.block_explorer import BlockExplorer  # noqa: E402
-from resnext_edu.widgets.complexity_explorer import ComplexityExplorer  # noqa: E402
+from resnext_edu.widgets.cardinality_dashboard import CardinalityDashboard  # noqa: E402
 
 SYNTH = ["--budget", "tiny", "--cardinalities", "1", "--seeds", "0", "--dataset", "synthetic", "--subset", "64",
          "--batch-size", "32", "--epochs", "1", "--test-subset", "50", "--final-test-subset", "50"]
@@ -46,19 +45,11 @@ class Case:
 
 # --- helpers that build the bad things --------------------------------------------------------------------------
 
-def block(**changes):
+def dashboard(**changes):
     def run(tmp):
-        explorer = BlockExplorer()
+        board = CardinalityDashboard(device="cpu", repeats=1)
         for name, value in changes.items():
-            explorer.controls[name].value = value
-    return run
-
-
-def complexity(**changes):
-    def run(tmp):
-        explorer = ComplexityExplorer()
-        for name, value in changes.items():
-            explorer.controls[name].value = value
+            board.controls[name].value = value
     return run
 
 
@@ -225,33 +216,18 @@ TORCHRUN = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "1
 # --- the table ----------------------------------------------------------------------------------------------------
 
 CASES = [
-    # lesson 02's block explorer: values set from code, and its arguments
-    Case("block C=2.5", block(cardinality=2.5), ValueError, ["C (cardinality)", "2.5", "whole number"]),
-    Case("block C='8'", block(cardinality="8"), ValueError, ["C (cardinality)", "'8'", "whole number"]),
-    Case("block C=True", block(cardinality=True), ValueError, ["C (cardinality)", "True"]),
-    Case("block C above the slider", block(cardinality=100), ValueError, ["C (cardinality)", "1 to 64", "100"]),
-    Case("block d=0", block(bottleneck_width=0), ValueError, ["d (bottleneck width)", "1 to 64", "0"]),
-    Case("block d=4.0", block(bottleneck_width=4.0), ValueError, ["d (bottleneck width)", "4.0", "float"]),
-    Case("block constructor C=10**6", lambda tmp: BlockExplorer(10**6), ValueError, ["cardinality", "1000000",
-                                                                                     "1 to 64"]),
-    Case("block constructor C=2.5", lambda tmp: BlockExplorer(2.5), ValueError, ["cardinality", "2.5"]),
-    Case("block max_cardinality=10**6", lambda tmp: BlockExplorer(max_cardinality=10**6), ValueError,
-         ["max_cardinality", "1,000,000", "128"]),
-    Case("block max_cardinality=0", lambda tmp: BlockExplorer(max_cardinality=0), ValueError, ["max_cardinality"]),
-    Case("block tolerance=5", lambda tmp: BlockExplorer(tolerance=5), ValueError, ["tolerance", "(0, 1)", "5"]),
-    Case("block in_channels=0", lambda tmp: BlockExplorer(in_channels=0), ValueError, ["in_channels", "0"]),
-    # lesson 04's complexity explorer
-    Case("complexity budget 2.5 from code", complexity(budget_percent=2.5), ValueError, ["budget", "2.5"]),
-    Case("complexity budget '150' from code", complexity(budget_percent="150"), ValueError, ["budget", "'150'"]),
-    Case("complexity C='8' from code", complexity(cardinality="8"), ValueError, ["cardinality C", "'8'"]),
-    Case("complexity constructor budget 2.5", lambda tmp: ComplexityExplorer(budget_percent=2.5), ValueError,
-         ["budget", "2.5", "whole percentage"]),
-    Case("complexity constructor budget 10**6", lambda tmp: ComplexityExplorer(budget_percent=10**6), ValueError,
-         ["budget", "10,000", "1000000"]),
-    Case("complexity unknown template", lambda tmp: ComplexityExplorer("resnet"), ValueError,
-         ["'resnet'", "resnext50_conv2", "cifar_lesson"]),
-    Case("complexity constructor C=10**6", lambda tmp: ComplexityExplorer(cardinality=10**6), ValueError,
-         ["cardinality C", "1 to 64", "1000000"]),
+    # lesson 04's cardinality dashboard: values set from code, and its arguments
+    Case("dashboard C=2.5", dashboard(cardinality=2.5), ValueError, ["C (cardinality)", "2.5", "whole number"]),
+    Case("dashboard C='8'", dashboard(cardinality="8"), ValueError, ["C (cardinality)", "'8'", "whole number"]),
+    Case("dashboard C=True", dashboard(cardinality=True), ValueError, ["C (cardinality)", "True"]),
+    Case("dashboard C above the slider", dashboard(cardinality=100), ValueError, ["C (cardinality)", "1 to 64",
+                                                                                   "100"]),
+    Case("dashboard d=0", dashboard(bottleneck_width=0), ValueError, ["d (bottleneck width)", "1 to 64", "0"]),
+    Case("dashboard d=4.0", dashboard(bottleneck_width=4.0), ValueError, ["d (bottleneck width)", "4.0", "float"]),
+    Case("dashboard constructor C=10**6", lambda tmp: CardinalityDashboard(10**6), ValueError,
+         ["C (cardinality)", "1000000", "1 to 64"]),
+    Case("dashboard constructor C=2.5", lambda tmp: CardinalityDashboard(2.5), ValueError, ["C (cardinality)", "2.5"]),
+    Case("dashboard hold_d='yes'", lambda tmp: CardinalityDashboard(hold_d="yes"), ValueError, ["hold_d", "'yes'"]),
     # hand-edited result files: named and skipped, never a TypeError (sweep-report: exit 2 when nothing is left)
     Case("result seed '0'", report_of(edited(lambda r: r.update(seed="0"))), 2, ["hand-edited.json", "seed", "'0'"]),
     Case("result cardinality '1'", report_of(edited(lambda r: r["config"].update(cardinality="1"))), 2,

@@ -101,4 +101,8 @@ def test_update_notebooks_writes_badge_runtime_line_metadata_and_setup_cell(tmp_
         title, blank, badge, blank2, runtime_line, blank3, text = nb.cells[0].source.splitlines()
         assert (title, badge_url in badge, runtime in runtime_line, text) == ("# Title", True, True, "Text.")
         assert nb.cells[1].source == course.setup_cell()
+        # Colab's notebook format shows a "form" cell as its "# @title" line; Jupyter's hides a source_hidden input
+        assert nb.cells[1].source.splitlines()[0].startswith("# @title Setup:")
+        assert nb.cells[1].metadata["cellView"] == "form"
+        assert nb.cells[1].metadata["jupyter"] == {"source_hidden": True}
         assert nb.metadata.get("accelerator") == accelerator

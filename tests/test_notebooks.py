@@ -48,12 +48,41 @@ def test_committed_clean_with_badge_setup_and_structure(path):
     assert len(setups) == 1 and setups[0].source == course.setup_cell(), \
         f"{path.name}: exactly one setup cell, as course.setup_cell() writes it (`python -m resnext_edu.course`)"
     assert code_cells(nb)[0] is setups[0], "the setup cell is the first code cell"
+    assert setups[0].metadata.get("cellView") == "form" and \
+        setups[0].metadata.get("jupyter", {}).get("source_hidden") is True, \
+        f"{path.name}: the setup cell is a hidden form cell (`python -m resnext_edu.course` writes its metadata)"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
     for heading in ("what you will learn", "summary", "exercise"):
         assert heading in text, f"{path.name} lacks a '{heading}' section"
     assert any("quick_mode(" in c.source for c in code_cells(nb)), f"{path.name} has no quick-mode settings cell"
     long = [c.source.splitlines()[0] for c in code_cells(nb) if len(c.source.splitlines()) > MAX_CELL_LINES]
     assert not long, f"{path.name}: cells over {MAX_CELL_LINES} lines belong in the package: {long}"
+
+
+WORDS = re.compile(r"\S+")
+MAX_MARKDOWN_WORDS = 300     # issue 27: no markdown cell over about 300 words
+MAX_LEARN_LINES = 3          # "What you will learn" in three lines
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_says_its_point_first_and_keeps_its_cells_short(path):
+    """The first screen: the title, the badge and runtime line, then one bold sentence with the lesson's idea, and a
+    link to the bilingual glossary; "What you will learn" in three bullets; no markdown cell over 300 words."""
+    nb = read(path)
+    first = nb.cells[0].source
+    after_runtime = first.split("**Runtime:**", 1)[-1].split("\n", 1)[-1]
+    paragraphs = [p.strip() for p in after_runtime.split("\n\n") if p.strip()]
+    idea = paragraphs[0] if paragraphs else ""
+    assert idea.startswith("**") and idea.endswith("**") and len(WORDS.findall(idea)) <= 45, \
+        f"{path.name}: after the runtime line, one bold sentence of at most 45 words says the lesson's idea"
+    assert "](glossary.md)" in first, f"{path.name}: the first cell links the glossary, [glossary](glossary.md)"
+    learn = next(c.source for c in nb.cells if c.cell_type == "markdown" and "## What you will learn" in c.source)
+    section = learn.split("## What you will learn", 1)[1].split("\n\n**", 1)[0]
+    bullets = [line for line in section.splitlines() if line.startswith("- ")]
+    assert 1 <= len(bullets) <= MAX_LEARN_LINES, f"{path.name}: 'What you will learn' has {len(bullets)} bullets"
+    long = [(i, len(WORDS.findall(c.source))) for i, c in enumerate(nb.cells)
+            if c.cell_type == "markdown" and len(WORDS.findall(c.source)) > MAX_MARKDOWN_WORDS]
+    assert not long, f"{path.name}: markdown cells over {MAX_MARKDOWN_WORDS} words (cell, words): {long}"
 
 
 def outputs_text(nb) -> str:
@@ -91,3 +120,18 @@ def test_lesson_runs_in_quick_mode_and_its_facts_are_measured(path, tmp_path, mo
     assert not unmeasured, f"{path.name} states {unmeasured} in its text, but no cell printed them"
     if path.stem in LESSON_CHECKS:
         LESSON_CHECKS[path.stem](printed)
+
+
+def test_glossary_pairs_the_courses_terms_in_english_and_chinese():
+    """notebooks/glossary.md, the file every lesson links: one table row per term, English | 中文 | ..."""
+    glossary = course.NOTEBOOKS / "glossary.md"
+    rows = {}
+    for line in glossary.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2:
+            rows[cells[0]] = cells[1]
+    wanted = {"cardinality $C$": "基数", "grouped convolution": "分组卷积", "split-transform-merge": "拆分-转换-合并",
+              "bottleneck width $d$": "瓶颈宽度", "shortcut (identity shortcut)": "捷径连接（恒等映射）",
+              "MAC (multiply-accumulate)": "乘加运算", "FLOPs": "浮点运算次数"}
+    missing = {en: zh for en, zh in wanted.items() if rows.get(en) != zh}
+    assert not missing, f"glossary.md lacks (English: 中文): {missing}"

@@ -68,3 +68,33 @@ def test_invalid_arguments_say_what_is_allowed():
         timing.time_module(block, x, repeats=0)
     with pytest.raises(ValueError, match="warmup"):
         timing.time_module(block, x, warmup=-1)
+
+
+CALLS = []   # module-level, so that the copies time_interleaved makes append to the same list
+
+
+class Recorder(torch.nn.Module):
+    """Appends its name to CALLS at every forward call."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def forward(self, x):
+        CALLS.append(self.name)
+        return x
+
+
+def test_interleaved_timing_takes_turns_and_rotates_who_goes_first():
+    CALLS.clear()
+    modules = {name: Recorder(name) for name in "abc"}
+    results = timing.time_interleaved(modules, torch.zeros(2, 1), repeats=3, warmup=1)
+    assert CALLS == ["a", "b", "c",                  # one warm-up step each
+                     "a", "b", "c", "b", "c", "a", "c", "a", "b"]   # round r starts at module r
+    assert [t.label for t in results] == ["a", "b", "c"]
+    assert all(len(t.samples_ms) == 3 and t.batch_size == 2 for t in results)
+
+
+def test_interleaved_timing_needs_a_module():
+    with pytest.raises(ValueError, match="at least one module"):
+        timing.time_interleaved({}, torch.zeros(1, 1))

@@ -7,11 +7,10 @@ stores what it drew (``explorer.state``) and redraws one inline matplotlib figur
 """
 
 from .base import Explorer
-from .block_explorer import BlockExplorer
-from .complexity_explorer import ComplexityExplorer
+from .cardinality_dashboard import CardinalityDashboard
 from .inside_explorer import InsideExplorer
 from .sweep_explorer import SweepExplorer, TrainButton
 
-# The factories (block_explorer(), ...) share their modules' names, so they are imported from the modules, as the
-# lessons do: ``from resnext_edu.widgets.block_explorer import block_explorer``.
-__all__ = ["Explorer", "BlockExplorer", "ComplexityExplorer", "InsideExplorer", "SweepExplorer", "TrainButton"]
+# The factories (cardinality_dashboard(), ...) share their modules' names, so they are imported from the modules, as the
+# lessons do: ``from resnext_edu.widgets.cardinality_dashboard import cardinality_dashboard``.
+__all__ = ["Explorer", "CardinalityDashboard", "InsideExplorer", "SweepExplorer", "TrainButton"]
