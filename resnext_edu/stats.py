@@ -53,6 +53,23 @@ class Difference:
         """True when the interval lies wholly on one side of zero."""
         return self.low > 0 or self.high < 0
 
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in words a lesson prints."""
+        level = f"{1 - self.confidence:.0%}"
+        if self.excludes_zero:
+            return f"different at the {level} level"
+        return f"not shown different at the {level} level (the interval holds 0)"
+
+    def describe(self, unit: str = "points") -> str:
+        """"-0.93 points, 95% interval [-1.38, -0.48], Welch df 2.3, p = 0.011"."""
+        kind = "Welch" if isinstance(self, Welch) else "pooled"
+        p = "p < 0.001" if self.p < 0.001 else f"p = {self.p:.3f}"
+        return (
+            f"{self.diff:+.2f} {unit}, {self.confidence:.0%} interval [{self.low:+.2f}, "
+            f"{self.high:+.2f}], {kind} df {self.df:.1f}, {p}"
+        )
+
 
 @dataclass(frozen=True)
 class Welch(Difference):

@@ -132,3 +132,15 @@ def test_the_old_rule_had_half_the_power():
     """8 sigma^2 / delta^2 seeds (z = 2 for the difference, nothing allowed for power) find a true
     difference about half the time: with sigma = delta, n = 8."""
     assert stats.power_of_t_test(1.0, 1.0, 8) == pytest.approx(0.5, abs=0.05)
+
+
+def test_describe_and_verdict_say_the_numbers():
+    w = stats.welch(SLEEP_1, SLEEP_2)
+    assert (
+        w.describe("hours") == "-1.58 hours, 95% interval [-3.37, +0.21], Welch df 17.8, p = 0.079"
+    )
+    assert w.verdict == "not shown different at the 5% level (the interval holds 0)"
+    shifted = stats.welch([x + 5 for x in SLEEP_1], SLEEP_2)
+    assert shifted.excludes_zero and shifted.verdict == "different at the 5% level"
+    pooled_text = stats.pooled({"a": SLEEP_1, "b": SLEEP_2}).compare("a", "b").describe("hours")
+    assert pooled_text.startswith("-1.58 hours, 95% interval") and "pooled df 18.0" in pooled_text
