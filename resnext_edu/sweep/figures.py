@@ -149,11 +149,12 @@ def time_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
 
 
 
-def plot_differences(ax, rows: list[Row], confidence: float = 0.95) -> None:
+def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: str = "value") -> None:
     """Each C's mean minus the C = 1 model's (same experiment), with its Welch confidence interval.
 
     The interval is drawn as a bar, its Welch degrees of freedom written beside it; the zero line is
-    "no difference". ``rows`` are one experiment's rows in one metric (e.g. "test_error")."""
+    "no difference". ``rows`` are one experiment's rows in one metric (e.g. "test_error"), named
+    ``quantity`` on the axis ("test error")."""
     ladder = {r.config.cardinality: r for r in _cardinality_rows(rows)}
     if 1 not in ladder or len(ladder) < 2:
         ax.text(0.5, 0.5, "no C = 1 model and another C", ha="center", va="center",
@@ -177,14 +178,16 @@ def plot_differences(ax, rows: list[Row], confidence: float = 0.95) -> None:
     ax.minorticks_off()
     ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
     ax.set_xlabel("cardinality C (complexity-matched)")
-    ax.set_ylabel(f"minus {base.config.setting}'s value (points)")
+    ax.set_ylabel(f"{quantity} minus {base.config.setting}'s\n(percentage points)")
+    ax.margins(y=0.15)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
 
 
-def differences_figure(rows: list[Row], title: str, confidence: float = 0.95):
+def differences_figure(rows: list[Row], title: str, quantity: str = "test error",
+                       confidence: float = 0.95):
     """One panel: :func:`plot_differences` of ``rows`` under ``title``."""
     fig, axes = _figure(1, 1, width=6.5, height=3.8)
-    plot_differences(axes[0, 0], rows, confidence)
+    plot_differences(axes[0, 0], rows, confidence, quantity)
     axes[0, 0].set_title(title, fontsize=9)
     return fig
