@@ -62,7 +62,8 @@ class Difference:
         return f"not shown different at the {level} level (the interval holds 0)"
 
     def describe(self, unit: str = "points") -> str:
-        """"-0.93 points, 95% interval [-1.38, -0.48], Welch df 2.3, p = 0.011"."""
+        """The difference in words, e.g. -0.93 points, 95% interval [-1.38, -0.48], Welch df 2.3,
+        p = 0.011."""
         kind = "Welch" if isinstance(self, Welch) else "pooled"
         p = "p < 0.001" if self.p < 0.001 else f"p = {self.p:.3f}"
         return (

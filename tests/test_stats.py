@@ -1,4 +1,5 @@
-"""resnext_edu.stats against sources outside it: hand derivations, R's worked examples, textbook rules."""
+"""resnext_edu.stats against sources outside it: hand derivations, R's worked examples, textbook
+rules."""
 
 import math
 
@@ -7,7 +8,8 @@ from scipy import stats as scipy_stats
 
 from resnext_edu import stats
 
-# R's ?t.test example, Student's (1908) sleep data: extra hours of sleep under two drugs. R prints for
+# R's ?t.test example, Student's (1908) sleep data: extra hours of sleep under two drugs. R prints
+# for
 # t.test(extra ~ group, data = sleep): t = -1.8608, df = 17.776, p-value = 0.07939, 95 percent
 # confidence interval -3.3654832 0.2054832, means 0.75 and 2.33.
 SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
@@ -46,8 +48,8 @@ def test_welch_by_hand_on_two_and_three_seeds():
 @pytest.mark.filterwarnings("ignore:Precision loss")
 def test_two_seeds_each_critical_t_is_twelve_point_seven():
     """Two seeds each with equal spread: Welch df = 2 (by the formula: (2v)^2 / (v^2 + v^2) = 2);
-    where one model's seeds agree exactly, df = 1 and the 95% interval reaches 12.706 standard errors
-    (the t table's value for one degree of freedom)."""
+    where one model's seeds agree exactly, df = 1 and the 95% interval reaches 12.706 standard
+    errors (the t table's value for one degree of freedom)."""
     w = stats.welch([0, 2], [5, 5])
     se = math.sqrt(2 / 2)
     assert w.df == pytest.approx(1.0)
@@ -86,8 +88,8 @@ def test_pooled_by_hand_and_two_groups_equal_student():
 
 
 def test_anova_by_hand():
-    """Groups (1, 3), (4, 5, 9), (0, 0, 3): grand mean 25/8; SS between = 2 (2 - 25/8)^2 + 3 (6 - 25/8)^2
-    + 3 (1 - 25/8)^2; SS within = 22; F = (SSB / 2) / (22 / 5)."""
+    """Groups (1, 3), (4, 5, 9), (0, 0, 3): grand mean 25/8; SS between = 2 (2 - 25/8)^2 + 3 (6 -
+    25/8)^2 + 3 (1 - 25/8)^2; SS within = 22; F = (SSB / 2) / (22 / 5)."""
     grand = 25 / 8
     ssb = 2 * (2 - grand) ** 2 + 3 * (6 - grand) ** 2 + 3 * (1 - grand) ** 2
     f = (ssb / 2) / (22 / 5)
@@ -100,8 +102,8 @@ def test_anova_by_hand():
 
 
 def test_power_matches_r_power_t_test():
-    """R: power.t.test(n = 20, delta = 1) gives power = 0.8689528; power.t.test(delta = 1, power = 0.8)
-    gives n = 16.71477 per group, so 17 whole seeds; with delta = 0.5, n = 63.76576, so 64."""
+    """R: power.t.test(n = 20, delta = 1) gives power = 0.8689528; power.t.test(delta = 1, power =
+    0.8) gives n = 16.71477 per group, so 17 whole seeds; with delta = 0.5, n = 63.76576, so 64."""
     assert stats.power_of_t_test(1.0, 1.0, 20) == pytest.approx(0.8689528, abs=1e-6)
     assert stats.seeds_needed(1.0, 1.0) == 17
     assert stats.seeds_needed(2.0, 1.0) == 64  # only sigma / delta matters
@@ -110,9 +112,10 @@ def test_power_matches_r_power_t_test():
 
 @pytest.mark.parametrize("ratio", [0.25, 0.4, 0.5, 1.0])
 def test_seeds_needed_against_normal_approximation_and_rule_of_thumb(ratio):
-    """Normal approximation: n = 2 (z_{1-alpha/2} + z_power)^2 (sigma/delta)^2 = 15.70 (sigma/delta)^2 at
-    80% power and alpha 0.05; Lehr's rule of thumb rounds it to 16 (sigma/delta)^2. The exact t answer
-    needs at most about two seeds more (heavier tails), never fewer than the normal one."""
+    """Normal approximation:n = 2 (z_{1-alpha/2} + z_power)^2 (sigma/delta)^2, which is 15.70
+    (sigma/delta)^2 at 80% power and alpha 0.05; Lehr's rule of thumb rounds it to 16
+    (sigma/delta)^2. The exact t answer needs at most about two seeds more (heavier tails), never
+    fewer than the normal one."""
     sigma, delta = 1.0, ratio
     normal = 2 * (scipy_stats.norm.ppf(0.975) + scipy_stats.norm.ppf(0.8)) ** 2 / ratio**2
     n = stats.seeds_needed(sigma, delta)

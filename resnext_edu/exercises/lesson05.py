@@ -1,7 +1,10 @@
 """Self-checks for lesson 05 (the cardinality sweep). Expected values come from the shipped result
-files, the statistics of :mod:`resnext_edu.stats` and the width solver, never from typed-in numbers."""
+files, the statistics of :mod:`resnext_edu.stats` and the width solver, never from typed-in numbers.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import stats
 from ..sweep import cardinality_configs, shipped, summarize
@@ -74,8 +77,9 @@ def check_plateau(prediction, high: str = "32x4d", low: str = "4x25d") -> Feedba
     full sweep hold 0? The learner answers True (it holds 0) or False before the test is run."""
     if prediction is None or prediction is ...:
         return empty("your prediction, True or False (decide before you look)")
-    if not isinstance(prediction, bool):
+    if not isinstance(prediction, (bool, np.bool_)):
         return Feedback(False, f"Answer True or False, got {prediction!r}.")
+    prediction = bool(prediction)
     ladder = _full_ladder()
     problem = _missing(ladder, high, low)
     if problem:
