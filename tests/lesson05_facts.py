@@ -2,8 +2,8 @@
 `scipy.stats` directly (not the package's summaries or resnext_edu.stats), for
 tests/test_notebooks.py: every Welch comparison the lesson prints (each C against 1x64d in the full
 and the tiny sweep, the training error of Fig. 5, each Table 4 model against 1x64d and against each
-other), the plateau sentence (one-way ANOVA), the pooled SD, the ranks of the 2x-deeper model, the
-MACs of 16x8d and the paper's Table 7 comparison."""
+other), the plateau sentence (one-way ANOVA), the pooled SD and its comparisons, the ranks of
+the 2x-deeper model, the MACs of 16x8d and the paper's Table 7 comparison."""
 
 from __future__ import annotations
 
@@ -97,6 +97,30 @@ def pooled_phrase() -> str:
     )
 
 
+def pooled_comparison_phrases() -> list[str]:
+    """Each C minus 1x64d judged with the SD pooled over the ladder: se = sd sqrt(1/n_a + 1/n_b),
+    the t distribution with the pooled df (sum of n - 1)."""
+    ladder = _ladder(_runs("full"))
+    squares = sum(sum((v - statistics.mean(vs)) ** 2 for v in vs) for _, vs in ladder.values())
+    df = sum(len(vs) - 1 for _, vs in ladder.values())
+    sd = math.sqrt(squares / df)
+    base = ladder[1][1]
+    phrases = []
+    for c, (setting, values) in sorted(ladder.items()):
+        if c == 1:
+            continue
+        diff = statistics.mean(values) - statistics.mean(base)
+        se = sd * math.sqrt(1 / len(values) + 1 / len(base))
+        half = scipy_stats.t.ppf(0.975, df) * se
+        p = 2 * scipy_stats.t.sf(abs(diff / se), df)
+        p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        phrases.append(
+            f"{setting:>6} minus 1x64d, pooled: {diff:+.2f} points, 95% interval "
+            f"[{diff - half:+.2f}, {diff + half:+.2f}], pooled df {df:.1f}, {p_text}"
+        )
+    return phrases
+
+
 def fig5_phrases() -> list[str]:
     runs = _runs("full")
 
@@ -160,6 +184,7 @@ def check(printed: str) -> None:
         ladder_phrases("full")
         + ladder_phrases("lesson", "tiny: ")
         + [plateau_phrase(), pooled_phrase()]
+        + pooled_comparison_phrases()
         + fig5_phrases()
         + table4_phrases()
         + rank_phrases()
