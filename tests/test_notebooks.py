@@ -18,8 +18,15 @@ from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
 NOTEBOOKS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 FACT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")   # a number written with thousands separators
 MAX_CELL_LINES = 30
+
+
+def lesson06_check(printed: str) -> None:
+    """The learner's written-out step agrees with the package's train_step (the lesson prints which)."""
+    assert "(the same step)" in printed, "06: the loop written in the lesson and train.train_step disagree"
+
+
 # per lesson: numbers it prints, recomputed from their sources by the test (called with the lesson's printed text)
-LESSON_CHECKS = {"05_cardinality_sweep": lesson05_facts.check}
+LESSON_CHECKS = {"05_cardinality_sweep": lesson05_facts.check, "06_train_resnext29": lesson06_check}
 
 
 def read(path: Path):

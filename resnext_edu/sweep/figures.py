@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib
 import matplotlib.ticker
 
+from ..stats import welch
 from .report import _cardinality_axis, _cardinality_rows, _figure, plot_accuracy, plot_paper_table3
 from .results import Result, Row
 
@@ -146,3 +147,47 @@ def time_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
     plot_relative_cost(axes[0, 1], {"tiny": tiny, "full": full})
     return fig
 
+
+
+def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: str = "value") -> None:
+    """Each C's mean minus the C = 1 model's (same experiment), with its Welch confidence interval.
+
+    The interval is drawn as a bar, its Welch degrees of freedom written beside it; the zero line is
+    "no difference". ``rows`` are one experiment's rows in one metric (e.g. "test_error"), named
+    ``quantity`` on the axis ("test error")."""
+    ladder = {r.config.cardinality: r for r in _cardinality_rows(rows)}
+    if 1 not in ladder or len(ladder) < 2:
+        ax.text(0.5, 0.5, "no C = 1 model and another C", ha="center", va="center",
+                transform=ax.transAxes)
+        return
+    base = ladder[1]
+    others = [ladder[c] for c in sorted(ladder) if c != 1 and ladder[c].n > 1]
+    comparisons = [welch(r.values, base.values, confidence) for r in others]
+    xs = [r.config.cardinality for r in others]
+    diffs = [w.diff for w in comparisons]
+    below = [w.diff - w.low for w in comparisons]
+    above = [w.high - w.diff for w in comparisons]
+    ax.errorbar(xs, diffs, yerr=[below, above], fmt="o", capsize=4, color="#1f77b4",
+                label=f"mean difference, {confidence:.0%} Welch interval")
+    for x, w in zip(xs, comparisons):
+        ax.annotate(f"df {w.df:.1f}", (x, w.high), textcoords="offset points", xytext=(0, 4),
+                    ha="center", fontsize=7)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(xs, [f"{r.config.setting}\nC = {r.config.cardinality}" for r in others])
+    ax.minorticks_off()
+    ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
+    ax.set_xlabel("cardinality C (complexity-matched)")
+    ax.set_ylabel(f"{quantity} minus {base.config.setting}'s\n(percentage points)")
+    ax.margins(y=0.15)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+
+
+def differences_figure(rows: list[Row], title: str, quantity: str = "test error",
+                       confidence: float = 0.95):
+    """One panel: :func:`plot_differences` of ``rows`` under ``title``."""
+    fig, axes = _figure(1, 1, width=6.5, height=3.8)
+    plot_differences(axes[0, 0], rows, confidence, quantity)
+    axes[0, 0].set_title(title, fontsize=9)
+    return fig
