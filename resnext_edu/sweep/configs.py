@@ -62,7 +62,7 @@ BUDGETS = {
     "paper": Budget("paper", (64, 128, 256), 64,
                     "ResNet-29 1x64d, 4.9 M params: Table 7's model at d = 64 (C up to 128)"),
     "full": Budget("full", (16, 32, 64), 16, "ResNet-20 at lesson widths, about 0.21 M params; with the fast "
-                   "recipe on all 50,000 images (settings.RECIPES; hours on a CPU)", depth=20),
+                   "recipe on all 50,000 images (run.RECIPES; hours on a CPU)", depth=20),
 }
 
 
@@ -115,12 +115,6 @@ class SweepConfig:
         """A file-name-safe identity of the model, e.g. ``lesson-1x_resnext29_4x24d``."""
         return f"{self.group}_{self.model_name}"
 
-    @property
-    def label(self) -> str:
-        extra = "" if self.axis == "cardinality" else f", {self.axis}"
-        usual = BUDGETS[self.budget].depth if self.budget in BUDGETS else 29
-        return f"{self.setting} (depth {self.depth}{extra})" if self.depth != usual or extra else self.setting
-
     def overrides(self) -> dict:
         return _overrides(self)
 
@@ -137,8 +131,6 @@ class SweepConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "SweepConfig":
         names = {f for f in cls.__dataclass_fields__}
-        if "bottleneck_width" in data and "base_width" not in data:     # result files written before the rename
-            data = {**data, "base_width": data["bottleneck_width"]}
         values = {k: v for k, v in data.items() if k in names}
         values["stage_widths"] = tuple(values["stage_widths"])
         return cls(**values)
@@ -279,3 +271,35 @@ def config_table(configs: list[SweepConfig]) -> str:
     lines.append("params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
                  "difference from the budget's params (x2 for Table 4's rows)")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (model, seed) of a sweep."""
+
+    config: SweepConfig
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.config.key}_seed{self.seed}"
+
+
+def plan(configs: list[SweepConfig], seeds, extra=()) -> list[Run]:
+    """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) pair in ``extra``.
+
+    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped half-way has
+    comparable numbers for every model rather than all seeds of a few."""
+    runs = [Run(c, s) for s in _check_seeds(seeds) for c in configs]
+    for more, more_seeds in extra:
+        runs += [Run(c, s) for s in _check_seeds(more_seeds) for c in more]
+    return runs
+
+
+def _check_seeds(seeds) -> list[int]:
+    seeds = [check_int("a seed", s, low=0, hint="Seeds are like 0 1 2.") for s in seeds]
+    if not seeds:
+        raise ValueError("Give at least one seed, e.g. 0 1 2.")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"Each seed once, please: got {seeds}.")
+    return seeds

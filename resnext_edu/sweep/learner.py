@@ -13,11 +13,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable
 
-from .commands import sweep_argv
-from .configs import DEFAULT_CARDINALITIES, cardinality_configs
-from .inventory import SweepOutcome
-from .runner import run_sweep
-from .settings import SweepSettings, plan
+from .configs import DEFAULT_CARDINALITIES, cardinality_configs, plan
+from .run import RunOptions, SweepOutcome, SweepSettings, run_sweep, sweep_argv
 
 
 @dataclass(frozen=True)
@@ -33,9 +30,11 @@ class LearnerSweep:
 def learner_sweep(quick: bool) -> LearnerSweep:
     if quick:
         return LearnerSweep("lesson", (1, 4, 32), (0,),
-                            SweepSettings(epochs=1, subset=1000, test_subset=500, final_test_subset=1000))
+                            SweepSettings.for_budget("lesson", epochs=1, subset=1000, test_subset=500,
+                                                         final_test_subset=1000))
     return LearnerSweep("lesson", DEFAULT_CARDINALITIES, (0, 1),
-                        SweepSettings(epochs=3, subset=2000, test_subset=500, final_test_subset=2000))
+                        SweepSettings.for_budget("lesson", epochs=3, subset=2000, test_subset=500,
+                                                         final_test_subset=2000))
 
 
 def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn: Callable[[str], None] = print,
@@ -44,8 +43,9 @@ def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn
     runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
     command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
                shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))
-    return run_sweep(runs, spec.settings, out_dir, data=data, command=command, progress=False, print_fn=print_fn,
-                     on_epoch=on_epoch, threads=threads_for_a_busy_cpu())
+    options = RunOptions(data=data, command=command, progress=False, print_fn=print_fn, on_epoch=on_epoch,
+                         threads=threads_for_a_busy_cpu())
+    return run_sweep(runs, spec.settings, out_dir, options)
 
 
 def threads_for_a_busy_cpu() -> int | None:

@@ -2,8 +2,8 @@
 
 The explorer only reads result files (:mod:`resnext_edu.sweep.results`); it never trains. Controls:
 
-* **results**: one experiment, i.e. runs that can be averaged together (same source, budget and training
-  settings), e.g. "shipped: lesson, 5 epochs on 5,000 CIFAR-10 images" or the learner's own "mine: ...";
+* **results**: one group of runs that can be averaged together (same source, budget and training settings),
+  e.g. "shipped: lesson, 4 epochs on 5,000 CIFAR-10 images" or the learner's own "mine: ...";
 * **metric**: test accuracy or error, test or training loss, seconds per epoch;
 * **seeds**: which seeds enter the mean and the spread (one seed alone has no spread: that is the point);
 * **view**: the metric vs cardinality (mean +- sample std over seeds, each seed a dot), the learning curves
@@ -24,8 +24,8 @@ from typing import Callable
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from ..sweep import report
-from ..sweep.evidence import say_table4
+from ..sweep import figures
+from ..sweep.report import table4_table
 from ..sweep.results import METRICS, Gathered, gather, get_metric, shipped, summarize
 from .base import Explorer, error_html
 
@@ -48,11 +48,11 @@ class SweepExplorer(Explorer):
                  found: Gathered | None = None):
         self.own_dir, self.include_shipped = own_dir, include_shipped
         self.found = found if found is not None else load_results(own_dir, include_shipped)
-        experiments = self.found.experiments() or ["(no results yet)"]
+        experiments = self._experiments()
         seeds = sorted({r.seed for r in self.found.results}) or [0]
         style = {"description_width": "initial"}
         controls = {
-            "experiment": widgets.Dropdown(options=experiments, value=experiments[0], description="results",
+            "experiment": widgets.Dropdown(options=experiments, value=experiments[0][1], description="results",
                                            style=style, layout=widgets.Layout(width="460px")),
             "metric": widgets.Dropdown(options=[(m.label, key) for key, m in METRICS.items()], value="test_acc",
                                        description="metric", style=style),
@@ -66,19 +66,24 @@ class SweepExplorer(Explorer):
         self._show_problems()
 
     # -- data -------------------------------------------------------------------------------------------------
+    def _experiments(self) -> list[tuple[str, tuple]]:
+        """(label, key) of each group of results, for the dropdown."""
+        return [(label, key) for key, label in self.found.experiments().items()] or [("(no results yet)", ())]
+
     def reload(self, select_source: str | None = None) -> None:
         """Read the result folders again (after training) and refresh the choices; optionally select the first
         experiment of ``select_source`` ("mine")."""
         self.found = load_results(self.own_dir, self.include_shipped)
-        experiments = self.found.experiments() or ["(no results yet)"]
+        experiments = self._experiments()
+        keys = [key for _, key in experiments]
         seeds = sorted({r.seed for r in self.found.results}) or [0]
         wanted = self.controls["experiment"].value
         if select_source is not None:
-            wanted = next((e for e in experiments if e.startswith(select_source + ":")), wanted)
+            wanted = next((key for key in keys if key and key[0] == select_source), wanted)
         self._quiet = True                  # one redraw at the end, not one per changed control
         try:
             self.controls["experiment"].options = experiments
-            self.controls["experiment"].value = wanted if wanted in experiments else experiments[0]
+            self.controls["experiment"].value = wanted if wanted in keys else keys[0]
             self.controls["seeds"].options = seeds
             self.controls["seeds"].value = tuple(seeds)
         finally:
@@ -102,7 +107,7 @@ class SweepExplorer(Explorer):
                              "you have not trained a sweep: press the train button below.")
         if not seeds:
             raise ValueError("Select at least one seed (Ctrl/Cmd-click to select several).")
-        chosen = [r for r in self.found.results if r.experiment == experiment]
+        chosen = [r for r in self.found.results if r.key == experiment]
         rows = summarize(chosen, metric, seeds=set(seeds))
         if not rows:
             available = sorted({r.seed for r in chosen})
@@ -131,20 +136,20 @@ class SweepExplorer(Explorer):
         fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.9), layout="constrained", squeeze=False)
         ax = axes[0, 0]
         if state["view"] == "cardinality":
-            report.plot_accuracy(ax, state["rows"], state["metric"])
+            figures.plot_accuracy(ax, state["rows"], state["metric"])
         elif state["view"] == "curves":
-            report.plot_curves(ax, state["rows"], state["metric"])
+            figures.plot_curves(ax, state["rows"], state["metric"])
         else:
-            report.plot_table4(ax, state["rows"], state["metric"])
+            figures.plot_table4(ax, state["rows"], state["metric"])
         if state["paper"]:
-            (report.plot_paper_table4 if state["view"] == "table4" else report.plot_paper_table3)(axes[0, 1])
+            (figures.plot_paper_table4 if state["view"] == "table4" else figures.plot_paper_table3)(axes[0, 1])
         return fig
 
     def readout(self, state: dict) -> str:
         cells = "".join(f"<td style='padding:0 8px'>{s}<br><b>{m:.2f}</b>" + (f" &plusmn; {sd:.2f}" if n > 1 else "")
                         + f"<br><small>n = {n}</small></td>"
                         for s, m, sd, n in zip(state["settings"], state["means"], state["stds"], state["n"]))
-        table4 = (f"<pre style='font-size:11px'>{html.escape(say_table4(state['rows'], state['metric']))}</pre>"
+        table4 = (f"<pre style='font-size:11px'>{html.escape(table4_table(state['rows'], state['metric']))}</pre>"
                   if state["view"] == "table4" else "")      # each 2x model with its real cost and standard errors
         return (f"<div><b>{html.escape(state['label'])}</b>, mean &plusmn; sample std over seeds "
                 f"{', '.join(map(str, state['seeds']))}:</div><table><tr>{cells}</tr></table>{table4}")
