@@ -26,8 +26,16 @@ from .checkpoints import CHECKPOINT, HISTORY
 from .counting import G, M
 from .data import load_cifar10
 from .device import pick_device
-from .distributed import (DEFAULT_TIMEOUT, LR_RULES, Distributed, DistributedSetupError, describe_lr,
-                          from_environment, scaled_lr, sync_batchnorm)
+from .distributed import (
+    DEFAULT_TIMEOUT,
+    LR_RULES,
+    Distributed,
+    DistributedSetupError,
+    describe_lr,
+    from_environment,
+    scaled_lr,
+    sync_batchnorm,
+)
 from .sweep.configs import DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES
 from .train import TrainConfig, TrainingDiverged, fit
 
@@ -211,6 +219,8 @@ def _single_line(option: str, value) -> None:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out is not None else Path("runs") / f"sweep-{args.budget}"
+    for option in ("--out", "--data-dir", "--device"):
+        _single_line(option, getattr(args, option[2:].replace("-", "_"), None))
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be a whole number >= 1, got {args.threads}; 1 is often fastest on a busy "
                          f"2-core machine, or leave it out for PyTorch's choice.")

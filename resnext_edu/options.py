@@ -76,8 +76,13 @@ def add_options(parser, cls, *, skip=(), defaults=None, shown=None) -> None:
         else:
             default = argparse.SUPPRESS
             help_text += f" (default {shown(field.name)})" if shown else ""
-        parser.add_argument(flag(field.name), dest=field.name, default=default, help=help_text,
-                            **_argparse_kwargs(_kind(cls, field.name)))
+        parser.add_argument(
+            flag(field.name),
+            dest=field.name,
+            default=default,
+            help=help_text,
+            **_argparse_kwargs(_kind(cls, field.name)),
+        )
 
 
 def given(args: argparse.Namespace, cls, skip=()) -> dict:
@@ -97,7 +102,9 @@ def to_argv(obj, cls=None, *, skip=(), unless_equal=None) -> list[str]:
     argv = []
     for field in dataclasses.fields(cls):
         value = getattr(obj, field.name)
-        if field.name in skip or (unless_equal is not None and getattr(unless_equal, field.name) == value):
+        if field.name in skip or (
+            unless_equal is not None and getattr(unless_equal, field.name) == value
+        ):
             continue
         kind = _kind(cls, field.name)
         if isinstance(value, bool):

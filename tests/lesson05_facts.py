@@ -1,18 +1,29 @@
-"""Lesson 05's printed numbers, recomputed here from the shipped result files with `json` and `statistics` (not the
-package's summaries), for tests/test_notebooks.py: C = 32 against C = 1 in test error and in the final epoch's
-training error, in units of the standard error of the difference, or the words that replace them when a model has a
-single seed or the full sweep is not shipped; the time ratio of the two; and each Table 4 model's row (2x
-complexity) against 1x64d."""
+"""Lesson 05's printed numbers, recomputed here from the shipped result files with `json`, `statistics` and
+`scipy.stats` (not the package's summaries), for tests/test_notebooks.py: C = 32 against C = 1 in test error and in
+the final epoch's training error, with Welch's 95% confidence interval and p, or the words that replace them when a
+model has a single seed or the full sweep is not shipped; the time ratio of the two; and each Table 4 model's row
+(2x complexity) against 1x64d."""
 
 from __future__ import annotations
 
 import json
-import math
 import statistics
+
+from scipy import stats
 
 from resnext_edu.sweep import SHIPPED
 
 PAIR = {"lesson": ("resnet29", "resnext29_32x4d"), "full": ("resnet20", "resnext20_32x4d")}
+
+
+def _welch(a: list[float], b: list[float]) -> str:
+    """mean(a) - mean(b), Welch's 95% interval and p, as the lesson prints them; "one seed" without spread."""
+    diff = statistics.mean(a) - statistics.mean(b)
+    if min(len(a), len(b)) < 2:
+        return f"{diff:+.2f} one seed"
+    test = stats.ttest_ind(a, b, equal_var=False)
+    interval = test.confidence_interval(0.95)
+    return f"{diff:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}] {test.pvalue:.3f}"
 
 
 def _files(budget: str, name: str) -> list[dict]:
@@ -28,12 +39,7 @@ def expected_phrases(budget: str, what: str) -> list[str]:
     # final test accuracy from "final"; the training accuracy of the last epoch from the history
     value = (lambda raw: raw["final"][key]) if what == "test_error" else (lambda raw: raw["history"][-1][key])
     e_low, e_high = ([100 * (1 - value(raw)) for raw in files] for files in (low, high))
-    diff = statistics.mean(e_high) - statistics.mean(e_low)
-    if min(len(e_low), len(e_high)) < 2:
-        return [f"{diff:+.2f} points", "there is no spread over seeds, so no standard error"]
-    se = math.sqrt(statistics.variance(e_high) / len(e_high) + statistics.variance(e_low) / len(e_low))
-    return [f"{diff:+.2f} points", f"standard error of the difference {se:.2f} points "
-            f"({len(e_high)} and {len(e_low)} seeds), so {abs(diff) / se:.1f} standard errors apart"]
+    return [f"32x4d minus 1x64d: {_welch(e_high, e_low)} ({len(e_high)} and {len(e_low)} seeds)"]
 
 
 def time_phrase() -> str | None:
@@ -61,16 +67,10 @@ def table4_phrases(budget: str) -> list[str]:
         c = files[0]["config"]
         errors = [100 * (1 - raw["final"]["test_acc"]) for raw in files]
         name = f"2x {c['axis']} ({c['setting'] if c['axis'] == 'cardinality' else c['model_name']})"
-        diff = statistics.mean(errors) - statistics.mean(e_base)
-        if len(errors) > 1:
-            sd = f" +- {statistics.stdev(errors):.2f}"
-            se = math.sqrt(statistics.variance(errors) / len(errors) + statistics.variance(e_base) / len(e_base))
-            ratio = f"{diff / se:.1f}"
-        else:
-            sd, ratio = "", "-"
+        sd = f" +- {statistics.stdev(errors):.2f}" if len(errors) > 1 else ""
         phrases.append(f"{name} {len(errors)} {statistics.mean(errors):.2f}{sd} "
                        f"{c['params'] / base[0]['config']['params']:.2f}x {c['macs'] / base[0]['config']['macs']:.2f}x "
-                       f"{diff:+.2f} {ratio}")
+                       f"{_welch(errors, e_base)}")
     return phrases
 
 

@@ -24,9 +24,9 @@ import torch
 from .. import counting, models
 from ..checks import check_int
 
-CIFAR_DEPTHS = tuple(range(11, 300, 9))          # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
+CIFAR_DEPTHS = tuple(range(11, 300, 9))  # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
 DEFAULT_CARDINALITIES = (1, 2, 4, 8, 16, 32)
-DEFAULT_TABLE4_CARDINALITIES = (2, 64)           # the paper's ResNeXt-101 2x64d and 64x4d at 2x complexity
+DEFAULT_TABLE4_CARDINALITIES = (2, 64)  # the paper's ResNeXt-101 2x64d and 64x4d at 2x complexity
 AXES = ("cardinality", "deeper", "wider")
 
 
@@ -34,11 +34,11 @@ AXES = ("cardinality", "deeper", "wider")
 class Budget:
     """A complexity budget: the parameter count of ``baseline`` (a C = 1 ResNet) at these stage widths."""
 
-    name: str                              # used in file names and plots: "lesson", "tiny", ...
-    stage_widths: tuple[int, ...]          # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
-    stem_width: int                        # channels of the 3x3 stem (the paper: 64)
-    about: str = ""                        # one line for learners
-    depth: int = 29                        # CIFAR depth of every model on the cardinality axis (the paper: 29)
+    name: str  # used in file names and plots: "lesson", "tiny", ...
+    stage_widths: tuple[int, ...]  # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
+    stem_width: int  # channels of the 3x3 stem (the paper: 64)
+    about: str = ""  # one line for learners
+    depth: int = 29  # CIFAR depth of every model on the cardinality axis (the paper: 29)
     num_classes: int = 10
 
     @property
@@ -52,17 +52,33 @@ class Budget:
     @property
     def params(self) -> int:
         """Parameters of the baseline at this budget (measured on the meta device)."""
-        return _params(self.baseline, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes)
+        return _params(
+            self.baseline, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes
+        )
 
 
 BUDGETS = {
-    "tiny": Budget("tiny", (8, 16, 32), 8, "about 80 k params; for tests and smoke runs (C up to 8)"),
-    "lesson": Budget("lesson", (16, 32, 64), 16, "about 0.31 M params; the shipped CPU sweep (C up to 32)"),
+    "tiny": Budget(
+        "tiny", (8, 16, 32), 8, "about 80 k params; for tests and smoke runs (C up to 8)"
+    ),
+    "lesson": Budget(
+        "lesson", (16, 32, 64), 16, "about 0.31 M params; the shipped CPU sweep (C up to 32)"
+    ),
     "medium": Budget("medium", (32, 64, 128), 32, "about 1.2 M params; a GPU session (C up to 64)"),
-    "paper": Budget("paper", (64, 128, 256), 64,
-                    "ResNet-29 1x64d, 4.9 M params: Table 7's model at d = 64 (C up to 128)"),
-    "full": Budget("full", (16, 32, 64), 16, "ResNet-20 at lesson widths, about 0.21 M params; with the fast "
-                   "recipe on all 50,000 images (run.RECIPES; hours on a CPU)", depth=20),
+    "paper": Budget(
+        "paper",
+        (64, 128, 256),
+        64,
+        "ResNet-29 1x64d, 4.9 M params: Table 7's model at d = 64 (C up to 128)",
+    ),
+    "full": Budget(
+        "full",
+        (16, 32, 64),
+        16,
+        "ResNet-20 at lesson widths, about 0.21 M params; with the fast "
+        "recipe on all 50,000 images (run.RECIPES; hours on a CPU)",
+        depth=20,
+    ),
 }
 
 
@@ -70,8 +86,11 @@ def get_budget(name: str | Budget) -> Budget:
     if isinstance(name, Budget):
         return name
     if name not in BUDGETS:
-        raise ValueError(f"Unknown budget {name!r}. Choose one of: " +
-                         "; ".join(f"{b.name} ({b.about})" for b in BUDGETS.values()) + ".")
+        raise ValueError(
+            f"Unknown budget {name!r}. Choose one of: "
+            + "; ".join(f"{b.name} ({b.about})" for b in BUDGETS.values())
+            + "."
+        )
     return BUDGETS[name]
 
 
@@ -79,18 +98,20 @@ def get_budget(name: str | Budget) -> Budget:
 class SweepConfig:
     """One model of a sweep, with the counts that show it is complexity-matched."""
 
-    budget: str                  # the budget's name
-    scale: int                   # 1: the budget itself; 2: twice its parameters (Table 4)
-    axis: str                    # "cardinality", "deeper" or "wider"
-    depth: int                   # 29 for ResNeXt-29; more for "deeper"
-    cardinality: int             # C
-    base_width: int              # d at a stage of 64 planes (the "24d" of 4x24d; the stages scale it, models.py)
+    budget: str  # the budget's name
+    scale: int  # 1: the budget itself; 2: twice its parameters (Table 4)
+    axis: str  # "cardinality", "deeper" or "wider"
+    depth: int  # 29 for ResNeXt-29; more for "deeper"
+    cardinality: int  # C
+    base_width: (
+        int  # d at a stage of 64 planes (the "24d" of 4x24d; the stages scale it, models.py)
+    )
     stage_widths: tuple[int, ...]
     stem_width: int
     num_classes: int
-    target_params: int           # scale x the budget's params: what the solver matched
-    params: int                  # this model's learnable numbers
-    macs: int                    # multiply-accumulates per 32x32 image
+    target_params: int  # scale x the budget's params: what the solver matched
+    params: int  # this model's learnable numbers
+    macs: int  # multiply-accumulates per 32x32 image
 
     @property
     def model_name(self) -> str:
@@ -129,22 +150,31 @@ class SweepConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SweepConfig":
+    def from_dict(cls, data: dict) -> SweepConfig:
         names = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in names}
         values["stage_widths"] = tuple(values["stage_widths"])
         return cls(**values)
 
 
-def _overrides(budget: "Budget | SweepConfig") -> dict:
+def _overrides(budget: Budget | SweepConfig) -> dict:
     """The model overrides a budget and its sweep's models share: stage widths, stem width, classes."""
-    return {"stage_widths": tuple(budget.stage_widths), "stem_width": budget.stem_width,
-            "num_classes": budget.num_classes}
+    return {
+        "stage_widths": tuple(budget.stage_widths),
+        "stem_width": budget.stem_width,
+        "num_classes": budget.num_classes,
+    }
 
 
 @lru_cache(maxsize=512)
-def _params(name: str, cardinality: int | None, base_width: int | None, stage_widths: tuple,
-            stem_width: int, num_classes: int) -> int:
+def _params(
+    name: str,
+    cardinality: int | None,
+    base_width: int | None,
+    stage_widths: tuple,
+    stem_width: int,
+    num_classes: int,
+) -> int:
     overrides = {"stage_widths": stage_widths, "stem_width": stem_width, "num_classes": num_classes}
     if cardinality is not None:
         overrides.update(cardinality=cardinality, base_width=base_width)
@@ -156,15 +186,29 @@ def _params(name: str, cardinality: int | None, base_width: int | None, stage_wi
 @lru_cache(maxsize=512)
 def _macs(name: str, stage_widths: tuple, stem_width: int, num_classes: int) -> int:
     with torch.device("meta"):
-        model = models.create(name, stage_widths=stage_widths, stem_width=stem_width, num_classes=num_classes)
+        model = models.create(
+            name, stage_widths=stage_widths, stem_width=stem_width, num_classes=num_classes
+        )
     return counting.count(model, 32).macs
 
 
 def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -> SweepConfig:
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     name = f"resnext{depth}_{C}x{d}d"
-    return SweepConfig(budget.name, scale, axis, depth, C, d, sw, stem, k, scale * budget.params,
-                       _params(name, None, None, sw, stem, k), _macs(name, sw, stem, k))
+    return SweepConfig(
+        budget.name,
+        scale,
+        axis,
+        depth,
+        C,
+        d,
+        sw,
+        stem,
+        k,
+        scale * budget.params,
+        _params(name, None, None, sw, stem, k),
+        _macs(name, sw, stem, k),
+    )
 
 
 def _check_cardinalities(cardinalities) -> tuple[int, ...]:
@@ -177,8 +221,9 @@ def _check_cardinalities(cardinalities) -> tuple[int, ...]:
     return values
 
 
-def cardinality_configs(budget: str | Budget = "lesson",
-                        cardinalities=DEFAULT_CARDINALITIES) -> list[SweepConfig]:
+def cardinality_configs(
+    budget: str | Budget = "lesson", cardinalities=DEFAULT_CARDINALITIES
+) -> list[SweepConfig]:
     """Table 3 at a learner's scale: for each C, the d from the width solver that matches the budget's params.
 
     Raises ValueError (naming the largest C the budget holds) for a cardinality whose d would fall below the
@@ -197,11 +242,20 @@ def cardinality_configs(budget: str | Budget = "lesson",
 
 def _too_many(budget: Budget, C: int, scale: int) -> str:
     smallest = models.thinnest_base_width(budget.stage_widths)
-    need = _params(budget.baseline, C, smallest, tuple(budget.stage_widths), budget.stem_width, budget.num_classes)
-    return (f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({scale * budget.params:,} params) cannot "
-            f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs {need:,} params. "
-            f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C or a larger "
-            f"budget ({', '.join(BUDGETS)}).")
+    need = _params(
+        budget.baseline,
+        C,
+        smallest,
+        tuple(budget.stage_widths),
+        budget.stem_width,
+        budget.num_classes,
+    )
+    return (
+        f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({scale * budget.params:,} params) cannot "
+        f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs {need:,} params. "
+        f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C or a larger "
+        f"budget ({', '.join(BUDGETS)})."
+    )
 
 
 def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
@@ -209,20 +263,35 @@ def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
     budget = get_budget(budget)
     smallest = models.thinnest_base_width(budget.stage_widths)
     C = 1
-    while _params(budget.baseline, 2 * C, smallest, tuple(budget.stage_widths), budget.stem_width,
-                  budget.num_classes) <= scale * budget.params:
+    while (
+        _params(
+            budget.baseline,
+            2 * C,
+            smallest,
+            tuple(budget.stage_widths),
+            budget.stem_width,
+            budget.num_classes,
+        )
+        <= scale * budget.params
+    ):
         C *= 2
     return C
 
 
-def width_for_params(budget: Budget, cardinality: int, target: int, depth: int | None = None) -> int:
+def width_for_params(
+    budget: Budget, cardinality: int, target: int, depth: int | None = None
+) -> int:
     """The d whose model (at this cardinality and depth) has the parameter count closest to ``target``: the same
     solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another budget (2x for Table 4)."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     smallest = models.thinnest_base_width(sw)
     depth = budget.depth if depth is None else depth
-    return counting.closest_width(lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
-                                   target, f"cardinality {cardinality} at {target:,} params", smallest)
+    return counting.closest_width(
+        lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
+        target,
+        f"cardinality {cardinality} at {target:,} params",
+        smallest,
+    )
 
 
 def depth_for_params(budget: Budget, target: int) -> int:
@@ -238,8 +307,9 @@ def depth_for_params(budget: Budget, target: int) -> int:
     return best[0]
 
 
-def table4_configs(budget: str | Budget = "lesson",
-                   cardinalities=DEFAULT_TABLE4_CARDINALITIES) -> list[SweepConfig]:
+def table4_configs(
+    budget: str | Budget = "lesson", cardinalities=DEFAULT_TABLE4_CARDINALITIES
+) -> list[SweepConfig]:
     """Table 4 at a learner's scale: three ways to spend 2x the budget's parameters.
 
     Returns, in this order: *deeper* (C = 1, d = 64, the depth closest to 2x), *wider* (C = 1, d solved for 2x)
@@ -248,8 +318,10 @@ def table4_configs(budget: str | Budget = "lesson",
     """
     budget = get_budget(budget)
     target = 2 * budget.params
-    configs = [_config(budget, 2, "deeper", depth_for_params(budget, target), 1, 64),
-               _config(budget, 2, "wider", budget.depth, 1, width_for_params(budget, 1, target))]
+    configs = [
+        _config(budget, 2, "deeper", depth_for_params(budget, target), 1, 64),
+        _config(budget, 2, "wider", budget.depth, 1, width_for_params(budget, 1, target)),
+    ]
     for C in _check_cardinalities(cardinalities):
         try:
             d = width_for_params(budget, C, target)
@@ -261,15 +333,21 @@ def table4_configs(budget: str | Budget = "lesson",
 
 def config_table(configs: list[SweepConfig]) -> str:
     """The table printed before anything trains: C, d, group width, params (and % of the target), MACs."""
-    lines = [f"{'model':<22}{'axis':<12}{'C':>4}{'d':>5}{'depth':>7}{'params':>12}{'vs target':>11}"
-             f"{'MACs':>15}",
-             "-" * 88]
+    lines = [
+        f"{'model':<22}{'axis':<12}{'C':>4}{'d':>5}{'depth':>7}{'params':>12}{'vs target':>11}"
+        f"{'MACs':>15}",
+        "-" * 88,
+    ]
     for c in configs:
-        lines.append(f"{c.model_name:<22}{c.axis + (' 2x' if c.scale == 2 else ''):<12}{c.cardinality:>4}"
-                     f"{c.base_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
-                     f"{c.macs:>15,}")
-    lines.append("params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
-                 "difference from the budget's params (x2 for Table 4's rows)")
+        lines.append(
+            f"{c.model_name:<22}{c.axis + (' 2x' if c.scale == 2 else ''):<12}{c.cardinality:>4}"
+            f"{c.base_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
+            f"{c.macs:>15,}"
+        )
+    lines.append(
+        "params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
+        "difference from the budget's params (x2 for Table 4's rows)"
+    )
     return "\n".join(lines)
 
 

@@ -21,8 +21,11 @@ COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
 def _figure(nrows: int, ncols: int, width: float = 11.0, height: float = 3.6):
     """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a cell returns it),
     then closed at once (so that the backend does not draw it a second time at the end of the cell)."""
-    import matplotlib.pyplot as plt   # heavy (about 1 s): only when a plot is drawn
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), layout="constrained", squeeze=False)
+    import matplotlib.pyplot as plt  # heavy (about 1 s): only when a plot is drawn
+
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, height * nrows), layout="constrained", squeeze=False
+    )
     plt.close(fig)
     return fig, axes
 
@@ -57,11 +60,23 @@ def plot_accuracy(ax, rows: list[Row], metric: str = "test_acc", show_seeds: boo
         return
     for mine in _groups(rows).values():
         xs = [r.config.cardinality for r in mine]
-        line = ax.errorbar(xs, [r.mean for r in mine], yerr=[r.std for r in mine], marker="o", capsize=4,
-                           label=f"{mine[0].label} (mean +- std over seeds)")
+        line = ax.errorbar(
+            xs,
+            [r.mean for r in mine],
+            yerr=[r.std for r in mine],
+            marker="o",
+            capsize=4,
+            label=f"{mine[0].label} (mean +- std over seeds)",
+        )
         if show_seeds:
             for r in mine:
-                ax.plot([r.config.cardinality] * r.n, r.values, ".", color=line[0].get_color(), alpha=0.35)
+                ax.plot(
+                    [r.config.cardinality] * r.n,
+                    r.values,
+                    ".",
+                    color=line[0].get_color(),
+                    alpha=0.35,
+                )
     _cardinality_axis(ax, rows)
     ax.set_ylabel(m.label)
     ax.set_title("Measured: equal params, more cardinality")
@@ -74,8 +89,13 @@ def plot_paper_table3(ax) -> None:
     t = paper.table("table3")
     xs = [row["cardinality"] for row in t["rows"]]
     for key, style in (("error_50", "o-"), ("error_101", "s--")):
-        ax.plot(xs, [row[key] for row in t["rows"]], style, color=PAPER_COLOUR,
-                label=f"paper: ResNeXt-{key.split('_')[1]}")
+        ax.plot(
+            xs,
+            [row[key] for row in t["rows"]],
+            style,
+            color=PAPER_COLOUR,
+            label=f"paper: ResNeXt-{key.split('_')[1]}",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(xs, [f"{row['cardinality']}\n{row['setting']}" for row in t["rows"]])
     ax.minorticks_off()
@@ -131,13 +151,23 @@ def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
     m = get_metric(metric)
     if m.curve_key is None:
         return
-    import matplotlib.cm as cm        # heavy: only when a plot is drawn
+    from matplotlib import cm  # heavy: only when a plot is drawn
+
     rows = [r for r in rows if r.curves and r.mean_curve]
     for i, r in enumerate(rows):
         curve = r.mean_curve
-        colour = COLOURS.get(r.config.axis) if r.config.scale == 2 else cm.viridis(i / max(1, len(rows) - 1))
-        ax.plot(range(1, len(curve) + 1), curve, "-", color=colour,
-                label=r.config.setting + ("" if r.config.scale == 1 else f" 2x {r.config.axis}"))
+        colour = (
+            COLOURS.get(r.config.axis)
+            if r.config.scale == 2
+            else cm.viridis(i / max(1, len(rows) - 1))
+        )
+        ax.plot(
+            range(1, len(curve) + 1),
+            curve,
+            "-",
+            color=colour,
+            label=r.config.setting + ("" if r.config.scale == 1 else f" 2x {r.config.axis}"),
+        )
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(m.label + (" (per-epoch test subset)" if m.curve_key.startswith("test") else ""))
@@ -150,15 +180,23 @@ def plot_table4(ax, rows: list[Row], metric: str = "test_acc") -> None:
     """Table 4 at a learner's scale: the 1x baselines, then 2x complexity spent deeper, wider or on cardinality."""
     m = get_metric(metric)
     ones = _cardinality_rows(rows)
-    chosen = ([ones[0], ones[-1]] if len(ones) > 1 else ones) + [r for r in rows if r.config.scale == 2]
+    chosen = ([ones[0], ones[-1]] if len(ones) > 1 else ones) + [
+        r for r in rows if r.config.scale == 2
+    ]
     if not chosen:
         ax.text(0.5, 0.5, "no 2x-complexity runs", ha="center", va="center", transform=ax.transAxes)
         return
     labels = [f"{r.config.scale}x {r.config.axis}\n{r.config.model_name}" for r in chosen]
-    colours = [COLOURS.get(r.config.axis, "#1f77b4") if r.config.scale == 2 else "#bbbbbb" for r in chosen]
+    colours = [
+        COLOURS.get(r.config.axis, "#1f77b4") if r.config.scale == 2 else "#bbbbbb" for r in chosen
+    ]
     ys = range(len(chosen))
-    bars = ax.barh(ys, [r.mean for r in chosen], xerr=[r.std for r in chosen], color=colours, capsize=3)
-    _label_bars(ax, bars, [f"{r.mean:.1f} (n={r.n})" for r in chosen], [r.mean + r.std for r in chosen])
+    bars = ax.barh(
+        ys, [r.mean for r in chosen], xerr=[r.std for r in chosen], color=colours, capsize=3
+    )
+    _label_bars(
+        ax, bars, [f"{r.mean:.1f} (n={r.n})" for r in chosen], [r.mean + r.std for r in chosen]
+    )
     ax.set_yticks(list(ys), labels, fontsize=7)
     ax.invert_yaxis()
     _from_zero(ax, max(r.mean + r.std for r in chosen))
@@ -173,7 +211,9 @@ def plot_paper_table4(ax) -> None:
     ys = range(len(rows))
     bars = ax.barh(ys, [r["top1"] for r in rows], color=PAPER_COLOUR)
     _label_bars(ax, bars, [f"{r['top1']:.1f}" for r in rows])
-    ax.set_yticks(list(ys), [f"{r['model']} {r['setting']}\n({r['axis']})" for r in rows], fontsize=7)
+    ax.set_yticks(
+        list(ys), [f"{r['model']} {r['setting']}\n({r['axis']})" for r in rows], fontsize=7
+    )
     ax.invert_yaxis()
     _from_zero(ax, max(r["top1"] for r in rows))
     ax.set_xlabel("top-1 error (%), lower is better")
@@ -185,8 +225,14 @@ def _label_bars(ax, bars, texts: list[str], ends: list[float] | None = None) -> 
     """Each bar's value written past its end (or its error bar's, ``ends``): the bars start at zero, so a gap of a
     few tenths needs the number."""
     for bar, text, end in zip(bars, texts, ends or [b.get_width() for b in bars]):
-        ax.annotate(text, (end, bar.get_y() + bar.get_height() / 2), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7)
+        ax.annotate(
+            text,
+            (end, bar.get_y() + bar.get_height() / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
 
 
 def _from_zero(ax, largest: float) -> None:
@@ -216,7 +262,9 @@ CURVE_COLOURS = {1: "#d62728", 32: "#1f77b4"}
 
 
 def _top(rows: list[Row]) -> float:
-    values = [v for r in _cardinality_rows(rows) for v in r.values] + [r.mean + r.std for r in _cardinality_rows(rows)]
+    values = [v for r in _cardinality_rows(rows) for v in r.values] + [
+        r.mean + r.std for r in _cardinality_rows(rows)
+    ]
     return 1.1 * max(values, default=1.0)
 
 
@@ -228,13 +276,21 @@ def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> Non
         return
     plot_accuracy(ax, rows, "test_error")
     for r in _cardinality_rows(rows):
-        ax.annotate(f"n={r.n}", (r.config.cardinality, r.mean + r.std), textcoords="offset points", xytext=(0, 4),
-                    ha="center", fontsize=7)
+        ax.annotate(
+            f"n={r.n}",
+            (r.config.cardinality, r.mean + r.std),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=7,
+        )
     ax.set_ylim(0, top)
     ax.get_legend().remove()
     what = _cardinality_rows(rows)[0].label.split(": ", 1)[-1]
-    ax.set_title(f"Measured: {name} sweep ({what})\nmean +- sample SD over seeds; dots: single seeds",
-                 fontsize=8)
+    ax.set_title(
+        f"Measured: {name} sweep ({what})\nmean +- sample SD over seeds; dots: single seeds",
+        fontsize=8,
+    )
 
 
 def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
@@ -252,8 +308,13 @@ def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
 
 def _error_curves(results: list[Result], cardinality: int, key: str) -> list[list[float]]:
     """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or test_acc)."""
-    mine = [r for r in results if r.config.cardinality == cardinality and r.config.scale == 1
-            and r.config.axis == "cardinality"]
+    mine = [
+        r
+        for r in results
+        if r.config.cardinality == cardinality
+        and r.config.scale == 1
+        and r.config.axis == "cardinality"
+    ]
     return [[100 * (1 - e[key]) for e in r.history] for r in sorted(mine, key=lambda r: r.seed)]
 
 
@@ -275,8 +336,15 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
                 ax.plot(range(1, len(curve) + 1), curve, "-", color=colour, alpha=0.3, lw=1)
             length = min(map(len, curves))
             mean = [sum(cv[i] for cv in curves) / len(curves) for i in range(length)]
-            ax.plot(range(1, length + 1), mean, "o-", color=colour, lw=2, ms=3,
-                    label=f"{setting} (C = {c}), mean of {len(curves)} seed{'s' * (len(curves) != 1)}")
+            ax.plot(
+                range(1, length + 1),
+                mean,
+                "o-",
+                color=colour,
+                lw=2,
+                ms=3,
+                label=f"{setting} (C = {c}), mean of {len(curves)} seed{'s' * (len(curves) != 1)}",
+            )
         ax.set_ylim(0, None)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -286,8 +354,10 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
             ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
-    axes[0, 0].set_title("Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each epoch",
-                         fontsize=9)
+    axes[0, 0].set_title(
+        "Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each epoch",
+        fontsize=9,
+    )
     axes[0, 1].set_title("Measured: test error\nafter each epoch", fontsize=9)
     return fig
 
@@ -299,11 +369,20 @@ def plot_seconds(ax, rows: list[Row]) -> None:
         ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
         return
     xs = [r.config.cardinality for r in rows]
-    line = ax.plot(xs, [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows], "o-",
-                   label="mean over seeds")
+    line = ax.plot(
+        xs,
+        [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows],
+        "o-",
+        label="mean over seeds",
+    )
     for r in rows:
-        ax.plot([r.config.cardinality] * len(r.seconds_per_epoch), r.seconds_per_epoch, ".",
-                color=line[0].get_color(), alpha=0.4)
+        ax.plot(
+            [r.config.cardinality] * len(r.seconds_per_epoch),
+            r.seconds_per_epoch,
+            ".",
+            color=line[0].get_color(),
+            alpha=0.4,
+        )
     _cardinality_axis(ax, rows)
     ax.set_ylim(0, None)
     ax.set_ylabel("seconds per training epoch (fastest)")
@@ -322,8 +401,13 @@ def plot_relative_cost(ax, sweeps: dict[str, list[Row]]) -> None:
         secs = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows]
         xs = [r.config.cardinality for r in rows]
         line = ax.plot(xs, [s / secs[0] for s in secs], "o-", label=f"{name}: time per epoch")
-        ax.plot(xs, [r.config.macs / rows[0].config.macs for r in rows], "s:", color=line[0].get_color(),
-                label=f"{name}: MACs per image")
+        ax.plot(
+            xs,
+            [r.config.macs / rows[0].config.macs for r in rows],
+            "s:",
+            color=line[0].get_color(),
+            label=f"{name}: MACs per image",
+        )
         ticks.update(xs)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(ticks), [str(c) for c in sorted(ticks)])
@@ -344,7 +428,6 @@ def time_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
     plot_seconds(axes[0, 0], full)
     plot_relative_cost(axes[0, 1], {"tiny": tiny, "full": full})
     return fig
-
 
 
 def curves_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:

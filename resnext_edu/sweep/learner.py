@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .configs import DEFAULT_CARDINALITIES, cardinality_configs, plan
 from .run import RunOptions, SweepOutcome, SweepSettings, run_sweep, sweep_argv
@@ -29,22 +29,44 @@ class LearnerSweep:
 
 def learner_sweep(quick: bool) -> LearnerSweep:
     if quick:
-        return LearnerSweep("lesson", (1, 4, 32), (0,),
-                            SweepSettings.for_budget("lesson", epochs=1, subset=1000, test_subset=500,
-                                                         final_test_subset=1000))
-    return LearnerSweep("lesson", DEFAULT_CARDINALITIES, (0, 1),
-                        SweepSettings.for_budget("lesson", epochs=3, subset=2000, test_subset=500,
-                                                         final_test_subset=2000))
+        return LearnerSweep(
+            "lesson",
+            (1, 4, 32),
+            (0,),
+            SweepSettings.for_budget(
+                "lesson", epochs=1, subset=1000, test_subset=500, final_test_subset=1000
+            ),
+        )
+    return LearnerSweep(
+        "lesson",
+        DEFAULT_CARDINALITIES,
+        (0, 1),
+        SweepSettings.for_budget(
+            "lesson", epochs=3, subset=2000, test_subset=500, final_test_subset=2000
+        ),
+    )
 
 
-def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn: Callable[[str], None] = print,
-                        data=None, on_epoch=None) -> SweepOutcome:
+def train_learner_sweep(
+    spec: LearnerSweep,
+    out_dir: str | os.PathLike,
+    print_fn: Callable[[str], None] = print,
+    data=None,
+    on_epoch=None,
+) -> SweepOutcome:
     """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it stopped)."""
     runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
-    command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
-               shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))
-    options = RunOptions(data=data, command=command, progress=False, print_fn=print_fn, on_epoch=on_epoch,
-                         threads=threads_for_a_busy_cpu())
+    command = "resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " + shlex.join(
+        sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))
+    )
+    options = RunOptions(
+        data=data,
+        command=command,
+        progress=False,
+        print_fn=print_fn,
+        on_epoch=on_epoch,
+        threads=threads_for_a_busy_cpu(),
+    )
     return run_sweep(runs, spec.settings, out_dir, options)
 
 
@@ -57,6 +79,6 @@ def threads_for_a_busy_cpu() -> int | None:
     """
     try:
         busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-    except OSError:          # no load average (Windows)
+    except OSError:  # no load average (Windows)
         return None
     return 1 if busy else None

@@ -12,11 +12,23 @@ from .. import paper
 from ..files import check_out_folder
 from . import figures
 from .configs import cardinality_configs, config_table
-from .results import Gathered, Row, comparison_table, difference, gather, get_metric, ladder, summarize
-from .results import summary_table
+from .results import (
+    Gathered,
+    Row,
+    comparison_table,
+    difference,
+    gather,
+    get_metric,
+    ladder,
+    summarize,
+    summary_table,
+)
 from .run import SweepSettings, sweep_argv
 
-overview, table4_figure = figures.overview, figures.table4_figure     # lesson 05 calls them as report.*
+overview, table4_figure = (
+    figures.overview,
+    figures.table4_figure,
+)  # lesson 05 calls them as report.*
 
 
 def paper_table(which: str = "table3", terms: str = "error") -> str:
@@ -25,8 +37,10 @@ def paper_table(which: str = "table3", terms: str = "error") -> str:
     ``terms="accuracy"`` shows Table 3 as top-1 accuracy, 100 minus the paper's top-1 error, beside a measured
     accuracy (the paper's table and a measured one are always in the same terms)."""
     if terms not in ("error", "accuracy") or (terms == "accuracy" and which != "table3"):
-        raise ValueError(f"paper_table shows table3 as error or accuracy, the others as error; got {which!r} as "
-                         f"{terms!r}.")
+        raise ValueError(
+            f"paper_table shows table3 as error or accuracy, the others as error; got {which!r} as "
+            f"{terms!r}."
+        )
     if which not in ("table3", "table4", "table7"):
         raise ValueError(f"paper_table shows table3, table4 or table7, not {which!r}.")
     t = paper.table(which)
@@ -36,16 +50,22 @@ def paper_table(which: str = "table3", terms: str = "error") -> str:
         if terms == "accuracy":
             lines[0] += "\n  shown as top-1 accuracy (%) = 100 - the paper's top-1 error"
         lines.append(f"  {'setting':<10}{'50 layers':>10}{'101 layers':>12}")
-        lines += [f"  {r['setting']:<10}{flip(r['error_50']):>10.1f}{flip(r['error_101']):>12.1f}"
-                  for r in t["rows"]]
+        lines += [
+            f"  {r['setting']:<10}{flip(r['error_50']):>10.1f}{flip(r['error_101']):>12.1f}"
+            for r in t["rows"]
+        ]
     elif which == "table4":
         lines.append(f"  {'model':<20}{'setting':<8}{'axis':<13}{'top-1':>6}{'top-5':>6}")
-        lines += [f"  {r['model']:<20}{r['setting']:<8}{r['axis']:<13}{r['top1']:>6.1f}{r['top5']:>6.1f}"
-                  for r in t["rows"]]
+        lines += [
+            f"  {r['model']:<20}{r['setting']:<8}{r['axis']:<13}{r['top1']:>6.1f}{r['top5']:>6.1f}"
+            for r in t["rows"]
+        ]
     else:
         lines.append(f"  {'model':<22}{'params':>8}{'CIFAR-10':>10}{'CIFAR-100':>11}")
-        lines += [f"  {r['model']:<22}{r['params_millions']:>7.1f}M{r['cifar10']:>10.2f}{r['cifar100']:>11.2f}"
-                  for r in t["rows"]]
+        lines += [
+            f"  {r['model']:<22}{r['params_millions']:>7.1f}M{r['cifar10']:>10.2f}{r['cifar100']:>11.2f}"
+            for r in t["rows"]
+        ]
     lines.append(f"  source: {paper.source()}")
     return "\n".join(lines)
 
@@ -73,13 +93,21 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
         base = ladder(rows, key).get(1)
         if not twice:
             continue
-        lines = [f"{twice[0].label}: Table 4's question, {m.label}:",
-                 f"  {'model':<28}{'seeds':>6}  {'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
-                 f"  95% CI (Welch), p"]
+        lines = [
+            f"{twice[0].label}: Table 4's question, {m.label}:",
+            f"  {'model':<28}{'seeds':>6}  {'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
+            f"  95% CI (Welch), p",
+        ]
         for r in twice:
             sd = f" +- {r.std:.2f}" if r.n > 1 else ""
-            cost = (f"{r.config.params / base.config.params:>7.2f}x{r.config.macs / base.config.macs:>6.2f}x"
-                    + _welch_cells(r, base)) if base else "  (no 1x64d run to compare with)"
+            cost = (
+                (
+                    f"{r.config.params / base.config.params:>7.2f}x{r.config.macs / base.config.macs:>6.2f}x"
+                    + _welch_cells(r, base)
+                )
+                if base
+                else "  (no 1x64d run to compare with)"
+            )
             lines.append(f"  {_name_2x(r):<28}{r.n:>6}  {f'{r.mean:.2f}{sd}':<15}{cost}")
         for high in (r for r in twice if r.config.axis == "cardinality"):
             for low in (r for r in twice if r.config.axis in ("deeper", "wider")):
@@ -88,23 +116,46 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
     return "\n\n".join(out) or "No 2x-complexity (Table 4) runs yet: `sweep --table4` trains them."
 
 
-def sweep_status(found: Gathered, budget: str, metric: str = "test_error", seeds=(0, 1), out=None) -> str:
+def sweep_status(
+    found: Gathered, budget: str, metric: str = "test_error", seeds=(0, 1), out=None
+) -> str:
     """What a learner needs before reading a sweep's results: its models, its settings, then its table and the
     command that made it, or, with no result files yet, the command that makes them (into ``out``)."""
     configs = cardinality_configs(budget)
-    recipe = found.results[0].raw["settings"] if found.results else SweepSettings.for_budget(budget).identity()
-    lines = [config_table(configs), "", "settings: " + ", ".join(f"{k} {v}" for k, v in recipe.items())]
+    recipe = (
+        found.results[0].raw["settings"]
+        if found.results
+        else SweepSettings.for_budget(budget).identity()
+    )
+    lines = [
+        config_table(configs),
+        "",
+        "settings: " + ", ".join(f"{k} {v}" for k, v in recipe.items()),
+    ]
     if not found.results:
-        argv = sweep_argv(budget, [c.cardinality for c in configs], seeds, SweepSettings.for_budget(budget),
-                          out or f"runs/sweep-{budget}")
-        lines += ["", f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result file "
-                      f"per run):", shlex.join(argv)]
+        argv = sweep_argv(
+            budget,
+            [c.cardinality for c in configs],
+            seeds,
+            SweepSettings.for_budget(budget),
+            out or f"runs/sweep-{budget}",
+        )
+        lines += [
+            "",
+            f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result file "
+            f"per run):",
+            shlex.join(argv),
+        ]
     else:
         data = found.results[0].raw["data"]
-        lines += ["", summary_table(summarize(found.results, metric), metric), "",
-                  f"data: {data['train_images']:,} training images; {data['test_images']:,} test images after "
-                  f"every epoch, {data['final_test_images']:,} at the end",
-                  "command: " + found.results[0].raw["provenance"]["command"]]
+        lines += [
+            "",
+            summary_table(summarize(found.results, metric), metric),
+            "",
+            f"data: {data['train_images']:,} training images; {data['test_images']:,} test images after "
+            f"every epoch, {data['final_test_images']:,} at the end",
+            "command: " + found.results[0].raw["provenance"]["command"],
+        ]
     return "\n".join(lines + [f"skipped: {problem}" for problem in found.problems])
 
 
@@ -114,18 +165,25 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
     Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal), else 2."""
     m = get_metric(metric)
     if plots is not None:
-        check_out_folder(plots, "--plots", create=False)      # before any work: a file there is refused at once
+        check_out_folder(
+            plots, "--plots", create=False
+        )  # before any work: a file there is refused at once
     found = gather(*folders)
     for problem in found.problems:
         print(f"skipped: {problem}", file=sys.stderr)
     if not found.results:
-        print(f"error: no sweep result files in {', '.join(map(str, folders))}. Run a sweep first: "
-              f"python -m resnext_edu sweep --out DIR", file=sys.stderr)
+        print(
+            f"error: no sweep result files in {', '.join(map(str, folders))}. Run a sweep first: "
+            f"python -m resnext_edu sweep --out DIR",
+            file=sys.stderr,
+        )
         return 2
     rows = summarize(found.results, metric)
     print_fn(summary_table(rows, metric))
-    print_fn(f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% confidence "
-             f"interval and p from Welch's t-test")
+    print_fn(
+        f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% confidence "
+        f"interval and p from Welch's t-test"
+    )
     print_fn(comparison_table(rows))
     if any(r.config.scale == 2 for r in rows):
         print_fn("\n" + table4_table(rows, metric))
@@ -135,11 +193,16 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
     if metric in ("test_acc", "test_error"):
         print_fn(paper_table("table3", "accuracy" if metric == "test_acc" else "error"))
     else:
-        print_fn("The paper's Table 3 is top-1 error: --metric test_error shows it beside the measured test error.")
+        print_fn(
+            "The paper's Table 3 is top-1 error: --metric test_error shows it beside the measured test error."
+        )
     if plots is not None:
         out = Path(plots)
         out.mkdir(parents=True, exist_ok=True)
-        drawn = {"overview.png": figures.overview(rows, metric), "curves.png": figures.curves_figure(rows, metric)}
+        drawn = {
+            "overview.png": figures.overview(rows, metric),
+            "curves.png": figures.curves_figure(rows, metric),
+        }
         if any(r.config.scale == 2 for r in rows):
             drawn["table4.png"] = figures.table4_figure(rows, metric)
         for name, fig in drawn.items():
@@ -152,15 +215,20 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
 
 # Lesson 05's cells print these: each a line of numbers per group of results, from the tables above.
 
-def say_difference(rows: list[Row], metric: str = "test_error", high: int = 32, low: int = 1) -> str:
+
+def say_difference(
+    rows: list[Row], metric: str = "test_error", high: int = 32, low: int = 1
+) -> str:
     """C = ``high`` minus C = ``low`` per group, with Welch's 95% confidence interval and p."""
     lines = []
     for key in dict.fromkeys(r.key for r in rows):
         models = ladder(rows, key)
         if high in models and low in models:
             a, b = models[high], models[low]
-            lines.append(f"{a.label}: {get_metric(metric).label}, {a.config.setting} minus {b.config.setting}:"
-                         f"{_welch_cells(a, b)} ({a.n} and {b.n} seeds)")
+            lines.append(
+                f"{a.label}: {get_metric(metric).label}, {a.config.setting} minus {b.config.setting}:"
+                f"{_welch_cells(a, b)} ({a.n} and {b.n} seeds)"
+            )
     return "\n".join(lines) or f"No C = {high} and C = {low} pair yet, so nothing to compare."
 
 
@@ -177,8 +245,10 @@ def say_time(rows: list[Row], results=None, high: int = 32, low: int = 1) -> str
         if high in models and low in models:
             a, b = models[high], models[low]
             ratio = statistics.mean(a.seconds_per_epoch) / statistics.mean(b.seconds_per_epoch)
-            lines.append(f"{a.label}: {a.config.setting} takes {ratio:.2f} times as long per training epoch as "
-                         f"{b.config.setting}, for {a.config.macs / b.config.macs:.2f} times the MACs")
+            lines.append(
+                f"{a.label}: {a.config.setting} takes {ratio:.2f} times as long per training epoch as "
+                f"{b.config.setting}, for {a.config.macs / b.config.macs:.2f} times the MACs"
+            )
     return "\n".join(lines) or f"No C = {high} and C = {low} pair yet."
 
 

@@ -13,13 +13,13 @@ import math
 import os
 import statistics
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..stats import Welch, welch
 from .configs import AXES, SweepConfig
 
-SHIPPED = Path(__file__).resolve().parent.parent / "results"   # resnext_edu/results (package data)
+SHIPPED = Path(__file__).resolve().parent.parent / "results"  # resnext_edu/results (package data)
 RESULT_FORMAT = "resnext-edu sweep result v1"
 SETTINGS_FILE = "sweep-settings.json"
 FINAL_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "seconds_per_epoch")
@@ -35,12 +35,19 @@ def _value(record, where: str, name: str, kind: type, optional: bool = False):
     if not isinstance(record, dict) or name not in record:
         raise ResultError(f"{where} lacks {name!r}")
     value = record[name]
-    number = kind in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
-    good = (value is None and optional) or (isinstance(value, kind) if kind is str else number and (
-        isinstance(value, int) if kind is int else math.isfinite(value)))
+    number = (
+        kind in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
+    )
+    good = (value is None and optional) or (
+        isinstance(value, kind)
+        if kind is str
+        else number and (isinstance(value, int) if kind is int else math.isfinite(value))
+    )
     if not good:
         expected = {int: "a whole number", float: "a finite number", str: "a string"}[kind]
-        raise ResultError(f"{where}[{name!r}] is {value!r}; expected {expected}" + (" or null" * optional))
+        raise ResultError(
+            f"{where}[{name!r}] is {value!r}; expected {expected}" + (" or null" * optional)
+        )
     return value
 
 
@@ -48,7 +55,9 @@ def check_result(raw) -> SweepConfig:
     """Check every field a reader of a result file uses; return its model. Raises :class:`ResultError`."""
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
-        raise ResultError(f"is not a resnext-edu sweep result (format {what!r}, expected {RESULT_FORMAT!r})")
+        raise ResultError(
+            f"is not a resnext-edu sweep result (format {what!r}, expected {RESULT_FORMAT!r})"
+        )
     seed = _value(raw, "the file", "seed", int)
     if seed < 0:
         raise ResultError(f"seed is {seed}; seeds are whole numbers >= 0")
@@ -56,18 +65,28 @@ def check_result(raw) -> SweepConfig:
     for name, kind in typing.get_type_hints(SweepConfig).items():
         if typing.get_origin(kind) is tuple:
             widths = config.get(name) if isinstance(config, dict) else None
-            if not (isinstance(widths, list) and widths and all(type(w) is int and w > 0 for w in widths)):
-                raise ResultError(f"config[{name!r}] is {widths!r}; expected a list of whole numbers >= 1")
+            if not (
+                isinstance(widths, list)
+                and widths
+                and all(type(w) is int and w > 0 for w in widths)
+            ):
+                raise ResultError(
+                    f"config[{name!r}] is {widths!r}; expected a list of whole numbers >= 1"
+                )
         elif kind is int and _value(config, "config", name, int) < 1:
             raise ResultError(f"config[{name!r}] is {config[name]}; expected a whole number >= 1")
         elif kind is str:
             _value(config, "config", name, str)
     if config["axis"] not in AXES:
-        raise ResultError(f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}")
+        raise ResultError(
+            f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}"
+        )
     parsed = SweepConfig.from_dict(config)
     if raw.get("run_id") != f"{parsed.key}_seed{seed}":
-        raise ResultError(f"run_id {raw.get('run_id')!r} does not match its config and seed "
-                          f"({parsed.key}_seed{seed}; edited by hand?)")
+        raise ResultError(
+            f"run_id {raw.get('run_id')!r} does not match its config and seed "
+            f"({parsed.key}_seed{seed}; edited by hand?)"
+        )
     _value(raw.get("settings"), "settings", "epochs", int)
     _value(raw.get("settings"), "settings", "subset", int, optional=True)
     history = raw.get("history")
@@ -77,12 +96,18 @@ def check_result(raw) -> SweepConfig:
     records += [(f"history[{i}]", epoch, EPOCH_NUMBERS) for i, epoch in enumerate(history)]
     for i, epoch in enumerate(history):
         if _value(epoch, f"history[{i}]", "epoch", int) != i + 1:
-            raise ResultError(f"history[{i}]['epoch'] is {epoch['epoch']}; expected {i + 1} (each epoch once)")
+            raise ResultError(
+                f"history[{i}]['epoch'] is {epoch['epoch']}; expected {i + 1} (each epoch once)"
+            )
     for where, record, names in records:
         for name in names:
-            value = _value(record, where, name, float, optional=where != "final" and name.startswith("test"))
+            value = _value(
+                record, where, name, float, optional=where != "final" and name.startswith("test")
+            )
             if name.endswith("_acc") and value is not None and not 0 <= value <= 1:
-                raise ResultError(f"{where}[{name!r}] is {value}; an accuracy is a fraction in [0, 1]")
+                raise ResultError(
+                    f"{where}[{name!r}] is {value}; an accuracy is a fraction in [0, 1]"
+                )
     return parsed
 
 
@@ -91,8 +116,8 @@ class Result:
     """One finished run, read from its result file."""
 
     path: Path
-    source: str                 # "shipped", "mine", or the folder's name
-    raw: dict                   # the whole file
+    source: str  # "shipped", "mine", or the folder's name
+    raw: dict  # the whole file
 
     @property
     def config(self) -> SweepConfig:
@@ -113,7 +138,11 @@ class Result:
     @property
     def key(self) -> tuple:
         """Runs with one key can be averaged together: same source, budget and settings."""
-        return self.source, self.raw["config"]["budget"], json.dumps(self.raw["settings"], sort_keys=True)
+        return (
+            self.source,
+            self.raw["config"]["budget"],
+            json.dumps(self.raw["settings"], sort_keys=True),
+        )
 
     @property
     def label(self) -> str:
@@ -133,7 +162,9 @@ def load_result(path: str | os.PathLike, source: str = "") -> Result:
     except (OSError, UnicodeDecodeError) as error:
         raise ResultError(f"cannot be read ({error})") from None
     except json.JSONDecodeError as error:
-        raise ResultError(f"is not valid JSON ({error.msg} at line {error.lineno}); truncated or edited?") from None
+        raise ResultError(
+            f"is not valid JSON ({error.msg} at line {error.lineno}); truncated or edited?"
+        ) from None
     check_result(raw)
     return Result(path, source or path.parent.name, raw)
 
@@ -145,7 +176,7 @@ class Gathered:
     results: list[Result] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def __add__(self, other: "Gathered") -> "Gathered":
+    def __add__(self, other: Gathered) -> Gathered:
         return Gathered(self.results + other.results, self.problems + other.problems)
 
     def experiments(self) -> dict[tuple, str]:
@@ -162,22 +193,31 @@ def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
         if root.is_file():
             files = [root]
         elif root.is_dir():
-            files = sorted(p for p in root.rglob("*.json") if p.name != SETTINGS_FILE and not
-                           {"runs", "report"} & set(p.relative_to(root).parts[:-1]))
+            files = sorted(
+                p
+                for p in root.rglob("*.json")
+                if p.name != SETTINGS_FILE
+                and not {"runs", "report"} & set(p.relative_to(root).parts[:-1])
+            )
         else:
             found.problems.append(f"{root}: no such file or folder")
             continue
         seen = {}
         for path in files:
             try:
-                result = load_result(path, source or (root.parent.name if root.is_file() else root.name))
+                result = load_result(
+                    path, source or (root.parent.name if root.is_file() else root.name)
+                )
             except ResultError as error:
-                found.problems.append(f"{path}: {error}; skipped. Restore it, or delete it to train that run "
-                                      f"again.")
+                found.problems.append(
+                    f"{path}: {error}; skipped. Restore it, or delete it to train that run again."
+                )
                 continue
             if (result.key, result.raw["run_id"]) in seen:
-                found.problems.append(f"{path}: the same run as {seen[result.key, result.raw['run_id']]}; "
-                                      f"counted once")
+                found.problems.append(
+                    f"{path}: the same run as {seen[result.key, result.raw['run_id']]}; "
+                    f"counted once"
+                )
                 continue
             seen[result.key, result.raw["run_id"]] = path
             found.results.append(result)
@@ -192,11 +232,11 @@ def shipped(budget: str | None = None) -> Gathered:
 
 @dataclass(frozen=True)
 class Metric:
-    label: str                  # axis label, with its unit
-    final_key: str              # key in a result's "final"
-    curve_key: str              # key in each epoch of its "history"
-    scale: float = 1.0          # value shown = scale x stored (100 for %)
-    complement: bool = False    # shown = scale x (1 - stored): error from accuracy
+    label: str  # axis label, with its unit
+    final_key: str  # key in a result's "final"
+    curve_key: str  # key in each epoch of its "history"
+    scale: float = 1.0  # value shown = scale x stored (100 for %)
+    complement: bool = False  # shown = scale x (1 - stored): error from accuracy
     higher_is_better: bool = True
 
     def show(self, value: float | None) -> float | None:
@@ -205,14 +245,27 @@ class Metric:
 
 METRICS = {
     "test_acc": Metric("test accuracy (%)", "test_acc", "test_acc", 100),
-    "test_error": Metric("test error (%)", "test_acc", "test_acc", 100, complement=True, higher_is_better=False),
-    "test_loss": Metric("test loss (cross-entropy, nats)", "test_loss", "test_loss", higher_is_better=False),
+    "test_error": Metric(
+        "test error (%)", "test_acc", "test_acc", 100, complement=True, higher_is_better=False
+    ),
+    "test_loss": Metric(
+        "test loss (cross-entropy, nats)", "test_loss", "test_loss", higher_is_better=False
+    ),
     "train_acc": Metric("training accuracy (%, augmented batches)", "train_acc", "train_acc", 100),
-    "train_error": Metric("training error (%, augmented batches)", "train_acc", "train_acc", 100,
-                          complement=True, higher_is_better=False),
-    "train_loss": Metric("training loss (cross-entropy, nats)", "train_loss", "train_loss", higher_is_better=False),
-    "seconds_per_epoch": Metric("seconds per training epoch", "seconds_per_epoch", "train_seconds",
-                                higher_is_better=False),
+    "train_error": Metric(
+        "training error (%, augmented batches)",
+        "train_acc",
+        "train_acc",
+        100,
+        complement=True,
+        higher_is_better=False,
+    ),
+    "train_loss": Metric(
+        "training loss (cross-entropy, nats)", "train_loss", "train_loss", higher_is_better=False
+    ),
+    "seconds_per_epoch": Metric(
+        "seconds per training epoch", "seconds_per_epoch", "train_seconds", higher_is_better=False
+    ),
 }
 
 
@@ -226,13 +279,15 @@ def get_metric(name: str) -> Metric:
 class Row:
     """One model of one group of results: its seeds' values of a metric, their mean and spread."""
 
-    key: tuple                       # Result.key
-    label: str                       # Result.label
+    key: tuple  # Result.key
+    label: str  # Result.label
     config: SweepConfig
     seeds: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     curves: list[list[float]] = field(default_factory=list)
-    seconds_per_epoch: list[float] = field(default_factory=list)   # per seed: its fastest training epoch
+    seconds_per_epoch: list[float] = field(
+        default_factory=list
+    )  # per seed: its fastest training epoch
 
     @property
     def n(self) -> int:
@@ -251,8 +306,11 @@ class Row:
     def mean_curve(self) -> list[float]:
         """The mean over seeds, epoch by epoch (as long as the shortest curve; epochs not evaluated: left out)."""
         length = min(map(len, self.curves), default=0)
-        return [statistics.mean(c[i] for c in self.curves) for i in range(length)
-                if all(c[i] is not None for c in self.curves)]
+        return [
+            statistics.mean(c[i] for c in self.curves)
+            for i in range(length)
+            if all(c[i] is not None for c in self.curves)
+        ]
 
 
 AXIS_ORDER = {"cardinality": 0, "wider": 1, "deeper": 2}
@@ -269,9 +327,19 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
         row.seeds.append(r.seed)
         row.values.append(m.show(r.final[m.final_key]))
         row.curves.append([m.show(e[m.curve_key]) for e in r.history])
-        row.seconds_per_epoch.append(r.final.get("min_seconds_per_epoch", r.final["seconds_per_epoch"]))
-    return sorted(rows.values(), key=lambda row: (row.label, row.key, row.config.scale,
-                                                  AXIS_ORDER.get(row.config.axis, 3), row.config.cardinality))
+        row.seconds_per_epoch.append(
+            r.final.get("min_seconds_per_epoch", r.final["seconds_per_epoch"])
+        )
+    return sorted(
+        rows.values(),
+        key=lambda row: (
+            row.label,
+            row.key,
+            row.config.scale,
+            AXIS_ORDER.get(row.config.axis, 3),
+            row.config.cardinality,
+        ),
+    )
 
 
 def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
@@ -281,17 +349,25 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
     for row in rows:
         if row.key != current:
             current = row.key
-            lines += ["", row.label, f"  {'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
-                                     f"  {m.label:<28}{'s/epoch':>8}"]
+            lines += [
+                "",
+                row.label,
+                f"  {'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
+                f"  {m.label:<28}{'s/epoch':>8}",
+            ]
         c = row.config
         setting = c.setting + ("" if c.scale == 1 else f" 2x {c.axis}")
         spread = f"{row.mean:7.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:7.2f}"
-        lines.append(f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
-                     f"{statistics.mean(row.seconds_per_epoch):>8.1f}")
+        lines.append(
+            f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
+            f"{statistics.mean(row.seconds_per_epoch):>8.1f}"
+        )
     if lines:
-        lines.append("\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: multiply-"
-                     "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its machine, "
-                     "mean over seeds")
+        lines.append(
+            "\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: multiply-"
+            "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its machine, "
+            "mean over seeds"
+        )
     return "\n".join(lines).lstrip("\n")
 
 
@@ -302,8 +378,11 @@ def difference(high: Row, low: Row) -> Welch | None:
 
 def ladder(rows: list[Row], key: tuple) -> dict[int, Row]:
     """The 1x cardinality models of one group, by C."""
-    return {r.config.cardinality: r for r in rows
-            if r.key == key and r.config.scale == 1 and r.config.axis == "cardinality"}
+    return {
+        r.config.cardinality: r
+        for r in rows
+        if r.key == key and r.config.scale == 1 and r.config.axis == "cardinality"
+    }
 
 
 def compare_to_baseline(rows: list[Row]) -> list[dict]:
@@ -317,10 +396,21 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
             high, low = models[C], models[1]
             w = difference(high, low)
             nan = math.nan
-            out.append({"label": high.label, "setting": high.config.setting, "baseline": low.config.setting,
-                        "difference": high.mean - low.mean, "low": w.low if w else nan,
-                        "high": w.high if w else nan, "df": w.df if w else nan, "t": w.t if w else nan,
-                        "ratio": w.t if w else nan, "p": w.p if w else nan, "n": (high.n, low.n)})
+            out.append(
+                {
+                    "label": high.label,
+                    "setting": high.config.setting,
+                    "baseline": low.config.setting,
+                    "difference": high.mean - low.mean,
+                    "low": w.low if w else nan,
+                    "high": w.high if w else nan,
+                    "df": w.df if w else nan,
+                    "t": w.t if w else nan,
+                    "ratio": w.t if w else nan,
+                    "p": w.p if w else nan,
+                    "n": (high.n, low.n),
+                }
+            )
     return out
 
 
@@ -329,10 +419,14 @@ def comparison_table(rows: list[Row]) -> str:
     found = compare_to_baseline(rows)
     if not found:
         return "  no C = 1 model and another cardinality of the same sweep yet: nothing to compare"
-    lines = [f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  seeds"]
+    lines = [
+        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  seeds"
+    ]
     for c in found:
         ci = "one seed" if math.isnan(c["p"]) else f"[{c['low']:+.2f}, {c['high']:+.2f}]"
         tail = "" if math.isnan(c["p"]) else f"{c['df']:>6.1f}{c['p']:>7.3f}"
-        lines.append(f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
-                     f"  {c['n'][0]} vs {c['n'][1]}")
+        lines.append(
+            f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
+            f"  {c['n'][0]} vs {c['n'][1]}"
+        )
     return "\n".join(lines)
