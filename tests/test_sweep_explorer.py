@@ -77,7 +77,10 @@ def test_invalid_choices_show_a_message_and_keep_the_last_figure(mine):
 
 def test_the_table4_view_says_each_2x_model_against_1x64d_with_its_real_cost(mine, configs):
     """With a 2x wider model (two seeds, by hand: 60 and 62 %), the view's readout gives its row: mean +- SD, params
-    and MACs over 1x64d's (from the configs' counts), difference from 1x64d and the ratio to its standard error."""
+    and MACs over 1x64d's (from the configs' counts), difference from 1x64d with Welch's 95% interval and p
+    (SciPy's t-test here)."""
+    from scipy import stats
+
     wider = next(c for c in table4_configs("tiny", (2,)) if c.axis == "wider")
     for seed, acc in ((0, 0.60), (1, 0.62)):
         write_result(mine, wider, seed, acc, CURVES[1])
@@ -87,9 +90,11 @@ def test_the_table4_view_says_each_2x_model_against_1x64d_with_its_real_cost(min
     assert explorer.message.value == ""
     base = [100 * ACCS[1][s] for s in (0, 1)]
     diff = 61.0 - statistics.mean(base)
-    se = (statistics.variance([60, 62]) / 2 + statistics.variance(base) / 2) ** 0.5
+    test = stats.ttest_ind([60, 62], base, equal_var=False)
+    ci = test.confidence_interval(0.95)
     row = (f"2x wider ({wider.model_name}) 2 61.00 +- {statistics.stdev([60, 62]):.2f} "
-           f"{wider.params / configs[1].params:.2f}x {wider.macs / configs[1].macs:.2f}x {diff:+.2f} {diff / se:.1f}")
+           f"{wider.params / configs[1].params:.2f}x {wider.macs / configs[1].macs:.2f}x {diff:+.2f} "
+           f"[{ci.low:+.2f}, {ci.high:+.2f}] {test.pvalue:.3f}")
     assert row in " ".join(explorer.readout_html.value.split())
     explorer.controls["view"].value = "cardinality"
     assert "2x wider" not in explorer.readout_html.value
