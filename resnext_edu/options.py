@@ -1,14 +1,14 @@
-"""Command-line options made from a dataclass: one flag per field, its help from the field's metadata.
+"""Command-line options made from a dataclass: one flag per field, its help from the field's
+metadata.
 
 ``python -m resnext_edu train`` and ``sweep`` take their training options from the fields of
-:class:`resnext_edu.train.TrainConfig` through :func:`add_options`, and ``sweep --list`` writes them back with
-:func:`to_argv`, so a field added to the dataclass is an option of both commands, and part of a sweep's settings,
-without another edit. A field's annotation decides how its flag reads:
+:class:`resnext_edu.train.TrainConfig` through :func:`add_options`, and ``sweep --list`` writes them
+back with :func:`to_argv`, so a field added to the dataclass is an option of both commands, and part
+of a sweep's settings, without another edit. A field's annotation decides how its flag reads:
 
 * ``bool`` (and ``bool | None``): ``--name`` / ``--no-name``;
 * ``int``, ``float``, ``str``: one value; ``int | None``: a number or ``all``;
-* ``tuple``: pairs ``A:B`` such as ``16:0.4 24:0.3`` (none: an empty tuple).
-"""
+* ``tuple``: pairs ``A:B`` such as ``16:0.4 24:0.3`` (none: an empty tuple)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def _number(text: str) -> int | float:
 
 
 def _kind(cls, name: str):
-    """The annotation of field ``name``, resolved (``from __future__ import annotations`` keeps it a string)."""
+    """The annotation of field ``name``, resolved (``from __future__ import annotations`` keeps it a
+    string)."""
     return typing.get_type_hints(cls)[name]
 
 
@@ -62,10 +63,9 @@ def _argparse_kwargs(kind) -> dict:
 def add_options(parser, cls, *, skip=(), defaults=None, shown=None) -> None:
     """Add one option per field of dataclass ``cls`` (except ``skip``) to ``parser``.
 
-    ``defaults``: an instance whose values are the options' defaults; None: an option not given is absent from the
-    parsed namespace (the caller fills it in: a sweep takes its budget's settings). ``shown(name)``: the default
-    written in the help, when it is not ``defaults``' value.
-    """
+    ``defaults``: an instance whose values are the options' defaults; None: an option not given is
+    absent from the parsed namespace (the caller fills it in: a sweep takes its budget's settings).
+    ``shown(name)``: the default written in the help, when it is not ``defaults``' value."""
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
@@ -86,7 +86,8 @@ def add_options(parser, cls, *, skip=(), defaults=None, shown=None) -> None:
 
 
 def given(args: argparse.Namespace, cls, skip=()) -> dict:
-    """The values of ``cls``'s fields present in ``args`` (those given, when the defaults were suppressed)."""
+    """The values of ``cls``'s fields present in ``args`` (those given, when the defaults were
+    suppressed)."""
     values = {}
     for field in dataclasses.fields(cls):
         if field.name not in skip and hasattr(args, field.name):
@@ -96,8 +97,9 @@ def given(args: argparse.Namespace, cls, skip=()) -> dict:
 
 
 def to_argv(obj, cls=None, *, skip=(), unless_equal=None) -> list[str]:
-    """The options that set every field of dataclass instance ``obj`` (except ``skip``) to its value; with
-    ``unless_equal`` (another instance), only those of the fields whose values differ from it."""
+    """The options that set every field of dataclass instance ``obj`` (except ``skip``) to its
+    value; with ``unless_equal`` (another instance), only those of the fields whose values differ
+    from it."""
     cls = cls or type(obj)
     argv = []
     for field in dataclasses.fields(cls):

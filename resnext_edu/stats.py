@@ -9,7 +9,8 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Welch:
-    """Mean of ``a`` minus mean of ``b``, with the confidence interval of that difference from Welch's t-test."""
+    """Mean of ``a`` minus mean of ``b``, with the confidence interval of that difference from
+    Welch's t-test."""
 
     mean_a: float
     mean_b: float
@@ -24,9 +25,11 @@ class Welch:
 
 
 def welch(a, b, confidence: float = 0.95) -> Welch:
-    """Welch's t-test (unequal variances) of ``a`` against ``b``: ``scipy.stats.ttest_ind(equal_var=False)``.
+    """Welch's t-test (unequal variances) of ``a`` against ``b``:
+    ``scipy.stats.ttest_ind(equal_var=False)``.
 
-    Each group needs at least two values (one value has no spread); otherwise a ValueError says so."""
+    Each group needs at least two values (one value has no spread); otherwise a ValueError says
+    so."""
     a, b = [float(x) for x in a], [float(x) for x in b]
     if min(len(a), len(b)) < 2:
         raise ValueError(

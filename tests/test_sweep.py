@@ -1,7 +1,8 @@
-"""The sweep: complexity-matched configs (against a brute-force search, hand-known widths and an independent count),
-and the runner's guarantees, each tried with real processes: a sweep killed at random points and run again trains
-each run once and loses nothing; two and four sweeps sharing a folder train each run once; of two sweeps with other
-settings started together one is refused; `--list`'s commands read back exactly, hostile paths included."""
+"""The sweep: complexity-matched configs (against a brute-force search, hand-known widths and an
+independent count), and the runner's guarantees, each tried with real processes: a sweep killed at
+random points and run again trains each run once and loses nothing; two and four sweeps sharing a
+folder train each run once; of two sweeps with other settings started together one is refused;
+`--list`'s commands read back exactly, hostile paths included."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_lesson_configs_match_a_brute_force_search_and_hand_counts():
         with torch.device("meta"):
             model = c.create()
         assert model.config.cardinality == c.cardinality and model.config.depth == 29
-    # at this budget the widths are Table 2's (the paper's 1x complexity settings) plus d = 8 for C = 16
+    # at this budget the widths are Table 2's (the paper's 1x complexity settings), and d = 8 at 16
     assert [(c.cardinality, c.base_width) for c in configs] == [
         (1, 64),
         (2, 40),
@@ -127,8 +128,8 @@ def test_full_budget_is_resnet20_at_lesson_widths_matched_by_a_brute_force_searc
         )
         assert abs(c.params / baseline - 1) < 0.05, c  # the issue's "within 5%"
     assert [c.cardinality for c in configs] == [1, 2, 4, 8, 16, 32]
-    # Table 4's axis at this depth: wider and more cardinality stay at depth 20; deeper is the CIFAR depth closest
-    # to twice the parameters (its neighbours are further away)
+    # Table 4's axis at this depth: wider and more cardinality stay at depth 20; deeper is the CIFAR
+    # depth closest to twice the parameters (its neighbours are further away)
     deeper, wider, *more = table4_configs("full", (2,))
     assert wider.depth == 20 and all(c.depth == 20 for c in more) and deeper.depth > 20
     for other in (deeper.depth - 9, deeper.depth + 9):
@@ -138,8 +139,9 @@ def test_full_budget_is_resnet20_at_lesson_widths_matched_by_a_brute_force_searc
 
 
 def test_a_result_file_names_no_absolute_path(tmp_path, monkeypatch):
-    """A shipped result must not name a folder of the machine that made it (issue 12): here the image folder and
-    the cache lie outside the working folder, and the output folder is given by its absolute path."""
+    """A shipped result must not name a folder of the machine that made it (issue 12): here the
+    image folder and the cache lie outside the working folder, and the output folder is given by its
+    absolute path."""
     from PIL import Image
 
     from resnext_edu.data import CLASSES, load_cifar10
@@ -188,9 +190,9 @@ def test_a_result_file_names_no_absolute_path(tmp_path, monkeypatch):
     assert "image folder .../elsewhere/cifar-images" in raw["data"]["source"]
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # The runner, as separate processes
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 TINY_ARGS = [
     "--budget",
@@ -371,8 +373,9 @@ def _claim(out: Path, epochs: int, barrier, results) -> None:
 
 
 def test_sweeps_starting_at_one_instant_write_the_folders_settings_once(tmp_path):
-    """Four processes with other settings claim one folder at the same instant, eight times: each time exactly one
-    writes the settings, and each of the others is refused, told the winner's value."""
+    """Four processes with other settings claim one folder at the same instant, eight times: each
+    time exactly one writes the settings, and each of the others is refused, told the winner's
+    value."""
     ctx = multiprocessing.get_context("fork")
     for trial in range(8):
         out = tmp_path / f"trial{trial}"
@@ -415,7 +418,8 @@ def test_a_run_another_process_holds_is_skipped_and_named_and_freed_when_it_dies
             sys.executable,
             "-c",
             "import sys, time; from filelock import FileLock; "
-            "held = FileLock(sys.argv[1]); held.acquire(); print('held', flush=True); time.sleep(120)",
+            "held = FileLock(sys.argv[1]); held.acquire(); print('held', flush=True); "
+            "time.sleep(120)",
             str(lock),
         ],
         stdout=subprocess.PIPE,
@@ -440,9 +444,9 @@ def test_a_run_another_process_holds_is_skipped_and_named_and_freed_when_it_dies
     assert outcome.trained == [run.run_id] and outcome.complete
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # --list
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 
 def test_list_prints_one_runnable_command_per_run(tmp_path, capsys):
@@ -492,8 +496,8 @@ HOSTILE = [
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_list_quotes_hostile_paths_so_a_shell_gives_back_each_argument(tmp_path, capsys, hostile):
-    """bash (an independent parser) and shlex.split must read each printed line back as the argv --list meant,
-    running nothing."""
+    """bash (an independent parser) and shlex.split must read each printed line back as the argv
+    --list meant, running nothing."""
     out, data_dir = str(tmp_path / hostile / "out"), str(tmp_path / hostile / "data")
     assert (
         cli.main(
@@ -539,9 +543,9 @@ def test_cli_bad_cardinality_says_what_to_do(capsys):
     assert "cannot hold cardinality 32" in err and "largest cardinality it holds is 8" in err
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # One real (tiny) sweep in this process, shared by the tests below
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 SETTINGS = SweepSettings.for_budget(
     "tiny",

@@ -1,5 +1,6 @@
-"""One source for training settings: the options of `train` and `sweep`, a sweep's identity and `--list`'s commands
-all come from TrainConfig's fields; the budgets' recipes are pinned to what the shipped result files record."""
+"""One source for training settings: the options of `train` and `sweep`, a sweep's identity and
+`--list`'s commands all come from TrainConfig's fields; the budgets' recipes are pinned to what the
+shipped result files record."""
 
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ def test_a_new_field_is_an_option_of_both_commands_and_part_of_a_sweeps_identity
 
 
 def test_every_option_is_a_field_and_every_field_an_option():
-    """Both commands' training options are exactly TrainConfig's fields (the sweep's: all but seed, which it
-    takes per run from --seeds, plus its data choices)."""
+    """Both commands' training options are exactly TrainConfig's fields (the sweep's: all but seed,
+    which it takes per run from --seeds, plus its data choices)."""
     commands = cli.build_parser()._subparsers._group_actions[0].choices
     train = {a.dest for a in commands["train"]._actions}
     swept = {a.dest for a in commands["sweep"]._actions}
@@ -96,9 +97,9 @@ def test_sweep_argv_reads_back_to_the_same_settings(budget, changes):
 
 @pytest.mark.parametrize("budget", ["lesson", "full"])
 def test_a_budgets_recipe_is_what_its_shipped_files_record(budget):
-    """`--budget lesson` and `--budget full` train as their shipped sweeps did, whatever TrainConfig's defaults or
-    train.FAST_RECIPE become: every setting the files record equals the budget's, and every setting of the
-    budget's recipe is recorded there."""
+    """`--budget lesson` and `--budget full` train as their shipped sweeps did, whatever
+    TrainConfig's defaults or train.FAST_RECIPE become: every setting the files record equals the
+    budget's, and every setting of the budget's recipe is recorded there."""
     files = sorted((SHIPPED / budget).glob("*.json"))
     assert files
     recipe = SweepSettings.for_budget(budget).identity()

@@ -1,5 +1,6 @@
-"""The sweep's statistics: Welch's t-test (resnext_edu.stats) against a hand computation of the Welch-Satterthwaite
-degrees of freedom, and the tables that print it, on made-up result files and on the shipped ones."""
+"""The sweep's statistics: Welch's t-test (resnext_edu.stats) against a hand computation of the
+Welch-Satterthwaite degrees of freedom, and the tables that print it, on made-up result files and on
+the shipped ones."""
 
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ from resnext_edu.sweep import (
 from resnext_edu.sweep.results import Result
 
 CONFIGS = {c.cardinality: c for c in cardinality_configs("lesson", (1, 32))}
-# test errors (%): C = 32: 10, 12, 14 (mean 12, s^2 = 4, n = 3); C = 1: 15, 16 (mean 15.5, s^2 = 0.5, n = 2)
+# test errors (%): C = 32: 10, 12, 14 (mean 12, s^2 = 4, n = 3); C = 1: 15, 16 (mean 15.5, s^2 =
+# 0.5, n = 2)
 ERRORS = {32: [10.0, 12.0, 14.0], 1: [15.0, 16.0]}
 
 
 def hand_welch(a, b):
-    """Welch by hand: SE^2 = s_a^2/n_a + s_b^2/n_b; df = SE^4 / ((s_a^2/n_a)^2/(n_a-1) + (s_b^2/n_b)^2/(n_b-1));
-    the interval from the t distribution's quantile (scipy.stats.t, not the t-test)."""
+    """Welch by hand: SE^2 = s_a^2/n_a + s_b^2/n_b; df = SE^4 / ((s_a^2/n_a)^2/(n_a-1) +
+    (s_b^2/n_b)^2/(n_b-1)); the interval from the t distribution's quantile (scipy.stats.t, not the
+    t-test)."""
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
@@ -148,7 +151,8 @@ def test_sweep_report_on_the_shipped_sweep_recomputed_from_the_files(capsys):
 
 
 def _counted(config) -> tuple[int, float]:
-    """Params by summing the built model's tensors, MACs by torch's own FLOP counter (FLOPs / 2) on one image."""
+    """Params by summing the built model's tensors, MACs by torch's own FLOP counter (FLOPs / 2) on
+    one image."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -190,8 +194,8 @@ def test_table4_table_by_hand_with_the_ratios_counted_by_torch():
         assert expected in " ".join(text.split()), (expected, text)
     diff, low, high, _, _, p = hand_welch(twice["cardinality"], twice["deeper"])
     assert (
-        f"2x cardinality (64x5d) minus 2x deeper (resnet56): {diff:+.2f} [{low:+.2f}, {high:+.2f}] {p:.3f}"
-        in " ".join(text.split())
+        f"2x cardinality (64x5d) minus 2x deeper (resnet56): {diff:+.2f} "
+        f"[{low:+.2f}, {high:+.2f}] {p:.3f}" in " ".join(text.split())
     )
     assert table4_table(summarize(runs[:2], "test_error")).startswith(
         "No 2x-complexity (Table 4) runs yet"

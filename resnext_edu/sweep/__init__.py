@@ -1,15 +1,16 @@
 """Complexity-matched cardinality sweeps: which models, how they train, their results (lesson 05).
 
-The paper's central experiment (Xie et al. 2017, Table 3; Table 4 for 2x complexity), at a scale a learner can
-run: models of equal parameter count (and about equal MACs) that differ in how they spend them, C parallel
-transformations of width d. Modules:
+The paper's central experiment (Xie et al. 2017, Table 3; Table 4 for 2x complexity), at a scale a
+learner can run: models of equal parameter count (and about equal MACs) that differ in how they
+spend them, C parallel transformations of width d. Modules:
 
-* :mod:`.configs`: budgets, the complexity-matched models (the width solver), Table 4's models, the runs
-* :mod:`.run`: a sweep's settings, and training each (model, seed) into its own result file (resumable, locked)
+* :mod:`.configs`: budgets, the complexity-matched models (the width solver), Table 4's models, the
+  runs
+* :mod:`.run`: a sweep's settings, and training each (model, seed) into its own result file
+  (resumable, locked)
 * :mod:`.results`: reading result files, mean +- std over seeds, differences with Welch's t-test
 * :mod:`.figures`: every plot; :mod:`.report`: what ``sweep-report`` prints and saves
-* :mod:`.learner`: the lesson's train button
-"""
+* :mod:`.learner`: the lesson's train button"""
 
 from .configs import (
     BUDGETS,

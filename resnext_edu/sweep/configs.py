@@ -1,18 +1,21 @@
-"""Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's Tables 2-4).
+"""Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's
+Tables 2-4).
 
-A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d; ResNet-20 for the full-data budget),
-at chosen stage widths; its parameter count is the complexity every model of the sweep is matched to. Two axes, as in the paper:
+A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d; ResNet-20 for the
+full-data budget), at chosen stage widths; its parameter count is the complexity every model of the
+sweep is matched to. Two axes, as in the paper:
 
-* **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d that the width
-  solver (:func:`resnext_edu.counting.match_base_width`) picks so that the model's parameter count is the
-  closest to the template's (within a few percent: d is a whole number).
-* **2x complexity** (Table 4): at twice the budget's parameters, the three ways to spend them: *deeper* (C = 1,
-  d = 64, more blocks: the CIFAR depth 11, 20, 29, ... closest to 2x), *wider* (C = 1, d solved for 2x) and
-  *cardinality* (C = 2 and C = 64 by default, d solved for 2x; the paper's 2x64d and 64x4d).
+* **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d
+  that the width solver (:func:`resnext_edu.counting.match_base_width`) picks so that the model's
+  parameter count is the closest to the template's (within a few percent: d is a whole number).
+* **2x complexity** (Table 4): at twice the budget's parameters, the three ways to spend them:
+  *deeper* (C = 1, d = 64, more blocks: the CIFAR depth 11, 20, 29, ... closest to 2x), *wider* (C =
+  1, d solved for 2x) and *cardinality* (C = 2 and C = 64 by default, d solved for 2x; the paper's
+  2x64d and 64x4d).
 
 Parameters are counted on the "meta" device (no memory, no compute); MACs per 32x32 image by
-:func:`resnext_edu.counting.count` (units: params = learnable numbers; MACs = multiply-accumulates, conv + fc).
-"""
+:func:`resnext_edu.counting.count` (units: params = learnable numbers; MACs = multiply-accumulates,
+conv + fc)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ AXES = ("cardinality", "deeper", "wider")
 
 @dataclass(frozen=True)
 class Budget:
-    """A complexity budget: the parameter count of ``baseline`` (a C = 1 ResNet) at these stage widths."""
+    """A complexity budget: the parameter count of ``baseline`` (a C = 1 ResNet) at these stage
+    widths."""
 
     name: str  # used in file names and plots: "lesson", "tiny", ...
     stage_widths: tuple[int, ...]  # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
@@ -43,7 +47,8 @@ class Budget:
 
     @property
     def baseline(self) -> str:
-        """The C = 1, d = 64 ResNet whose parameters set the budget: ``resnet29`` at the paper's depth."""
+        """The C = 1, d = 64 ResNet whose parameters set the budget: ``resnet29`` at the paper's
+        depth."""
         return f"resnet{self.depth}"
 
     def overrides(self) -> dict:
@@ -158,7 +163,8 @@ class SweepConfig:
 
 
 def _overrides(budget: Budget | SweepConfig) -> dict:
-    """The model overrides a budget and its sweep's models share: stage widths, stem width, classes."""
+    """The model overrides a budget and its sweep's models share: stage widths, stem width,
+    classes."""
     return {
         "stage_widths": tuple(budget.stage_widths),
         "stem_width": budget.stem_width,
@@ -224,11 +230,11 @@ def _check_cardinalities(cardinalities) -> tuple[int, ...]:
 def cardinality_configs(
     budget: str | Budget = "lesson", cardinalities=DEFAULT_CARDINALITIES
 ) -> list[SweepConfig]:
-    """Table 3 at a learner's scale: for each C, the d from the width solver that matches the budget's params.
+    """Table 3 at a learner's scale: for each C, the d from the width solver that matches the
+    budget's params.
 
-    Raises ValueError (naming the largest C the budget holds) for a cardinality whose d would fall below the
-    thinnest width every stage can hold.
-    """
+    Raises ValueError (naming the largest C the budget holds) for a cardinality whose d would fall
+    below the thinnest width every stage can hold."""
     budget = get_budget(budget)
     configs = []
     for C in _check_cardinalities(cardinalities):
@@ -251,15 +257,19 @@ def _too_many(budget: Budget, C: int, scale: int) -> str:
         budget.num_classes,
     )
     return (
-        f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({scale * budget.params:,} params) cannot "
-        f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs {need:,} params. "
-        f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C or a larger "
+        f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} "
+        f"({scale * budget.params:,} params) cannot "
+        f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs "
+        f"{need:,} params. "
+        f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C "
+        "or a larger "
         f"budget ({', '.join(BUDGETS)})."
     )
 
 
 def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
-    """The largest power-of-two cardinality whose thinnest model still fits ``scale`` x the budget's params."""
+    """The largest power-of-two cardinality whose thinnest model still fits ``scale`` x the budget's
+    params."""
     budget = get_budget(budget)
     smallest = models.thinnest_base_width(budget.stage_widths)
     C = 1
@@ -281,8 +291,9 @@ def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
 def width_for_params(
     budget: Budget, cardinality: int, target: int, depth: int | None = None
 ) -> int:
-    """The d whose model (at this cardinality and depth) has the parameter count closest to ``target``: the same
-    solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another budget (2x for Table 4)."""
+    """The d whose model (at this cardinality and depth) has the parameter count closest to
+    ``target``: the same solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another
+    budget (2x for Table 4)."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     smallest = models.thinnest_base_width(sw)
     depth = budget.depth if depth is None else depth
@@ -295,7 +306,8 @@ def width_for_params(
 
 
 def depth_for_params(budget: Budget, target: int) -> int:
-    """The CIFAR depth (11, 20, 29, ...) of the C = 1, d = 64 model with the parameter count closest to ``target``."""
+    """The CIFAR depth (11, 20, 29, ...) of the C = 1, d = 64 model with the parameter count closest
+    to ``target``."""
     sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     best = None
     for depth in CIFAR_DEPTHS:
@@ -312,10 +324,9 @@ def table4_configs(
 ) -> list[SweepConfig]:
     """Table 4 at a learner's scale: three ways to spend 2x the budget's parameters.
 
-    Returns, in this order: *deeper* (C = 1, d = 64, the depth closest to 2x), *wider* (C = 1, d solved for 2x)
-    and one *cardinality* model per C in ``cardinalities`` (d solved for 2x). Compare them with the 1x sweep's
-    1x64d (the baseline) and with each other.
-    """
+    Returns, in this order: *deeper* (C = 1, d = 64, the depth closest to 2x), *wider* (C = 1, d
+    solved for 2x) and one *cardinality* model per C in ``cardinalities`` (d solved for 2x). Compare
+    them with the 1x sweep's 1x64d (the baseline) and with each other."""
     budget = get_budget(budget)
     target = 2 * budget.params
     configs = [
@@ -332,7 +343,8 @@ def table4_configs(
 
 
 def config_table(configs: list[SweepConfig]) -> str:
-    """The table printed before anything trains: C, d, group width, params (and % of the target), MACs."""
+    """The table printed before anything trains: C, d, group width, params (and % of the target),
+    MACs."""
     lines = [
         f"{'model':<22}{'axis':<12}{'C':>4}{'d':>5}{'depth':>7}{'params':>12}{'vs target':>11}"
         f"{'MACs':>15}",
@@ -345,7 +357,8 @@ def config_table(configs: list[SweepConfig]) -> str:
             f"{c.macs:>15,}"
         )
     lines.append(
-        "params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs target': "
+        "params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs "
+        "target': "
         "difference from the budget's params (x2 for Table 4's rows)"
     )
     return "\n".join(lines)
@@ -364,10 +377,11 @@ class Run:
 
 
 def plan(configs: list[SweepConfig], seeds, extra=()) -> list[Run]:
-    """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) pair in ``extra``.
+    """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) pair in
+    ``extra``.
 
-    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped half-way has
-    comparable numbers for every model rather than all seeds of a few."""
+    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped
+    half-way has comparable numbers for every model rather than all seeds of a few."""
     runs = [Run(c, s) for s in _check_seeds(seeds) for c in configs]
     for more, more_seeds in extra:
         runs += [Run(c, s) for s in _check_seeds(more_seeds) for c in more]

@@ -1,10 +1,10 @@
-"""Every plot of a sweep's results, and the paper's numbers beside them in panels of their own (lesson 05).
+"""Every plot of a sweep's results, and the paper's numbers beside them in panels of their own
+(lesson 05).
 
-Every plot says what it shows and in which unit; every value axis of a bar chart or an error plot starts at zero,
-so a gap of a point looks like a point. Measured numbers come from result files; the paper's come from
-:mod:`resnext_edu.paper` (ImageNet-1K or full-scale CIFAR, 300 epochs) and are drawn in grey, labelled "paper",
-never in the same series as a measured one.
-"""
+Every plot says what it shows and in which unit; every value axis of a bar chart or an error plot
+starts at zero, so a gap of a point looks like a point. Measured numbers come from result files; the
+paper's come from :mod:`resnext_edu.paper` (ImageNet-1K or full-scale CIFAR, 300 epochs) and are
+drawn in grey, labelled "paper", never in the same series as a measured one."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
 
 
 def _figure(nrows: int, ncols: int, width: float = 11.0, height: float = 3.6):
-    """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a cell returns it),
-    then closed at once (so that the backend does not draw it a second time at the end of the cell)."""
+    """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a
+    cell returns it), then closed at once (so that the backend does not draw it a second time at the
+    end of the cell)."""
     import matplotlib.pyplot as plt  # heavy (about 1 s): only when a plot is drawn
 
     fig, axes = plt.subplots(
@@ -85,7 +86,8 @@ def plot_accuracy(ax, rows: list[Row], metric: str = "test_acc", show_seeds: boo
 
 
 def plot_paper_table3(ax) -> None:
-    """The paper's Table 3: ImageNet-1K top-1 error vs cardinality, 50 and 101 layers (its own panel)."""
+    """The paper's Table 3: ImageNet-1K top-1 error vs cardinality, 50 and 101 layers (its own
+    panel)."""
     t = paper.table("table3")
     xs = [row["cardinality"] for row in t["rows"]]
     for key, style in (("error_50", "o-"), ("error_101", "s--")):
@@ -107,7 +109,8 @@ def plot_paper_table3(ax) -> None:
 
 
 def plot_complexity(ax, rows: list[Row]) -> None:
-    """Params and MACs of each model relative to the 1x64d template: flat by construction (the width solver)."""
+    """Params and MACs of each model relative to the 1x64d template: flat by construction (the width
+    solver)."""
     rows = _cardinality_rows(rows)
     seen = {}
     for r in rows:
@@ -129,9 +132,11 @@ def plot_complexity(ax, rows: list[Row]) -> None:
 
 
 def plot_time(ax, rows: list[Row]) -> None:
-    """Measured seconds per training epoch vs cardinality: equal MACs, unequal time (grouped convolutions).
+    """Measured seconds per training epoch vs cardinality: equal MACs, unequal time (grouped
+    convolutions).
 
-    Each run's fastest epoch (the one least slowed by other programs on a shared machine), mean over seeds."""
+    Each run's fastest epoch (the one least slowed by other programs on a shared machine), mean over
+    seeds."""
     rows = _cardinality_rows(rows)
     if not rows:
         return
@@ -177,7 +182,8 @@ def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
 
 
 def plot_table4(ax, rows: list[Row], metric: str = "test_acc") -> None:
-    """Table 4 at a learner's scale: the 1x baselines, then 2x complexity spent deeper, wider or on cardinality."""
+    """Table 4 at a learner's scale: the 1x baselines, then 2x complexity spent deeper, wider or on
+    cardinality."""
     m = get_metric(metric)
     ones = _cardinality_rows(rows)
     chosen = ([ones[0], ones[-1]] if len(ones) > 1 else ones) + [
@@ -222,8 +228,8 @@ def plot_paper_table4(ax) -> None:
 
 
 def _label_bars(ax, bars, texts: list[str], ends: list[float] | None = None) -> None:
-    """Each bar's value written past its end (or its error bar's, ``ends``): the bars start at zero, so a gap of a
-    few tenths needs the number."""
+    """Each bar's value written past its end (or its error bar's, ``ends``): the bars start at zero,
+    so a gap of a few tenths needs the number."""
     for bar, text, end in zip(bars, texts, ends or [b.get_width() for b in bars]):
         ax.annotate(
             text,
@@ -236,7 +242,8 @@ def _label_bars(ax, bars, texts: list[str], ends: list[float] | None = None) -> 
 
 
 def _from_zero(ax, largest: float) -> None:
-    """A bar's length is its value (lesson 05, Section 3): the axis starts at zero, with room for the labels."""
+    """A bar's length is its value (lesson 05, Section 3): the axis starts at zero, with room for
+    the labels."""
     ax.set_xlim(0.0, largest * 1.3)
 
 
@@ -249,7 +256,8 @@ def table4_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figur
 
 
 def overview(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
-    """Four panels for lesson 05: measured accuracy vs C | paper's Table 3 / complexity | time per epoch."""
+    """Four panels for lesson 05: measured accuracy vs C | paper's Table 3 / complexity | time per
+    epoch."""
     fig, axes = _figure(2, 2, height=3.8)
     plot_accuracy(axes[0, 0], rows, metric)
     plot_paper_table3(axes[0, 1])
@@ -269,7 +277,8 @@ def _top(rows: list[Row]) -> float:
 
 
 def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> None:
-    """Test error vs C: mean +- sample SD over seeds, each seed a dot, "n = seeds" over each point, from zero."""
+    """Test error vs C: mean +- sample SD over seeds, each seed a dot, "n = seeds" over each point,
+    from zero."""
     if not _cardinality_rows(rows):
         ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(f"Measured: {name} sweep")
@@ -294,7 +303,8 @@ def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> Non
 
 
 def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
-    """Three panels, test error (%) vs cardinality: the tiny sweep | the full sweep (same y scale) | the paper.
+    """Three panels, test error (%) vs cardinality: the tiny sweep | the full sweep (same y scale) |
+    the paper.
 
     ``tiny`` and ``full`` are rows summarised with the metric "test_error"."""
     fig, axes = _figure(1, 3, width=13, height=4.0)
@@ -307,7 +317,8 @@ def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
 
 
 def _error_curves(results: list[Result], cardinality: int, key: str) -> list[list[float]]:
-    """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or test_acc)."""
+    """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or
+    test_acc)."""
     mine = [
         r
         for r in results
@@ -319,10 +330,12 @@ def _error_curves(results: list[Result], cardinality: int, key: str) -> list[lis
 
 
 def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figure.Figure:
-    """The paper's Fig. 5 at this scale: training error and test error per epoch, C = 1 against C = 32.
+    """The paper's Fig. 5 at this scale: training error and test error per epoch, C = 1 against C =
+    32.
 
-    Thin lines: each seed; thick: the mean over seeds. Training error: 100 - train_acc, on the augmented batches
-    during each epoch (label smoothing in the loss, not in the count of correct answers)."""
+    Thin lines: each seed; thick: the mean over seeds. Training error: 100 - train_acc, on the
+    augmented batches during each epoch (label smoothing in the loss, not in the count of correct
+    answers)."""
     fig, axes = _figure(1, 2, width=11, height=3.8)
     panels = (("train_acc", "training error (%)"), ("test_acc", "test error (%)"))
     for ax, (key, label) in zip(axes[0], panels):
@@ -355,7 +368,8 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
         else:
             ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
     axes[0, 0].set_title(
-        "Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each epoch",
+        "Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each "
+        "epoch",
         fontsize=9,
     )
     axes[0, 1].set_title("Measured: test error\nafter each epoch", fontsize=9)
@@ -363,7 +377,8 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
 
 
 def plot_seconds(ax, rows: list[Row]) -> None:
-    """Seconds per training epoch vs C (each run's fastest epoch: a dot per seed, the line through the means)."""
+    """Seconds per training epoch vs C (each run's fastest epoch: a dot per seed, the line through
+    the means)."""
     rows = _cardinality_rows(rows)
     if not rows:
         ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
@@ -392,7 +407,8 @@ def plot_seconds(ax, rows: list[Row]) -> None:
 
 
 def plot_relative_cost(ax, sweeps: dict[str, list[Row]]) -> None:
-    """Time per epoch and MACs of each C relative to its sweep's C = 1 model: equal work, unequal time."""
+    """Time per epoch and MACs of each C relative to its sweep's C = 1 model: equal work, unequal
+    time."""
     ticks = set()
     for name, rows in sweeps.items():
         rows = _cardinality_rows(rows)

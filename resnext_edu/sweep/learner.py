@@ -1,10 +1,11 @@
-"""The learner's own sweep in lesson 05: the shipped experiment, small enough to train while reading.
+"""The learner's own sweep in lesson 05: the shipped experiment, small enough to train while
+reading.
 
-Quick mode (``RESNEXT_EDU_QUICK=1``, the course's tests): three cardinalities, one seed, one epoch on 1,000
-images: a check that the machinery works on your machine, with numbers too noisy to mean anything. Default mode:
-all six cardinalities, two seeds, three epochs on 2,000 images (several minutes on a laptop CPU). Both use the
-lesson budget, so their configs are exactly the shipped ones; only the training is shorter.
-"""
+Quick mode (``RESNEXT_EDU_QUICK=1``, the course's tests): three cardinalities, one seed, one epoch
+on 1,000 images: a check that the machinery works on your machine, with numbers too noisy to mean
+anything. Default mode: all six cardinalities, two seeds, three epochs on 2,000 images (several
+minutes on a laptop CPU). Both use the lesson budget, so their configs are exactly the shipped ones;
+only the training is shorter."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def train_learner_sweep(
     data=None,
     on_epoch=None,
 ) -> SweepOutcome:
-    """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it stopped)."""
+    """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it
+    stopped)."""
     runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
     command = "resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " + shlex.join(
         sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))
@@ -71,12 +73,13 @@ def train_learner_sweep(
 
 
 def threads_for_a_busy_cpu() -> int | None:
-    """1 when the CPU is already busy (load average above its core count), else None (PyTorch's choice).
+    """1 when the CPU is already busy (load average above its core count), else None (PyTorch's
+    choice).
 
-    PyTorch's CPU threads wait for each other at every operation; when other programs hold the cores, one slow
-    thread stalls them all, and two threads can train several times slower than one (measured on this course's
-    shared 2-core machine). On an idle laptop or Colab, PyTorch's default is the faster choice.
-    """
+    PyTorch's CPU threads wait for each other at every operation; when other programs hold the
+    cores, one slow thread stalls them all, and two threads can train several times slower than one
+    (measured on this course's shared 2-core machine). On an idle laptop or Colab, PyTorch's default
+    is the faster choice."""
     try:
         busy = os.getloadavg()[0] > (os.cpu_count() or 1)
     except OSError:  # no load average (Windows)

@@ -1,5 +1,6 @@
-"""What ``sweep-report`` prints and saves: the table of a sweep's results, each model against 1x64d with Welch's
-test, Table 4's comparison, the paper's tables beside (never mixed with) the measured ones, and the plots."""
+"""What ``sweep-report`` prints and saves: the table of a sweep's results, each model against 1x64d
+with Welch's test, Table 4's comparison, the paper's tables beside (never mixed with) the measured
+ones, and the plots."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ overview, table4_figure = (
 def paper_table(which: str = "table3", terms: str = "error") -> str:
     """The paper's Table 3, 4 or 7 as text, with its source: printed beside the measured table.
 
-    ``terms="accuracy"`` shows Table 3 as top-1 accuracy, 100 minus the paper's top-1 error, beside a measured
-    accuracy (the paper's table and a measured one are always in the same terms)."""
+    ``terms="accuracy"`` shows Table 3 as top-1 accuracy, 100 minus the paper's top-1 error, beside
+    a measured accuracy (the paper's table and a measured one are always in the same terms)."""
     if terms not in ("error", "accuracy") or (terms == "accuracy" and which != "table3"):
         raise ValueError(
             f"paper_table shows table3 as error or accuracy, the others as error; got {which!r} as "
@@ -62,10 +63,9 @@ def paper_table(which: str = "table3", terms: str = "error") -> str:
         ]
     else:
         lines.append(f"  {'model':<22}{'params':>8}{'CIFAR-10':>10}{'CIFAR-100':>11}")
-        lines += [
-            f"  {r['model']:<22}{r['params_millions']:>7.1f}M{r['cifar10']:>10.2f}{r['cifar100']:>11.2f}"
-            for r in t["rows"]
-        ]
+        for r in t["rows"]:
+            scores = f"{r['cifar10']:>10.2f}{r['cifar100']:>11.2f}"
+            lines.append(f"  {r['model']:<22}{r['params_millions']:>7.1f}M{scores}")
     lines.append(f"  source: {paper.source()}")
     return "\n".join(lines)
 
@@ -83,9 +83,9 @@ def _welch_cells(high: Row, low: Row) -> str:
 
 
 def table4_table(rows: list[Row], metric: str = "test_error") -> str:
-    """Table 4's question at this scale, per group: each 2x model's mean +- SD over seeds, its params and MACs as
-    multiples of 1x64d's, its difference from 1x64d with Welch's 95% confidence interval and p; then each 2x
-    cardinality model against the deeper and the wider one."""
+    """Table 4's question at this scale, per group: each 2x model's mean +- SD over seeds, its
+    params and MACs as multiples of 1x64d's, its difference from 1x64d with Welch's 95% confidence
+    interval and p; then each 2x cardinality model against the deeper and the wider one."""
     m = get_metric(metric)
     out = []
     for key in dict.fromkeys(r.key for r in rows):
@@ -95,15 +95,16 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
             continue
         lines = [
             f"{twice[0].label}: Table 4's question, {m.label}:",
-            f"  {'model':<28}{'seeds':>6}  {'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
+            f"  {'model':<28}{'seeds':>6}  "
+            f"{'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
             f"  95% CI (Welch), p",
         ]
         for r in twice:
             sd = f" +- {r.std:.2f}" if r.n > 1 else ""
             cost = (
                 (
-                    f"{r.config.params / base.config.params:>7.2f}x{r.config.macs / base.config.macs:>6.2f}x"
-                    + _welch_cells(r, base)
+                    f"{r.config.params / base.config.params:>7.2f}x"
+                    f"{r.config.macs / base.config.macs:>6.2f}x" + _welch_cells(r, base)
                 )
                 if base
                 else "  (no 1x64d run to compare with)"
@@ -119,8 +120,9 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
 def sweep_status(
     found: Gathered, budget: str, metric: str = "test_error", seeds=(0, 1), out=None
 ) -> str:
-    """What a learner needs before reading a sweep's results: its models, its settings, then its table and the
-    command that made it, or, with no result files yet, the command that makes them (into ``out``)."""
+    """What a learner needs before reading a sweep's results: its models, its settings, then its
+    table and the command that made it, or, with no result files yet, the command that makes them
+    (into ``out``)."""
     configs = cardinality_configs(budget)
     recipe = (
         found.results[0].raw["settings"]
@@ -142,7 +144,8 @@ def sweep_status(
         )
         lines += [
             "",
-            f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result file "
+            f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result "
+            "file "
             f"per run):",
             shlex.join(argv),
         ]
@@ -152,7 +155,8 @@ def sweep_status(
             "",
             summary_table(summarize(found.results, metric), metric),
             "",
-            f"data: {data['train_images']:,} training images; {data['test_images']:,} test images after "
+            f"data: {data['train_images']:,} training images; {data['test_images']:,} test images "
+            "after "
             f"every epoch, {data['final_test_images']:,} at the end",
             "command: " + found.results[0].raw["provenance"]["command"],
         ]
@@ -160,9 +164,11 @@ def sweep_status(
 
 
 def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) -> int:
-    """Gather ``folders``, print the tables (and the problems), save the plots as PNG files into ``plots``.
+    """Gather ``folders``, print the tables (and the problems), save the plots as PNG files into
+    ``plots``.
 
-    Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal), else 2."""
+    Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal),
+    else 2."""
     m = get_metric(metric)
     if plots is not None:
         check_out_folder(
@@ -181,7 +187,8 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
     rows = summarize(found.results, metric)
     print_fn(summary_table(rows, metric))
     print_fn(
-        f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% confidence "
+        f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% "
+        "confidence "
         f"interval and p from Welch's t-test"
     )
     print_fn(comparison_table(rows))
@@ -194,7 +201,8 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
         print_fn(paper_table("table3", "accuracy" if metric == "test_acc" else "error"))
     else:
         print_fn(
-            "The paper's Table 3 is top-1 error: --metric test_error shows it beside the measured test error."
+            "The paper's Table 3 is top-1 error: --metric test_error shows it beside the measured "
+            "test error."
         )
     if plots is not None:
         out = Path(plots)
@@ -226,7 +234,8 @@ def say_difference(
         if high in models and low in models:
             a, b = models[high], models[low]
             lines.append(
-                f"{a.label}: {get_metric(metric).label}, {a.config.setting} minus {b.config.setting}:"
+                f"{a.label}: {get_metric(metric).label}, {a.config.setting} minus "
+                f"{b.config.setting}:"
                 f"{_welch_cells(a, b)} ({a.n} and {b.n} seeds)"
             )
     return "\n".join(lines) or f"No C = {high} and C = {low} pair yet, so nothing to compare."
@@ -238,7 +247,8 @@ def say_fig5(results, high: int = 32, low: int = 1) -> str:
 
 
 def say_time(rows: list[Row], results=None, high: int = 32, low: int = 1) -> str:
-    """Seconds per training epoch of C = ``high`` over C = ``low`` (each run's fastest epoch), beside their MACs."""
+    """Seconds per training epoch of C = ``high`` over C = ``low`` (each run's fastest epoch),
+    beside their MACs."""
     lines = []
     for key in dict.fromkeys(r.key for r in rows):
         models = ladder(rows, key)
@@ -246,7 +256,8 @@ def say_time(rows: list[Row], results=None, high: int = 32, low: int = 1) -> str
             a, b = models[high], models[low]
             ratio = statistics.mean(a.seconds_per_epoch) / statistics.mean(b.seconds_per_epoch)
             lines.append(
-                f"{a.label}: {a.config.setting} takes {ratio:.2f} times as long per training epoch as "
+                f"{a.label}: {a.config.setting} takes {ratio:.2f} times as long per training "
+                "epoch as "
                 f"{b.config.setting}, for {a.config.macs / b.config.macs:.2f} times the MACs"
             )
     return "\n".join(lines) or f"No C = {high} and C = {low} pair yet."

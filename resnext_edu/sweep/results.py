@@ -1,10 +1,10 @@
-"""Reading sweep result files (shipped or the learner's), and their statistics over seeds (lesson 05).
+"""Reading sweep result files (shipped or the learner's), and their statistics over seeds (lesson
+05).
 
-A folder may hold other things: a corrupt file (truncated, or a hand edit that put a string where a number belongs)
-or a foreign one (some other program's JSON). Neither stops the reading: each is listed in
-:attr:`Gathered.problems` with the reason and left out of the statistics. Differences between two models come
-with Welch's t-test (:func:`resnext_edu.stats.welch`).
-"""
+A folder may hold other things: a corrupt file (truncated, or a hand edit that put a string where a
+number belongs) or a foreign one (some other program's JSON). Neither stops the reading: each is
+listed in :attr:`Gathered.problems` with the reason and left out of the statistics. Differences
+between two models come with Welch's t-test (:func:`resnext_edu.stats.welch`)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class ResultError(ValueError):
 
 
 def _value(record, where: str, name: str, kind: type, optional: bool = False):
-    """``record[name]``, refused unless it is of ``kind`` (JSON's types: a bool is no number, a float finite)."""
+    """``record[name]``, refused unless it is of ``kind`` (JSON's types: a bool is no number, a
+    float finite)."""
     if not isinstance(record, dict) or name not in record:
         raise ResultError(f"{where} lacks {name!r}")
     value = record[name]
@@ -52,7 +53,8 @@ def _value(record, where: str, name: str, kind: type, optional: bool = False):
 
 
 def check_result(raw) -> SweepConfig:
-    """Check every field a reader of a result file uses; return its model. Raises :class:`ResultError`."""
+    """Check every field a reader of a result file uses; return its model. Raises
+    :class:`ResultError`."""
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise ResultError(
@@ -180,12 +182,14 @@ class Gathered:
         return Gathered(self.results + other.results, self.problems + other.problems)
 
     def experiments(self) -> dict[tuple, str]:
-        """{key: label} of the groups of results that can be averaged together, in the order found."""
+        """{key: label} of the groups of results that can be averaged together, in the order
+        found."""
         return {r.key: r.label for r in self.results}
 
 
 def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
-    """Read every result file under these folders (or these files), except the runs' working folders.
+    """Read every result file under these folders (or these files), except the runs' working
+    folders.
 
     ``source`` labels the results ("shipped", "mine"); default: each folder's name."""
     found = Gathered()
@@ -225,7 +229,8 @@ def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
 
 
 def shipped(budget: str | None = None) -> Gathered:
-    """The result files that ship with the package (``resnext_edu/results/<budget>/``), labelled "shipped"."""
+    """The result files that ship with the package (``resnext_edu/results/<budget>/``), labelled
+    "shipped"."""
     root = SHIPPED / budget if budget else SHIPPED
     return gather(root, source="shipped") if root.is_dir() else Gathered()
 
@@ -304,7 +309,8 @@ class Row:
 
     @property
     def mean_curve(self) -> list[float]:
-        """The mean over seeds, epoch by epoch (as long as the shortest curve; epochs not evaluated: left out)."""
+        """The mean over seeds, epoch by epoch (as long as the shortest curve; epochs not evaluated:
+        left out)."""
         length = min(map(len, self.curves), default=0)
         return [
             statistics.mean(c[i] for c in self.curves)
@@ -317,7 +323,8 @@ AXIS_ORDER = {"cardinality": 0, "wider": 1, "deeper": 2}
 
 
 def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> list[Row]:
-    """Rows per (group, model), ordered by group, scale, axis and cardinality; only ``seeds`` if given."""
+    """Rows per (group, model), ordered by group, scale, axis and cardinality; only ``seeds`` if
+    given."""
     m = get_metric(metric)
     rows: dict[tuple, Row] = {}
     for r in results:
@@ -343,7 +350,8 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
 
 
 def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
-    """A text table: one line per model, mean +- std over seeds of the metric, params, MACs, time per epoch."""
+    """A text table: one line per model, mean +- std over seeds of the metric, params, MACs, time
+    per epoch."""
     m = get_metric(metric)
     lines, current = [], None
     for row in rows:
@@ -364,15 +372,18 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
         )
     if lines:
         lines.append(
-            "\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: multiply-"
-            "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its machine, "
+            "\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: "
+            "multiply-"
+            "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its "
+            "machine, "
             "mean over seeds"
         )
     return "\n".join(lines).lstrip("\n")
 
 
 def difference(high: Row, low: Row) -> Welch | None:
-    """Welch's test of ``high``'s seeds against ``low``'s; None where a model has one seed (no spread)."""
+    """Welch's test of ``high``'s seeds against ``low``'s; None where a model has one seed (no
+    spread)."""
     return welch(high.values, low.values) if min(high.n, low.n) > 1 else None
 
 
@@ -386,9 +397,9 @@ def ladder(rows: list[Row], key: tuple) -> dict[int, Row]:
 
 
 def compare_to_baseline(rows: list[Row]) -> list[dict]:
-    """Each cardinality against the C = 1 model of its group: the difference of the means with Welch's 95%
-    confidence interval, degrees of freedom, t (the difference over its standard error; also as "ratio") and p.
-    NaN where a model has one seed."""
+    """Each cardinality against the C = 1 model of its group: the difference of the means with
+    Welch's 95% confidence interval, degrees of freedom, t (the difference over its standard error;
+    also as "ratio") and p. NaN where a model has one seed."""
     out = []
     for key in dict.fromkeys(r.key for r in rows):
         models = ladder(rows, key)
@@ -415,18 +426,21 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
 
 
 def comparison_table(rows: list[Row]) -> str:
-    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage points)."""
+    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage
+    points)."""
     found = compare_to_baseline(rows)
     if not found:
         return "  no C = 1 model and another cardinality of the same sweep yet: nothing to compare"
     lines = [
-        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  seeds"
+        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  "
+        "seeds"
     ]
     for c in found:
         ci = "one seed" if math.isnan(c["p"]) else f"[{c['low']:+.2f}, {c['high']:+.2f}]"
         tail = "" if math.isnan(c["p"]) else f"{c['df']:>6.1f}{c['p']:>7.3f}"
         lines.append(
-            f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
+            "  "
+            f"{c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
             f"  {c['n'][0]} vs {c['n'][1]}"
         )
     return "\n".join(lines)

@@ -1,19 +1,21 @@
-"""Running a sweep: its settings, and every (model, seed) trained into a result file of its own (lesson 05).
+"""Running a sweep: its settings, and every (model, seed) trained into a result file of its own
+(lesson 05).
 
 A sweep's folder::
 
-    OUT/<run_id>.json         one finished run, written whole (resnext_edu.files.write_json)
-    OUT/sweep-settings.json   the settings of every run in the folder, written once by the first sweep
-    OUT/runs/<run_id>/        checkpoint.pt and history.json while the run trains (train.fit), and its lock
+    OUT/<run_id>.json        one finished run, written whole (resnext_edu.files.write_json)
+    OUT/sweep-settings.json  the settings of every run in the folder, written by the first sweep
+    OUT/runs/<run_id>/       the run's lock, and checkpoint.pt and history.json while it trains
 
-* A run whose result file exists is finished: it is not trained again. An interrupted one resumes from its
-  checkpoint, the last epoch it finished.
-* A run trains under an OS file lock (``filelock``), taken without waiting, so several sweeps may share a folder
-  (a class, a Slurm array, GNU parallel over ``--list``'s commands): a run another process holds is skipped and
-  named. The kernel drops a lock when its process dies, so a killed sweep leaves nothing to clean up.
-* The first sweep creates ``sweep-settings.json`` exclusively (open mode ``"x"``); every other one compares its
-  settings with it and is refused before it trains when they differ, also when two start at the same moment.
-"""
+* A run whose result file exists is finished: it is not trained again. An interrupted one resumes
+  from its checkpoint, the last epoch it finished.
+* A run trains under an OS file lock (``filelock``), taken without waiting, so several sweeps may
+  share a folder (a class, a Slurm array, GNU parallel over ``--list``'s commands): a run another
+  process holds is skipped and named. The kernel drops a lock when its process dies, so a killed
+  sweep leaves nothing to clean up.
+* The first sweep creates ``sweep-settings.json`` exclusively (open mode ``"x"``); every other one
+  compares its settings with it and is refused before it trains when they differ, also when two
+  start at the same moment."""
 
 from __future__ import annotations
 
@@ -41,6 +43,11 @@ from .configs import DEFAULT_TABLE4_CARDINALITIES, Run
 from .results import RESULT_FORMAT, SETTINGS_FILE
 
 RUNS = "runs"
+UNITS = (
+    "acc: fraction correct; loss: mean cross-entropy (nats); seconds_per_epoch: median "
+    "training time of one epoch (no evaluation), min_seconds_per_epoch: the fastest one (least "
+    "disturbed by other programs); img_per_s: median training images/s"
+)
 SETTINGS_FORMAT = "resnext-edu sweep settings v1"
 NOT_SETTINGS = (
     "seed",
@@ -48,10 +55,11 @@ NOT_SETTINGS = (
 )  # TrainConfig fields that differ by run (seed) or by machine (device)
 DATASETS = {"cifar10": 50_000, "synthetic": 2_000}  # training images of each data set
 
-# What each budget trains with unless told otherwise: every setting written out, so that a changed default of
-# TrainConfig does not change a budget's sweep. "lesson" is the shipped lesson sweep's (resnext_edu/results/
-# README.md: 18 runs in about an hour on a busy 2-core CPU); "full" is the fast recipe of benchmarks/README.md,
-# section 3, without progressive resizing, on all images, as the shipped full sweep ran (lesson 05).
+# What each budget trains with unless told otherwise: every setting written out, so that a changed
+# default of TrainConfig does not change a budget's sweep. "lesson" is the shipped lesson sweep's
+# (resnext_edu/results/ README.md: 18 runs in about an hour on a busy 2-core CPU); "full" is the
+# fast recipe of benchmarks/README.md, section 3, without progressive resizing, on all images, as
+# the shipped full sweep ran (lesson 05).
 LESSON = {
     "epochs": 4,
     "batch_size": 64,
@@ -129,7 +137,8 @@ class SweepSettings:
 
     def identity(self) -> dict:
         """What every run of a folder shares, as JSON stores it: every field of the TrainConfig but
-        :data:`NOT_SETTINGS`, and the data. Stored in each result file and in ``sweep-settings.json``."""
+        :data:`NOT_SETTINGS`, and the data. Stored in each result file and in
+        ``sweep-settings.json``."""
         values = {
             f.name: getattr(self.train, f.name)
             for f in fields(self.train)
@@ -145,8 +154,8 @@ def _tuples(value):
 
 
 def settings_from_args(args, budget: str, config_class=TrainConfig) -> SweepSettings:
-    """The budget's settings, changed by every option given on the command line (``add_options`` without
-    defaults leaves the others out of ``args``)."""
+    """The budget's settings, changed by every option given on the command line (``add_options``
+    without defaults leaves the others out of ``args``)."""
     changes = {
         **given(args, config_class, skip=("seed",)),
         **given(args, SweepSettings, skip=("train",)),
@@ -165,8 +174,8 @@ def sweep_argv(
     table4_cardinalities=DEFAULT_TABLE4_CARDINALITIES,
     table4_seeds=None,
 ) -> list[str]:
-    """The command line (as a list) that runs this sweep: the budget, and each setting that differs from the
-    budget's (:data:`RECIPES`). What ``--list`` prints and lesson 05 shows."""
+    """The command line (as a list) that runs this sweep: the budget, and each setting that differs
+    from the budget's (:data:`RECIPES`). What ``--list`` prints and lesson 05 shows."""
     argv = [
         "python",
         "-m",
@@ -217,7 +226,8 @@ def _check_types(obj) -> None:
 
 
 def check_settings(settings: SweepSettings) -> None:
-    """Refuse settings no sweep can train with, before it writes anything (ValueError naming the option)."""
+    """Refuse settings no sweep can train with, before it writes anything (ValueError naming the
+    option)."""
     _check_types(settings)
     _check_types(settings.train)
     check_config(settings.train)
@@ -250,7 +260,8 @@ def check_settings(settings: SweepSettings) -> None:
 
 
 def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
-    """Load the data once: the training subset with the per-epoch test subset ("train"), the final test set."""
+    """Load the data once: the training subset with the per-epoch test subset ("train"), the final
+    test set."""
     data = data if data is not None else load_cifar10(data_dir, dataset=settings.dataset)
 
     def part(n: int | None, split: str) -> CIFAR10Data:
@@ -292,7 +303,8 @@ class SweepConflict(ValueError):
 def claim_folder(out: Path, settings: dict) -> None:
     """Record ``settings`` as the folder's, unless a sweep did so first: then they must be the same.
 
-    The file is created exclusively, so of two sweeps starting together one writes it and the other compares."""
+    The file is created exclusively, so of two sweeps starting together one writes it and the other
+    compares."""
     path = out / SETTINGS_FILE
     try:
         with open(path, "x") as f:
@@ -366,9 +378,11 @@ def result_path(out: Path, run: Run) -> Path:
 def run_sweep(
     runs: list[Run], settings: SweepSettings, out_dir, options: RunOptions = RunOptions()
 ) -> SweepOutcome:
-    """Train every run of ``runs`` that has no result file in ``out_dir`` yet (the module docstring says how).
+    """Train every run of ``runs`` that has no result file in ``out_dir`` yet (the module docstring
+    says how).
 
-    Raises SweepConflict (nothing trained) when the folder belongs to a sweep with other settings."""
+    Raises SweepConflict (nothing trained) when the folder belongs to a sweep with other
+    settings."""
     pick_device(
         settings.train.device
     )  # a device this machine lacks: refused before writing anything
@@ -450,7 +464,8 @@ def _locked_run(run, name, settings, options, out, prepared, outcome, provenance
         _problem(
             outcome,
             options,
-            f"run {run.run_id} diverged: {getattr(error, 'summary', error)} {kept} Every run of a sweep "
+            f"run {run.run_id} diverged: {getattr(error, 'summary', error)} {kept} Every run of a "
+            "sweep "
             f"shares its lr: sweep again with a smaller --lr into another --out, or "
             f"delete {folder} to train this run again.",
         )
@@ -473,7 +488,8 @@ def _problem(outcome: SweepOutcome, options: RunOptions, message: str) -> None:
 
 
 def _train_one(run, settings, options, folder, resume, prepared, out, provenance) -> None:
-    """Train (or resume) one run in ``folder``, evaluate it on the final test set, write its result file."""
+    """Train (or resume) one run in ``folder``, evaluate it on the final test set, write its result
+    file."""
     torch.manual_seed(run.seed)  # the initial weights
     model = run.config.create()
     config = settings.config(run.seed)
@@ -537,9 +553,7 @@ def _train_one(run, settings, options, folder, resume, prepared, out, provenance
             "seconds_per_epoch": seconds[len(seconds) // 2],
             "min_seconds_per_epoch": seconds[0],
             "img_per_s": speeds[len(speeds) // 2],
-            "units": "acc: fraction correct; loss: mean cross-entropy (nats); seconds_per_epoch: median "
-            "training time of one epoch (no evaluation), min_seconds_per_epoch: the fastest one "
-            "(least disturbed by other programs); img_per_s: median training images/s",
+            "units": UNITS,
         },
         "history": epochs,
         "resumed": history["resumed"],
