@@ -183,7 +183,7 @@ def test_table4_table_by_hand_with_the_ratios_counted_by_torch():
         values = twice[axis]
         sd = f" +- {statistics.stdev(values):.2f}" if len(values) > 1 else ""
         if len(values) > 1:
-            diff, low, high, df, t, p = hand_welch(values, base)
+            diff, low, high, _, _, p = hand_welch(values, base)
             tail = f"{diff:+.2f} [{low:+.2f}, {high:+.2f}] {p:.3f}"
         else:
             tail = f"{statistics.mean(values) - statistics.mean(base):+.2f} one seed"
