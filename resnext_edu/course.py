@@ -113,7 +113,7 @@ def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
     """Rewrite every lesson's badge and runtime line (the first markdown cell with the badge), its Colab metadata and
     its setup cell (the code cell starting with one of :data:`SETUP_STARTS`, given :data:`SETUP_METADATA`) from
     this file; returns the names of changed files."""
-    import nbformat   # a dependency of the notebook tools, not of the package
+    import nbformat  # a dependency of the notebook tools, not of the package
 
     changed = []
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -47,24 +47,39 @@ DIVERGED = 10  # a loss above 10 x ln(classes), ten times a uniform guess's, has
 class TrainConfig:
     """Everything about a training run except the model and the data. Defaults suit a lesson-size run."""
 
-    epochs: int = 10                    # passes over the training set
-    batch_size: int = 128               # images per SGD step (the paper: 128)
-    lr: float = 0.1                     # peak learning rate (the paper: 0.1 at batch 128)
-    momentum: float = 0.9               # SGD momentum (the paper: 0.9)
-    nesterov: bool = False              # Nesterov momentum (the authors' train.lua; the paper says only "momentum")
-    weight_decay: float = 5e-4          # L2 penalty on every parameter, as in the paper's CIFAR runs
-    schedule: str = "onecycle"          # "step": lr/10 at 50% and 75% of epochs (paper); "onecycle"; "cosine"
-    warmup: float = 0.2                 # fraction of all steps spent raising the lr linearly ("onecycle", "cosine")
-    label_smoothing: float = 0.0        # 0.1 spreads 10% of each target over all classes (Szegedy et al. 2016)
-    crop_padding: int = PAD             # random crops of the image zero-padded by this (the paper's 4; 0: no shift)
-    resize_schedule: tuple = ()         # progressive resizing: ((side, fraction of epochs), ...) first, then full size
-    precision: str = "auto"             # "auto", "fp32", "bf16" or "fp16" (resnext_edu.device)
-    channels_last: bool | None = None   # NHWC memory layout; None: on with autocast, off in plain fp32
-    compile: bool = False               # torch.compile the model (slow first epoch, faster later ones)
-    seed: int = 0                       # data order and augmentation of epoch e derive from (seed, e)
-    device: str = "auto"                # "auto" (CUDA, else Apple MPS, else CPU), "cpu", "cuda", "cuda:1", "mps"
-    eval_batch_size: int = 500          # images per evaluation batch (no gradients, so larger is fine)
-    eval_from: int = 1                  # test-set evaluation after epochs eval_from.. (1-based; 1: every; last: always)
+    epochs: int = field(default=10, metadata={"help": "passes over the training set"})
+    batch_size: int = field(default=128, metadata={
+        "help": "images per SGD step over all ranks (the global batch; under torchrun each of N ranks takes "
+                "batch/N); the paper: 128"})
+    lr: float = field(default=0.1, metadata={"help": "peak learning rate (the paper: 0.1 at batch 128)"})
+    momentum: float = field(default=0.9, metadata={"help": "SGD momentum (the paper: 0.9)"})
+    nesterov: bool = field(default=False, metadata={
+        "help": "Nesterov momentum (the authors' train.lua; the paper says only \"momentum\")"})
+    weight_decay: float = field(default=5e-4, metadata={
+        "help": "L2 penalty on every parameter (the paper's CIFAR value: 5e-4)"})
+    schedule: str = field(default="onecycle", metadata={
+        "help": "step: the paper's lr/10 at 50% and 75% of the epochs; onecycle or cosine: short runs"})
+    warmup: float = field(default=0.2, metadata={
+        "help": "fraction of all steps spent raising the lr linearly (onecycle, cosine)"})
+    label_smoothing: float = field(default=0.0, metadata={
+        "help": "spreads this fraction of each target over all classes, e.g. 0.1 (Szegedy et al. 2016)"})
+    crop_padding: int = field(default=PAD, metadata={
+        "help": "pixels of zero padding before the random crop (the paper's 4; 0: no shift)"})
+    resize_schedule: tuple = field(default=(), metadata={
+        "help": "progressive resizing: SIDE:FRACTION pairs trained first (e.g. 16:0.4 24:0.3), then full size"})
+    precision: str = field(default="auto", metadata={"help": "auto, fp32, bf16 or fp16 (resnext_edu.device)"})
+    channels_last: bool | None = field(default=None, metadata={
+        "help": "NHWC memory layout (default: on with bf16/fp16, off with fp32)"})
+    compile: bool = field(default=False, metadata={
+        "help": "torch.compile the model (slow first epoch, faster later ones)"})
+    seed: int = field(default=0, metadata={
+        "help": "model initialisation, data order, augmentation: epoch e derives from (seed, e)"})
+    device: str = field(default="auto", metadata={
+        "help": "auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:1, mps"})
+    eval_batch_size: int = field(default=500, metadata={
+        "help": "images per evaluation batch (no gradients, so larger is fine)"})
+    eval_from: int = field(default=1, metadata={
+        "help": "evaluate the test set after epochs EVAL_FROM.. (1: every epoch; the last one always)"})
 
 
 # The fast recipe for runs of minutes (benchmarks/README.md, section 3; lesson 06's short run):

@@ -21,11 +21,16 @@ matplotlib.use("Agg")
 from resnext_edu import blocks, cli, counting, models  # noqa: E402
 from resnext_edu import data as D  # noqa: E402
 from resnext_edu.checkpoints import CHECKPOINT  # noqa: E402
+from resnext_edu.sweep import (  # noqa: E402
+    RESULT_FORMAT,
+    RunOptions,
+    SweepConflict,
+    SweepSettings,
+    cardinality_configs,
+)
+from resnext_edu.sweep.results import SETTINGS_FILE, ResultError, load_result  # noqa: E402
+from resnext_edu.sweep.run import claim_folder  # noqa: E402
 from resnext_edu.train import TrainConfig, fit  # noqa: E402
-from resnext_edu.sweep import RESULT_FORMAT, SweepConflict, SweepSettings, cardinality_configs  # noqa: E402
-from resnext_edu.sweep.commands import quoted_command  # noqa: E402
-from resnext_edu.sweep.folder import FOLDER_SETTINGS, claim_settings  # noqa: E402
-from resnext_edu.sweep.results import ResultError, load_result  # noqa: E402
 from resnext_edu.widgets.cardinality_dashboard import CardinalityDashboard  # noqa: E402
 
 SYNTH = ["--budget", "tiny", "--cardinalities", "1", "--seeds", "0", "--dataset", "synthetic", "--subset", "64",
@@ -58,7 +63,7 @@ def good_result(seed: int = 0) -> dict:
     config = cardinality_configs("tiny", (1,))[0]
     epoch = {"epoch": 1, "test_acc": 0.5, "test_loss": 1.5, "train_acc": 0.4, "train_loss": 1.7, "train_seconds": 2.0}
     return {"format": RESULT_FORMAT, "run_id": f"{config.key}_seed{seed}", "seed": seed, "config": config.as_dict(),
-            "settings": SweepSettings(epochs=1, subset=500).__dict__, "data": {}, "provenance": {},
+            "settings": SweepSettings.for_budget("tiny", epochs=1, subset=500).identity(), "data": {}, "provenance": {},
             "final": {"test_acc": 0.5, "test_loss": 1.5, "train_acc": 0.4, "train_loss": 1.7,
                       "seconds_per_epoch": 2.0, "epochs": 1}, "history": [epoch]}
 
@@ -90,7 +95,7 @@ def sweep(*extra: str, out: str = "sweep"):
 
 
 def nothing_written(tmp: Path) -> None:
-    assert not (tmp / "sweep" / FOLDER_SETTINGS).exists() and not (tmp / "sweep" / "sweep.log").exists()
+    assert not (tmp / "sweep" / SETTINGS_FILE).exists() and not list((tmp / "sweep").glob("*.json"))
 
 
 def a_file(tmp: Path, name: str = "file") -> Path:
@@ -109,12 +114,17 @@ def read_only(tmp):
 def claimed(tmp):
     """A folder a sweep with 2 epochs has claimed; this one asks for 1."""
     (tmp / "sweep").mkdir()
-    claim_settings(tmp / "sweep", {**SweepSettings(**{**SETTINGS_1.__dict__, "epochs": 2}).__dict__}, "earlier")
+    claim_folder(tmp / "sweep", {**SETTINGS_1.identity(), "epochs": 2})
     return ["sweep", *SYNTH, "--out", str(tmp / "sweep")]
 
 
-SETTINGS_1 = SweepSettings(epochs=1, batch_size=32, subset=64, test_subset=50, final_test_subset=50,
-                           dataset="synthetic")
+SETTINGS_1 = SweepSettings.for_budget("tiny", epochs=1, batch_size=32, subset=64, test_subset=50,
+                                      final_test_subset=50, dataset="synthetic")
+
+
+def settings_1(**changes) -> SweepSettings:
+    """SETTINGS_1 with some training settings changed."""
+    return SweepSettings.for_budget("tiny", **{**SETTINGS_1.identity(), **changes})
 
 
 def cache_with(**changes):
@@ -274,12 +284,12 @@ CASES = [
                                                     str(a_file(tmp)), "--out", str(tmp / "sweep")], 2,
          ["is a file, not a folder"], after=nothing_written),
     Case("sweep on a folder claimed by other settings", claimed, 2, ["epochs is 2 there, 1 here", "another --out"],
-         after=lambda tmp: None if not (tmp / "sweep" / "sweep.log").exists() else pytest.fail("sweep.log written")),
+         after=lambda tmp: None if not list((tmp / "sweep").glob("tiny-*.json")) else pytest.fail("trained")),
     Case("run_sweep on a claimed folder (API)", lambda tmp: (claimed(tmp), __import__("resnext_edu.sweep", fromlist=[
         "run_sweep"]).run_sweep([], SETTINGS_1, tmp / "sweep")), SweepConflict, ["epochs is 2 there, 1 here"]),
-    Case("SweepSettings epochs '2'", lambda tmp: SweepSettings(epochs="2"), ValueError, ["epochs", "'2'"]),
-    Case("SweepSettings subset 0", lambda tmp: SweepSettings(subset=0), ValueError, ["subset", "0"]),
-    Case("SweepSettings dataset imagenet", lambda tmp: SweepSettings(dataset="imagenet"), ValueError,
+    Case("SweepSettings epochs '2'", lambda tmp: settings_1(epochs="2"), ValueError, ["epochs", "'2'"]),
+    Case("SweepSettings subset 0", lambda tmp: settings_1(subset=0), ValueError, ["subset", "0"]),
+    Case("SweepSettings dataset imagenet", lambda tmp: settings_1(dataset="imagenet"), ValueError,
          ["dataset", "'imagenet'", "cifar10"]),
     # sweep --list: a newline in a path would split a printed command in two
     Case("sweep --list --out with a newline", lambda tmp: ["sweep", "--list", "--budget", "tiny", "--out",
@@ -288,8 +298,6 @@ CASES = [
                                                            "x\ry"], 2, ["--data-dir", "line break"]),
     Case("sweep --list --device with a newline", lambda tmp: ["sweep", "--list", "--budget", "tiny", "--device",
                                                               "cpu\nreboot"], 2, ["--device", "line break"]),
-    Case("quoted_command with a newline (API)", lambda tmp: quoted_command(["python", "a\nb"]), ValueError,
-         ["line break"]),
     # sweep-report
     Case("sweep-report --plots is a file", lambda tmp: ["sweep-report", str(tmp), "--plots", str(a_file(tmp))], 2,
          ["--plots", "is a file, not a folder"]),
@@ -390,7 +398,7 @@ CASES = [
     # sweeps: a device this machine lacks, a diverging run
     Case("sweep --device foo", sweep("--device", "foo"), 2, ["device", "'foo'"], after=nothing_written),
     Case("run_sweep device='foo' (API)", lambda tmp: __import__("resnext_edu.sweep", fromlist=["run_sweep"]).run_sweep(
-        [], SETTINGS_1, tmp / "sweep", device="foo"), ValueError, ["'foo'"], after=nothing_written),
+        [], settings_1(device="foo"), tmp / "sweep"), ValueError, ["'foo'"], after=nothing_written),
     Case("sweep --lr 1e6: recorded as diverged, exit 3", sweep("--lr", "1e6", "--warmup", "0", "--no-progress"), 3,
          ["problem: run tiny-1x_resnet29_seed0 diverged", "smaller --lr"]),
 ]
@@ -499,17 +507,16 @@ def test_a_diverging_or_damaged_run_does_not_stop_the_others(tmp_path, one_threa
     from resnext_edu.sweep import plan, run_sweep
     runs = plan(cardinality_configs("tiny", (1, 2)), [0])
     lines = []
-    outcome = run_sweep(runs, SweepSettings(**{**SETTINGS_1.__dict__, "lr": 1e6, "warmup": 0.0}), tmp_path / "hot",
-                        progress=False, print_fn=lines.append)
+    options = RunOptions(progress=False, print_fn=lines.append)
+    outcome = run_sweep(runs, settings_1(lr=1e6, warmup=0.0), tmp_path / "hot", options)
     assert outcome.diverged == [r.run_id for r in runs] and not outcome.trained and not outcome.complete
-    log = (tmp_path / "hot" / "sweep.log").read_text()
-    assert all(f"diverged {r.run_id}" in log for r in runs)
+    assert all(any(f"run {r.run_id} diverged" in p for p in outcome.problems) for r in runs)
 
     out = tmp_path / "damaged"             # run 1 was interrupted and its checkpoint truncated; run 2 is new
     folder = out / "runs" / runs[0].run_id
-    fit(runs[0].config.create(), tiny_data(), SETTINGS_1.train_config(0, "cpu"), out_dir=folder, progress=False)
+    fit(runs[0].config.create(), tiny_data(), settings_1(device="cpu").config(0), out_dir=folder, progress=False)
     (folder / CHECKPOINT).write_bytes((folder / CHECKPOINT).read_bytes()[:300])
-    outcome = run_sweep(runs, SETTINGS_1, out, progress=False, print_fn=lines.append)
+    outcome = run_sweep(runs, SETTINGS_1, out, options)
     assert outcome.damaged == [runs[0].run_id] and outcome.trained == [runs[1].run_id]
     assert (out / f"{runs[1].run_id}.json").is_file() and not (out / f"{runs[0].run_id}.json").exists()
     message = next(p for p in outcome.problems if runs[0].run_id in p)

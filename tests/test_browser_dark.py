@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_browser import fit_viewport_to_notebook, fresh_page, headless_browser, open_notebook, run_all_cells
+from jupyter_browser import (
+    fit_viewport_to_notebook,
+    fresh_page,
+    headless_browser,
+    open_notebook,
+    run_all_cells,
+)
 from jupyter_lab import DARK_THEME_SETTINGS, LabServer, browser_skip_reason
 
 pytestmark = pytest.mark.browser

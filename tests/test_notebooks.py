@@ -10,10 +10,9 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-from resnext_edu import course  # noqa: E402
-
 import lesson05_facts  # noqa: E402  (tests/lesson05_facts.py)
 from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
+from resnext_edu import course  # noqa: E402
 
 NOTEBOOKS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 FACT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")   # a number written with thousands separators

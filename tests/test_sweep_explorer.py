@@ -37,37 +37,16 @@ def configs():
     return {c.cardinality: c for c in cardinality_configs("tiny", (1, 2))}
 
 
-def write_result(folder, config, seed, acc, curve, settings=SweepSettings(epochs=3, subset=500)):
+def write_result(folder, config, seed, acc, curve, settings=None):
+    settings = settings or SweepSettings.for_budget("tiny", epochs=3, subset=500)
     run_id = f"{config.key}_seed{seed}"
-    history = [
-        {
-            "epoch": i + 1,
-            "test_acc": a,
-            "test_loss": 2 - a,
-            "train_acc": a,
-            "train_loss": 2 - a,
-            "train_seconds": 10.0 + config.cardinality,
-        }
-        for i, a in enumerate(curve)
-    ]
-    result = {
-        "format": RESULT_FORMAT,
-        "run_id": run_id,
-        "seed": seed,
-        "config": config.as_dict(),
-        "settings": settings.__dict__,
-        "data": {"source": "hand-made"},
-        "final": {
-            "test_acc": acc,
-            "test_loss": 2 - acc,
-            "train_acc": acc,
-            "train_loss": 2 - acc,
-            "seconds_per_epoch": 10.0 + config.cardinality,
-            "epochs": len(curve),
-        },
-        "history": history,
-        "provenance": {"command": "hand-made for a test"},
-    }
+    history = [{"epoch": i + 1, "test_acc": a, "test_loss": 2 - a, "train_acc": a, "train_loss": 2 - a,
+                "train_seconds": 10.0 + config.cardinality} for i, a in enumerate(curve)]
+    result = {"format": RESULT_FORMAT, "run_id": run_id, "seed": seed, "config": config.as_dict(),
+              "settings": settings.identity(), "data": {"source": "hand-made"},
+              "final": {"test_acc": acc, "test_loss": 2 - acc, "train_acc": acc, "train_loss": 2 - acc,
+                        "seconds_per_epoch": 10.0 + config.cardinality, "epochs": len(curve)},
+              "history": history, "provenance": {"command": "hand-made for a test"}}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{run_id}.json").write_text(json.dumps(result))
 
@@ -83,7 +62,7 @@ def mine(tmp_path, configs):
 def test_accuracy_vs_cardinality_mean_and_spread_by_hand(mine):
     explorer = SweepExplorer(mine, include_shipped=False)
     state = explorer.state
-    assert explorer.controls["experiment"].value == "mine: tiny, 3 epochs on 500 CIFAR-10 images"
+    assert explorer.controls["experiment"].label == "mine: tiny, 3 epochs on 500 CIFAR-10 images"
     assert state["cardinalities"] == [1, 2] and state["n"] == [3, 3]
     for C, mean, std in zip(state["cardinalities"], state["means"], state["stds"]):
         values = [100 * a for a in ACCS[C].values()]
@@ -244,7 +223,7 @@ def test_the_train_button_runs_the_function_then_shows_the_new_runs(tmp_path, co
     button = TrainButton(train, explorer)
     assert button.click() == "outcome", button.status.value
     assert seen == [True] and not button.button.disabled
-    assert explorer.controls["experiment"].value.startswith("mine:")
+    assert explorer.controls["experiment"].label.startswith("mine:")
     assert explorer.state["means"] == pytest.approx([60.0])
 
     def broken(print_fn):

@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 
 from resnext_edu.sweep import SHIPPED, shipped, summarize
-from resnext_edu.sweep.report import table4_figure
+from resnext_edu.sweep.figures import table4_figure
 
 matplotlib.use("Agg")
 

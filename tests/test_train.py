@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
-from conftest import TINY, make_tiny_model
 from torch import nn
 
+from conftest import TINY, make_tiny_model
 from resnext_edu import train as T
 from resnext_edu.augment import side_for_epoch
 from resnext_edu.checkpoints import CheckpointMismatch
@@ -27,12 +27,14 @@ def quick(**changes):
 
 def test_step_schedule_divides_by_ten_at_half_and_three_quarters():
     spe = 50_000 // 128                                      # 390 full batches of 128 per epoch
-    at = lambda epoch: lr_factor("step", epoch * spe, 300 * spe, spe, 0.0)
+    def at(epoch):
+        return lr_factor("step", epoch * spe, 300 * spe, spe, 0.0)
     assert [at(0), at(149), at(150), at(224), at(225), at(299)] == [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
 
 
 def test_onecycle_and_cosine_by_hand():
-    f = lambda kind, step: lr_factor(kind, step, 100, 10, 0.2)    # 20 warm-up steps
+    def f(kind, step):
+        return lr_factor(kind, step, 100, 10, 0.2)    # 20 warm-up steps
     assert f("onecycle", 0) == pytest.approx(1 / 20) and f("onecycle", 19) == 1.0
     assert f("onecycle", 20) == 1.0 and f("onecycle", 60) == pytest.approx(0.5) and f("onecycle", 99) > 0
     assert f("cosine", 19) == 1.0 and f("cosine", 40) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))

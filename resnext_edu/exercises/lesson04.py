@@ -49,7 +49,8 @@ def verify_matched_width(prediction, cardinality: int = 64, budget_percent: int 
         return Feedback(False, f"A bottleneck width is a whole number, got {prediction!r}.")
     budget = counting.eq4_params(1, 64) * budget_percent // 100
     d = counting.solve_bottleneck_width(cardinality, budget=budget)
-    share = lambda width: f"{100 * counting.eq4_params(cardinality, width) / budget:.1f}% of the budget"
+    def share(width):
+        return f"{100 * counting.eq4_params(cardinality, width) / budget:.1f}% of the budget"
     table = "; ".join(f"d = {w}: {counting.eq4_params(cardinality, w):,} ({share(w)})"
                       for w in sorted({max(1, d - 1), d, d + 1, max(1, guess)}))
     measured = f"The solver, counting.solve_bottleneck_width({cardinality}, budget={budget:,}), says d = {d}. {table}."

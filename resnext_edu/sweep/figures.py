@@ -1,46 +1,311 @@
-"""Two sweeps side by side, in error as the paper reports it: the tiny lesson sweep, the full-data one, and the
-paper's Table 3 and Fig. 5 in their own panels (lesson 05, section 4).
+"""Every plot of a sweep's results, and the paper's numbers beside them in panels of their own
+(lesson 05).
 
-Every value axis starts at zero, so a gap of a point looks like a point. Measured numbers come from result files;
-the paper's are drawn in grey and labelled "paper", never in a measured series.
-"""
+Every plot says what it shows and in which unit; every value axis of a bar chart or an error plot
+starts at zero, so a gap of a point looks like a point. Measured numbers come from result files; the
+paper's come from :mod:`resnext_edu.paper` (ImageNet-1K or full-scale CIFAR, 300 epochs) and are
+drawn in grey, labelled "paper", never in the same series as a measured one."""
 
 from __future__ import annotations
 
 import matplotlib
 import matplotlib.ticker
 
+from .. import paper
 from ..stats import welch
-from .report import _cardinality_axis, _cardinality_rows, _figure, plot_accuracy, plot_paper_table3
-from .results import Result, Row
+from .results import Result, Row, get_metric
+
+PAPER_COLOUR = "#7f7f7f"
+COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
+
+
+def _figure(nrows: int, ncols: int, width: float = 11.0, height: float = 3.6):
+    """A figure made by pyplot (so that a notebook's inline backend is loaded and draws it when a
+    cell returns it), then closed at once (so that the backend does not draw it a second time at the
+    end of the cell)."""
+    import matplotlib.pyplot as plt  # heavy (about 1 s): only when a plot is drawn
+
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, height * nrows), layout="constrained", squeeze=False
+    )
+    plt.close(fig)
+    return fig, axes
+
+
+def _cardinality_rows(rows: list[Row]) -> list[Row]:
+    rows = [r for r in rows if r.config.scale == 1 and r.config.axis == "cardinality"]
+    return sorted(rows, key=lambda r: r.config.cardinality)
+
+
+def _groups(rows: list[Row]) -> dict[tuple, list[Row]]:
+    """Rows by the group of results they summarise (Row.key), in order."""
+    groups: dict[tuple, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.key, []).append(r)
+    return groups
+
+
+def _cardinality_axis(ax, rows: list[Row]) -> None:
+    ax.set_xscale("log", base=2)
+    ticks = [r.config.cardinality for r in rows]
+    ax.set_xticks(ticks, [f"{r.config.cardinality}\n{r.config.setting}" for r in rows])
+    ax.minorticks_off()
+    ax.set_xlabel("cardinality C (setting C x d)")
+
+
+def plot_accuracy(ax, rows: list[Row], metric: str = "test_acc", show_seeds: bool = True) -> None:
+    """Mean +- sample std over seeds vs cardinality, at equal params; each seed as a faint dot."""
+    m = get_metric(metric)
+    rows = _cardinality_rows(rows)
+    if not rows:
+        ax.text(0.5, 0.5, "no cardinality runs", ha="center", va="center", transform=ax.transAxes)
+        return
+    for mine in _groups(rows).values():
+        xs = [r.config.cardinality for r in mine]
+        line = ax.errorbar(
+            xs,
+            [r.mean for r in mine],
+            yerr=[r.std for r in mine],
+            marker="o",
+            capsize=4,
+            label=f"{mine[0].label} (mean +- std over seeds)",
+        )
+        if show_seeds:
+            for r in mine:
+                ax.plot(
+                    [r.config.cardinality] * r.n,
+                    r.values,
+                    ".",
+                    color=line[0].get_color(),
+                    alpha=0.35,
+                )
+    _cardinality_axis(ax, rows)
+    ax.set_ylabel(m.label)
+    ax.set_title("Measured: equal params, more cardinality")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+
+
+def plot_paper_table3(ax) -> None:
+    """The paper's Table 3: ImageNet-1K top-1 error vs cardinality, 50 and 101 layers (its own
+    panel)."""
+    t = paper.table("table3")
+    xs = [row["cardinality"] for row in t["rows"]]
+    for key, style in (("error_50", "o-"), ("error_101", "s--")):
+        ax.plot(
+            xs,
+            [row[key] for row in t["rows"]],
+            style,
+            color=PAPER_COLOUR,
+            label=f"paper: ResNeXt-{key.split('_')[1]}",
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(xs, [f"{row['cardinality']}\n{row['setting']}" for row in t["rows"]])
+    ax.minorticks_off()
+    ax.set_xlabel("cardinality C (setting C x d)")
+    ax.set_ylabel("top-1 error (%), lower is better")
+    ax.set_title("Paper, Table 3: ImageNet-1K, full scale", color=PAPER_COLOUR)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def plot_complexity(ax, rows: list[Row]) -> None:
+    """Params and MACs of each model relative to the 1x64d template: flat by construction (the width
+    solver)."""
+    rows = _cardinality_rows(rows)
+    seen = {}
+    for r in rows:
+        seen.setdefault(r.config.cardinality, r)
+    rows = list(seen.values())
+    if not rows:
+        return
+    base_params, base_macs = rows[0].config.target_params, rows[0].config.macs
+    xs = [r.config.cardinality for r in rows]
+    ax.plot(xs, [100 * r.config.params / base_params for r in rows], "o-", label="params")
+    ax.plot(xs, [100 * r.config.macs / base_macs for r in rows], "s--", label="MACs per image")
+    ax.axhline(100, color="black", lw=0.8)
+    ax.set_ylim(80, 120)
+    _cardinality_axis(ax, rows)
+    ax.set_ylabel(f"% of {rows[0].config.setting} ({base_params:,} params)")
+    ax.set_title("Complexity: flat across the sweep")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def plot_time(ax, rows: list[Row]) -> None:
+    """Measured seconds per training epoch vs cardinality: equal MACs, unequal time (grouped
+    convolutions).
+
+    Each run's fastest epoch (the one least slowed by other programs on a shared machine), mean over
+    seeds."""
+    rows = _cardinality_rows(rows)
+    if not rows:
+        return
+    for mine in _groups(rows).values():
+        means = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in mine]
+        ax.plot([r.config.cardinality for r in mine], means, "o-", label=mine[0].label)
+    _cardinality_axis(ax, rows)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("seconds per training epoch (fastest)")
+    ax.set_title("Time: equal MACs, unequal time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
+    """Learning curves: the metric after each epoch, mean over seeds, one line per model."""
+    m = get_metric(metric)
+    if m.curve_key is None:
+        return
+    from matplotlib import cm  # heavy: only when a plot is drawn
+
+    rows = [r for r in rows if r.curves and r.mean_curve]
+    for i, r in enumerate(rows):
+        curve = r.mean_curve
+        colour = (
+            COLOURS.get(r.config.axis)
+            if r.config.scale == 2
+            else cm.viridis(i / max(1, len(rows) - 1))
+        )
+        ax.plot(
+            range(1, len(curve) + 1),
+            curve,
+            "-",
+            color=colour,
+            label=r.config.setting + ("" if r.config.scale == 1 else f" 2x {r.config.axis}"),
+        )
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel(m.label + (" (per-epoch test subset)" if m.curve_key.startswith("test") else ""))
+    ax.set_title("Learning curves (mean over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+
+
+def plot_table4(ax, rows: list[Row], metric: str = "test_acc") -> None:
+    """Table 4 at a learner's scale: the 1x baselines, then 2x complexity spent deeper, wider or on
+    cardinality."""
+    m = get_metric(metric)
+    ones = _cardinality_rows(rows)
+    chosen = ([ones[0], ones[-1]] if len(ones) > 1 else ones) + [
+        r for r in rows if r.config.scale == 2
+    ]
+    if not chosen:
+        ax.text(0.5, 0.5, "no 2x-complexity runs", ha="center", va="center", transform=ax.transAxes)
+        return
+    labels = [f"{r.config.scale}x {r.config.axis}\n{r.config.model_name}" for r in chosen]
+    colours = [
+        COLOURS.get(r.config.axis, "#1f77b4") if r.config.scale == 2 else "#bbbbbb" for r in chosen
+    ]
+    ys = range(len(chosen))
+    bars = ax.barh(
+        ys, [r.mean for r in chosen], xerr=[r.std for r in chosen], color=colours, capsize=3
+    )
+    _label_bars(
+        ax, bars, [f"{r.mean:.1f} (n={r.n})" for r in chosen], [r.mean + r.std for r in chosen]
+    )
+    ax.set_yticks(list(ys), labels, fontsize=7)
+    ax.invert_yaxis()
+    _from_zero(ax, max(r.mean + r.std for r in chosen))
+    ax.set_xlabel(m.label)
+    ax.set_title("Measured: spending 2x complexity")
+    ax.grid(alpha=0.3, axis="x")
+
+
+def plot_paper_table4(ax) -> None:
+    t = paper.table("table4")
+    rows = t["rows"]
+    ys = range(len(rows))
+    bars = ax.barh(ys, [r["top1"] for r in rows], color=PAPER_COLOUR)
+    _label_bars(ax, bars, [f"{r['top1']:.1f}" for r in rows])
+    ax.set_yticks(
+        list(ys), [f"{r['model']} {r['setting']}\n({r['axis']})" for r in rows], fontsize=7
+    )
+    ax.invert_yaxis()
+    _from_zero(ax, max(r["top1"] for r in rows))
+    ax.set_xlabel("top-1 error (%), lower is better")
+    ax.set_title("Paper, Table 4: ImageNet-1K, ~15 G MACs", color=PAPER_COLOUR)
+    ax.grid(alpha=0.3, axis="x")
+
+
+def _label_bars(ax, bars, texts: list[str], ends: list[float] | None = None) -> None:
+    """Each bar's value written past its end (or its error bar's, ``ends``): the bars start at zero,
+    so a gap of a few tenths needs the number."""
+    for bar, text, end in zip(bars, texts, ends or [b.get_width() for b in bars]):
+        ax.annotate(
+            text,
+            (end, bar.get_y() + bar.get_height() / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
+
+
+def _from_zero(ax, largest: float) -> None:
+    """A bar's length is its value (lesson 05, Section 3): the axis starts at zero, with room for
+    the labels."""
+    ax.set_xlim(0.0, largest * 1.3)
+
+
+def table4_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
+    """Measured 2x-complexity models beside the paper's Table 4 (two panels)."""
+    fig, axes = _figure(1, 2, height=4.2)
+    plot_table4(axes[0, 0], rows, metric)
+    plot_paper_table4(axes[0, 1])
+    return fig
+
+
+def overview(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
+    """Four panels for lesson 05: measured accuracy vs C | paper's Table 3 / complexity | time per
+    epoch."""
+    fig, axes = _figure(2, 2, height=3.8)
+    plot_accuracy(axes[0, 0], rows, metric)
+    plot_paper_table3(axes[0, 1])
+    plot_complexity(axes[1, 0], rows)
+    plot_time(axes[1, 1], rows)
+    return fig
+
 
 CURVE_COLOURS = {1: "#d62728", 32: "#1f77b4"}
 
 
 def _top(rows: list[Row]) -> float:
-    values = [v for r in _cardinality_rows(rows) for v in r.values] + [r.mean + r.std for r in _cardinality_rows(rows)]
+    values = [v for r in _cardinality_rows(rows) for v in r.values] + [
+        r.mean + r.std for r in _cardinality_rows(rows)
+    ]
     return 1.1 * max(values, default=1.0)
 
 
 def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> None:
-    """Test error vs C: mean +- sample SD over seeds, each seed a dot, "n = seeds" over each point, from zero."""
+    """Test error vs C: mean +- sample SD over seeds, each seed a dot, "n = seeds" over each point,
+    from zero."""
     if not _cardinality_rows(rows):
         ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(f"Measured: {name} sweep")
         return
     plot_accuracy(ax, rows, "test_error")
     for r in _cardinality_rows(rows):
-        ax.annotate(f"n={r.n}", (r.config.cardinality, r.mean + r.std), textcoords="offset points", xytext=(0, 4),
-                    ha="center", fontsize=7)
+        ax.annotate(
+            f"n={r.n}",
+            (r.config.cardinality, r.mean + r.std),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=7,
+        )
     ax.set_ylim(0, top)
     ax.get_legend().remove()
-    experiment = _cardinality_rows(rows)[0].experiment.split(": ", 1)[-1]
-    ax.set_title(f"Measured: {name} sweep ({experiment})\nmean +- sample SD over seeds; dots: single seeds",
-                 fontsize=8)
+    what = _cardinality_rows(rows)[0].label.split(": ", 1)[-1]
+    ax.set_title(
+        f"Measured: {name} sweep ({what})\nmean +- sample SD over seeds; dots: single seeds",
+        fontsize=8,
+    )
 
 
 def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
-    """Three panels, test error (%) vs cardinality: the tiny sweep | the full sweep (same y scale) | the paper.
+    """Three panels, test error (%) vs cardinality: the tiny sweep | the full sweep (same y scale) |
+    the paper.
 
     ``tiny`` and ``full`` are rows summarised with the metric "test_error"."""
     fig, axes = _figure(1, 3, width=13, height=4.0)
@@ -53,17 +318,25 @@ def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
 
 
 def _error_curves(results: list[Result], cardinality: int, key: str) -> list[list[float]]:
-    """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or test_acc)."""
-    mine = [r for r in results if r.config.cardinality == cardinality and r.config.scale == 1
-            and r.config.axis == "cardinality"]
+    """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or
+    test_acc)."""
+    mine = [
+        r
+        for r in results
+        if r.config.cardinality == cardinality
+        and r.config.scale == 1
+        and r.config.axis == "cardinality"
+    ]
     return [[100 * (1 - e[key]) for e in r.history] for r in sorted(mine, key=lambda r: r.seed)]
 
 
 def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figure.Figure:
-    """The paper's Fig. 5 at this scale: training error and test error per epoch, C = 1 against C = 32.
+    """The paper's Fig. 5 at this scale: training error and test error per epoch, C = 1 against C =
+    32.
 
-    Thin lines: each seed; thick: the mean over seeds. Training error: 100 - train_acc, on the augmented batches
-    during each epoch (label smoothing in the loss, not in the count of correct answers)."""
+    Thin lines: each seed; thick: the mean over seeds. Training error: 100 - train_acc, on the
+    augmented batches during each epoch (label smoothing in the loss, not in the count of correct
+    answers)."""
     fig, axes = _figure(1, 2, width=11, height=3.8)
     panels = (("train_acc", "training error (%)"), ("test_acc", "test error (%)"))
     for ax, (key, label) in zip(axes[0], panels):
@@ -77,8 +350,15 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
                 ax.plot(range(1, len(curve) + 1), curve, "-", color=colour, alpha=0.3, lw=1)
             length = min(map(len, curves))
             mean = [sum(cv[i] for cv in curves) / len(curves) for i in range(length)]
-            ax.plot(range(1, length + 1), mean, "o-", color=colour, lw=2, ms=3,
-                    label=f"{setting} (C = {c}), mean of {len(curves)} seed{'s' * (len(curves) != 1)}")
+            ax.plot(
+                range(1, length + 1),
+                mean,
+                "o-",
+                color=colour,
+                lw=2,
+                ms=3,
+                label=f"{setting} (C = {c}), mean of {len(curves)} seed{'s' * (len(curves) != 1)}",
+            )
         ax.set_ylim(0, None)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -88,24 +368,37 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
             ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
-    axes[0, 0].set_title("Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each epoch",
-                         fontsize=9)
+    axes[0, 0].set_title(
+        "Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each "
+        "epoch",
+        fontsize=9,
+    )
     axes[0, 1].set_title("Measured: test error\nafter each epoch", fontsize=9)
     return fig
 
 
 def plot_seconds(ax, rows: list[Row]) -> None:
-    """Seconds per training epoch vs C (each run's fastest epoch: a dot per seed, the line through the means)."""
+    """Seconds per training epoch vs C (each run's fastest epoch: a dot per seed, the line through
+    the means)."""
     rows = _cardinality_rows(rows)
     if not rows:
         ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
         return
     xs = [r.config.cardinality for r in rows]
-    line = ax.plot(xs, [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows], "o-",
-                   label="mean over seeds")
+    line = ax.plot(
+        xs,
+        [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows],
+        "o-",
+        label="mean over seeds",
+    )
     for r in rows:
-        ax.plot([r.config.cardinality] * len(r.seconds_per_epoch), r.seconds_per_epoch, ".",
-                color=line[0].get_color(), alpha=0.4)
+        ax.plot(
+            [r.config.cardinality] * len(r.seconds_per_epoch),
+            r.seconds_per_epoch,
+            ".",
+            color=line[0].get_color(),
+            alpha=0.4,
+        )
     _cardinality_axis(ax, rows)
     ax.set_ylim(0, None)
     ax.set_ylabel("seconds per training epoch (fastest)")
@@ -115,7 +408,8 @@ def plot_seconds(ax, rows: list[Row]) -> None:
 
 
 def plot_relative_cost(ax, sweeps: dict[str, list[Row]]) -> None:
-    """Time per epoch and MACs of each C relative to its sweep's C = 1 model: equal work, unequal time."""
+    """Time per epoch and MACs of each C relative to its sweep's C = 1 model: equal work, unequal
+    time."""
     ticks = set()
     for name, rows in sweeps.items():
         rows = _cardinality_rows(rows)
@@ -124,8 +418,13 @@ def plot_relative_cost(ax, sweeps: dict[str, list[Row]]) -> None:
         secs = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows]
         xs = [r.config.cardinality for r in rows]
         line = ax.plot(xs, [s / secs[0] for s in secs], "o-", label=f"{name}: time per epoch")
-        ax.plot(xs, [r.config.macs / rows[0].config.macs for r in rows], "s:", color=line[0].get_color(),
-                label=f"{name}: MACs per image")
+        ax.plot(
+            xs,
+            [r.config.macs / rows[0].config.macs for r in rows],
+            "s:",
+            color=line[0].get_color(),
+            label=f"{name}: MACs per image",
+        )
         ticks.update(xs)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(ticks), [str(c) for c in sorted(ticks)])
@@ -190,4 +489,11 @@ def differences_figure(rows: list[Row], title: str, quantity: str = "test error"
     fig, axes = _figure(1, 1, width=6.5, height=3.8)
     plot_differences(axes[0, 0], rows, confidence, quantity)
     axes[0, 0].set_title(title, fontsize=9)
+    return fig
+
+
+def curves_figure(rows: list[Row], metric: str = "test_acc") -> matplotlib.figure.Figure:
+    """The learning curves of every model (:func:`plot_curves`) in a figure of their own."""
+    fig, axes = _figure(1, 1, width=7, height=4.5)
+    plot_curves(axes[0, 0], rows, metric)
     return fig

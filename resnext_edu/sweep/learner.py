@@ -1,23 +1,21 @@
-"""The learner's own sweep in lesson 05: the shipped experiment, small enough to train while reading.
+"""The learner's own sweep in lesson 05: the shipped experiment, small enough to train while
+reading.
 
-Quick mode (``RESNEXT_EDU_QUICK=1``, the course's tests): three cardinalities, one seed, one epoch on 1,000
-images: a check that the machinery works on your machine, with numbers too noisy to mean anything. Default mode:
-all six cardinalities, two seeds, three epochs on 2,000 images (several minutes on a laptop CPU). Both use the
-lesson budget, so their configs are exactly the shipped ones; only the training is shorter.
-"""
+Quick mode (``RESNEXT_EDU_QUICK=1``, the course's tests): three cardinalities, one seed, one epoch
+on 1,000 images: a check that the machinery works on your machine, with numbers too noisy to mean
+anything. Default mode: all six cardinalities, two seeds, three epochs on 2,000 images (several
+minutes on a laptop CPU). Both use the lesson budget, so their configs are exactly the shipped ones;
+only the training is shorter."""
 
 from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from .commands import sweep_argv
-from .configs import DEFAULT_CARDINALITIES, cardinality_configs
-from .inventory import SweepOutcome
-from .runner import run_sweep
-from .settings import SweepSettings, plan
+from .configs import DEFAULT_CARDINALITIES, cardinality_configs, plan
+from .run import RunOptions, SweepOutcome, SweepSettings, run_sweep, sweep_argv
 
 
 @dataclass(frozen=True)
@@ -32,31 +30,58 @@ class LearnerSweep:
 
 def learner_sweep(quick: bool) -> LearnerSweep:
     if quick:
-        return LearnerSweep("lesson", (1, 4, 32), (0,),
-                            SweepSettings(epochs=1, subset=1000, test_subset=500, final_test_subset=1000))
-    return LearnerSweep("lesson", DEFAULT_CARDINALITIES, (0, 1),
-                        SweepSettings(epochs=3, subset=2000, test_subset=500, final_test_subset=2000))
+        return LearnerSweep(
+            "lesson",
+            (1, 4, 32),
+            (0,),
+            SweepSettings.for_budget(
+                "lesson", epochs=1, subset=1000, test_subset=500, final_test_subset=1000
+            ),
+        )
+    return LearnerSweep(
+        "lesson",
+        DEFAULT_CARDINALITIES,
+        (0, 1),
+        SweepSettings.for_budget(
+            "lesson", epochs=3, subset=2000, test_subset=500, final_test_subset=2000
+        ),
+    )
 
 
-def train_learner_sweep(spec: LearnerSweep, out_dir: str | os.PathLike, print_fn: Callable[[str], None] = print,
-                        data=None, on_epoch=None) -> SweepOutcome:
-    """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it stopped)."""
+def train_learner_sweep(
+    spec: LearnerSweep,
+    out_dir: str | os.PathLike,
+    print_fn: Callable[[str], None] = print,
+    data=None,
+    on_epoch=None,
+) -> SweepOutcome:
+    """Run ``spec`` into ``out_dir`` (resumable: pressing the button again continues where it
+    stopped)."""
     runs = plan(cardinality_configs(spec.budget, spec.cardinalities), spec.seeds)
-    command = ("resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " +
-               shlex.join(sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))))
-    return run_sweep(runs, spec.settings, out_dir, data=data, command=command, progress=False, print_fn=print_fn,
-                     on_epoch=on_epoch, threads=threads_for_a_busy_cpu())
+    command = "resnext_edu.sweep.learner.train_learner_sweep, equivalent to: " + shlex.join(
+        sweep_argv(spec.budget, spec.cardinalities, spec.seeds, spec.settings, str(out_dir))
+    )
+    options = RunOptions(
+        data=data,
+        command=command,
+        progress=False,
+        print_fn=print_fn,
+        on_epoch=on_epoch,
+        threads=threads_for_a_busy_cpu(),
+    )
+    return run_sweep(runs, spec.settings, out_dir, options)
 
 
 def threads_for_a_busy_cpu() -> int | None:
-    """1 when the CPU is already busy (load average above its core count), else None (PyTorch's choice).
+    """1 when the CPU is already busy (load average above its core count), else None (PyTorch's
+    choice).
 
-    PyTorch's CPU threads wait for each other at every operation; when other programs hold the cores, one slow
-    thread stalls them all, and two threads can train several times slower than one (measured on this course's
-    shared 2-core machine). On an idle laptop or Colab, PyTorch's default is the faster choice.
-    """
+    PyTorch's CPU threads wait for each other at every operation; when other programs hold the
+    cores, one slow thread stalls them all, and two threads can train several times slower than one
+    (measured on this course's shared 2-core machine). On an idle laptop or Colab, PyTorch's default
+    is the faster choice."""
     try:
         busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-    except OSError:          # no load average (Windows)
+    except OSError:  # no load average (Windows)
         return None
     return 1 if busy else None

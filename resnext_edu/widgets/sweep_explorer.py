@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 from scipy.stats import t as t_distribution
 
 from .. import stats
-from ..sweep import report
+from ..sweep import figures
 from ..sweep.results import METRICS, Gathered, gather, get_metric, shipped, summarize
 from .base import Explorer, error_html
 
@@ -102,13 +102,13 @@ class SweepExplorer(Explorer):
     ):
         self.own_dir, self.include_shipped = own_dir, include_shipped
         self.found = found if found is not None else load_results(own_dir, include_shipped)
-        experiments = self.found.experiments() or ["(no results yet)"]
+        experiments = self._experiments()
         seeds = sorted({r.seed for r in self.found.results}) or [0]
         style = {"description_width": "initial"}
         controls = {
             "experiment": widgets.Dropdown(
                 options=experiments,
-                value=experiments[0],
+                value=experiments[0][1],
                 description="results",
                 style=style,
                 layout=widgets.Layout(width="460px"),
@@ -145,7 +145,6 @@ class SweepExplorer(Explorer):
         self._show_problems()
 
     # -- data --------------------------------------------------------------------------------------
-    # -----------
     def _settings(self) -> list[str]:
         """The complexity-matched models' settings ("1x64d", "2x40d", ...) of all results, by C."""
         ladder = {
@@ -155,19 +154,25 @@ class SweepExplorer(Explorer):
         }
         return [ladder[c] for c in sorted(ladder)] or ["(none)"]
 
+    def _experiments(self) -> list[tuple[str, tuple]]:
+        """(label, key) of each group of results, for the dropdown."""
+        found = self.found.experiments().items()
+        return [(label, key) for key, label in found] or [("(no results yet)", ())]
+
     def reload(self, select_source: str | None = None) -> None:
         """Read the result folders again (after training) and refresh the choices; optionally select
         the first experiment of ``select_source`` ("mine")."""
         self.found = load_results(self.own_dir, self.include_shipped)
-        experiments = self.found.experiments() or ["(no results yet)"]
+        experiments = self._experiments()
+        keys = [key for _, key in experiments]
         seeds = sorted({r.seed for r in self.found.results}) or [0]
         wanted = self.controls["experiment"].value
         if select_source is not None:
-            wanted = next((e for e in experiments if e.startswith(select_source + ":")), wanted)
+            wanted = next((key for key in keys if key and key[0] == select_source), wanted)
         self._quiet = True  # one redraw at the end, not one per changed control
         try:
             self.controls["experiment"].options = experiments
-            self.controls["experiment"].value = wanted if wanted in experiments else experiments[0]
+            self.controls["experiment"].value = wanted if wanted in keys else keys[0]
             self.controls["seeds"].options = seeds
             self.controls["seeds"].value = tuple(seeds)
             for name, pick in (("a", -1), ("b", 0)):
@@ -197,7 +202,7 @@ class SweepExplorer(Explorer):
         )
 
     def compute(
-        self, experiment: str, metric: str, seeds: tuple, view: str, a: str, b: str, paper: bool
+        self, experiment: tuple, metric: str, seeds: tuple, view: str, a: str, b: str, paper: bool
     ) -> dict:
         m = get_metric(metric)
         if not self.found.results:
@@ -207,7 +212,7 @@ class SweepExplorer(Explorer):
             )
         if not seeds:
             raise ValueError("Select at least one seed (Ctrl/Cmd-click to select several).")
-        chosen = [r for r in self.found.results if r.experiment == experiment]
+        chosen = [r for r in self.found.results if r.key == experiment]
         rows = summarize(chosen, metric, seeds=set(seeds))
         if not rows:
             available = sorted({r.seed for r in chosen})
@@ -292,13 +297,13 @@ class SweepExplorer(Explorer):
         )
         ax = axes[0, 0]
         if state["view"] == "cardinality":
-            report.plot_accuracy(ax, state["rows"], state["metric"])
+            figures.plot_accuracy(ax, state["rows"], state["metric"])
         elif state["view"] == "curves":
-            report.plot_curves(ax, state["rows"], state["metric"])
+            figures.plot_curves(ax, state["rows"], state["metric"])
         else:
-            report.plot_table4(ax, state["rows"], state["metric"])
+            figures.plot_table4(ax, state["rows"], state["metric"])
         if state["paper"]:
-            (report.plot_paper_table4 if state["view"] == "table4" else report.plot_paper_table3)(
+            (figures.plot_paper_table4 if state["view"] == "table4" else figures.plot_paper_table3)(
                 axes[0, 1]
             )
         return fig

@@ -1,0 +1,124 @@
+"""Command-line options made from a dataclass: one flag per field, its help from the field's
+metadata.
+
+``python -m resnext_edu train`` and ``sweep`` take their training options from the fields of
+:class:`resnext_edu.train.TrainConfig` through :func:`add_options`, and ``sweep --list`` writes them
+back with :func:`to_argv`, so a field added to the dataclass is an option of both commands, and part
+of a sweep's settings, without another edit. A field's annotation decides how its flag reads:
+
+* ``bool`` (and ``bool | None``): ``--name`` / ``--no-name``;
+* ``int``, ``float``, ``str``: one value; ``int | None``: a number or ``all``;
+* ``tuple``: pairs ``A:B`` such as ``16:0.4 24:0.3`` (none: an empty tuple)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+
+ALL = "all"
+
+
+def flag(name: str) -> str:
+    """The option of a field: ``batch_size`` -> ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def optional_int(text: str) -> int | None:
+    return None if text.lower() in (ALL, "none") else int(text)
+
+
+def pair(text: str) -> tuple:
+    """``"16:0.4"`` -> ``(16, 0.4)``: whole numbers stay whole."""
+    try:
+        return tuple(_number(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pair like 16:0.4") from None
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _kind(cls, name: str):
+    """The annotation of field ``name``, resolved (``from __future__ import annotations`` keeps it a
+    string)."""
+    return typing.get_type_hints(cls)[name]
+
+
+def _argparse_kwargs(kind) -> dict:
+    args = set(typing.get_args(kind))
+    if kind is bool or args == {bool, type(None)}:
+        return {"action": argparse.BooleanOptionalAction}
+    if args == {int, type(None)}:
+        return {"type": optional_int, "metavar": "N|all"}
+    if kind is tuple or typing.get_origin(kind) is tuple:
+        return {"type": pair, "nargs": "*", "metavar": "A:B"}
+    return {"type": kind}
+
+
+def add_options(parser, cls, *, skip=(), defaults=None, shown=None) -> None:
+    """Add one option per field of dataclass ``cls`` (except ``skip``) to ``parser``.
+
+    ``defaults``: an instance whose values are the options' defaults; None: an option not given is
+    absent from the parsed namespace (the caller fills it in: a sweep takes its budget's settings).
+    ``shown(name)``: the default written in the help, when it is not ``defaults``' value."""
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        help_text = field.metadata.get("help", "").replace("%", "%%")
+        if defaults is not None:
+            default = getattr(defaults, field.name)
+            help_text += f" (default {_word(default)})"
+        else:
+            default = argparse.SUPPRESS
+            help_text += f" (default {shown(field.name)})" if shown else ""
+        parser.add_argument(
+            flag(field.name),
+            dest=field.name,
+            default=default,
+            help=help_text,
+            **_argparse_kwargs(_kind(cls, field.name)),
+        )
+
+
+def given(args: argparse.Namespace, cls, skip=()) -> dict:
+    """The values of ``cls``'s fields present in ``args`` (those given, when the defaults were
+    suppressed)."""
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in skip and hasattr(args, field.name):
+            value = getattr(args, field.name)
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    return values
+
+
+def to_argv(obj, cls=None, *, skip=(), unless_equal=None) -> list[str]:
+    """The options that set every field of dataclass instance ``obj`` (except ``skip``) to its
+    value; with ``unless_equal`` (another instance), only those of the fields whose values differ
+    from it."""
+    cls = cls or type(obj)
+    argv = []
+    for field in dataclasses.fields(cls):
+        value = getattr(obj, field.name)
+        if field.name in skip or (
+            unless_equal is not None and getattr(unless_equal, field.name) == value
+        ):
+            continue
+        kind = _kind(cls, field.name)
+        if isinstance(value, bool):
+            argv.append(flag(field.name) if value else "--no-" + field.name.replace("_", "-"))
+        elif value is None and bool in typing.get_args(kind):
+            raise ValueError(f"{flag(field.name)} has no value for None; leave it at its default")
+        elif isinstance(value, tuple):
+            argv += [flag(field.name), *(":".join(map(str, item)) for item in value)]
+        else:
+            argv += [flag(field.name), _word(value)]
+    return argv
+
+
+def _word(value) -> str:
+    return ALL if value is None else str(value)
