@@ -382,9 +382,11 @@ def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
 
 
 def difference(high: Row, low: Row) -> Welch | None:
-    """Welch's test of ``high``'s seeds against ``low``'s; None where a model has one seed (no
-    spread)."""
-    return welch(high.values, low.values) if min(high.n, low.n) > 1 else None
+    """Welch's test of ``high``'s seeds against ``low``'s; None where there is no spread to judge
+    by (a model with one seed, or every seed of both giving the same value)."""
+    if min(high.n, low.n) < 2 or (len(set(high.values)) == 1 and len(set(low.values)) == 1):
+        return None
+    return welch(high.values, low.values)
 
 
 def ladder(rows: list[Row], key: tuple) -> dict[int, Row]:

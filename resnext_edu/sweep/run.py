@@ -33,8 +33,8 @@ import torch
 from filelock import FileLock, Timeout
 
 from ..checkpoints import CheckpointDamaged, CheckpointMismatch
-from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..checks import check_train_config
+from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..device import PRECISIONS, pick_device, resolve_precision
 from ..files import check_out_folder, remove_stale_temps, write_json
 from ..options import flag, given, to_argv
