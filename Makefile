@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: lab test test-widgets7 test-colab clean-venv
+.PHONY: lab test site test-widgets7 test-colab clean-venv
 
 # Before any venv is made: is $(PYTHON) new enough for pyproject.toml's requires-python? Without this check, pip on a
 # too-old Python backtracks through many large torch wheels before it gives up; with it, one line says what to do.
@@ -27,6 +27,11 @@ lab: $(VENV)/.installed-notebook
 ## the torchrun workers that the tests start beside pytest do not slow one another down on a 2-core machine.
 test: $(VENV)/.installed-test
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest
+
+## make site: build the course as a website into site/_build/html, every lesson executed on real CIFAR-10 (default
+## mode; RESNEXT_EDU_QUICK=1 make site: quick mode, as CI builds it). A rebuild executes only the lessons that changed.
+site: $(VENV)/.installed-site
+	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py
 
 clean-venv:
 	rm -rf $(VENV)
