@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     cache = execution_cache(args.cache.resolve(), mode)
     vendor_mathjax()
     env = kernel_environment(quick)
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-c", str(SITE),
-               "-d", str(BUILD / "doctrees" / args.language),
+    # -E: every page is read again (from the execution cache: nothing is executed again for it), because
+    # sphinx-codeautolink keeps the links of .ipynb pages only for the pages it has just read.
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-c", str(SITE),
+               "-d", str(doctrees(args.out.resolve())),
                "-D", f"language={args.language}", "-D", f"nb_execution_cache_path={cache}",
                "-D", f"resnext_edu_mode={mode}", "-D", f"nb_execution_timeout={TIMEOUTS[mode][0]}",
                "-D", f"resnext_edu_lesson_timeout={TIMEOUTS[mode][1]}", str(source), str(args.out.resolve())]
@@ -102,6 +104,12 @@ def stage(language: str, notebooks: Path) -> Path:
         if f"notebooks/{old.name}" not in copies:
             old.unlink()
     return source
+
+
+def doctrees(out: Path) -> Path:
+    """Sphinx's doctree folder for the output folder ``out`` (one per output: a test build does not disturb
+    ``make site``'s)."""
+    return BUILD / "doctrees" / hashlib.sha256(str(out).encode()).hexdigest()[:12]
 
 
 def write_if_changed(path: Path, text: str) -> None:

@@ -56,6 +56,8 @@ html_theme_options = {
 }
 html_static_path = ["_static", str(SITE / "_build" / "vendor")]   # vendor/: MathJax, fetched by build.py
 html_css_files = ["course.css"]
+html_favicon = "_static/favicon.svg"
+html_context = {"default_mode": "auto"}      # the reader's colour scheme picks the light or the dark theme
 html_last_updated_fmt = ""
 mathjax_path = "mathjax/tex-chtml.js"         # MathJax 3 from npm, served with the site (no CDN)
 exclude_patterns = ["**/.ipynb_checkpoints"]

@@ -74,8 +74,10 @@ def built_site() -> Path:
                                 stdout=log, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S, cwd=REPO)
     seconds = time.monotonic() - start
     (ARTIFACTS / "build-seconds.txt").write_text(f"{seconds:.0f}\n")
-    tail = (ARTIFACTS / "build.log").read_text()[-4000:]
-    assert result.returncode == 0, f"the quick site build failed (exit {result.returncode}) in {seconds:.0f} s:\n{tail}"
+    text = (ARTIFACTS / "build.log").read_text()
+    problems = [line for line in text.splitlines() if re.search(r"WARNING|ERROR|Error|Traceback", line)]
+    assert result.returncode == 0, (f"the quick site build failed (exit {result.returncode}) in {seconds:.0f} s "
+                                    f"(test-artifacts/site/build.log):\n" + "\n".join(problems[:30] or [text[-3000:]]))
     print(f"quick site build: {seconds:.0f} s")
     return OUT
 
@@ -252,6 +254,12 @@ class Visit:
                                     " || window.MathJax.startup.promise.then(() => true)", timeout=30_000)
         self.page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
 
+    def settle(self) -> None:
+        """Stop the theme's colour transitions, so that what is measured is the theme's final colours."""
+        self.page.add_style_tag(content="*, *::before, *::after { transition: none !important; "
+                                        "animation: none !important; }")
+        self.page.wait_for_timeout(300)
+
     def close(self):
         self.context.close()
 
@@ -299,7 +307,7 @@ def test_lesson_page(lesson, built_site, server, browser):
                   for cell in code for o in cell.outputs if WIDGET_VIEW in o.get("data", {}))
     source = nbformat.read(lesson, as_version=4)
     has_math = any("$" in cell.source for cell in source.cells if cell.cell_type == "markdown")
-    colab = re.search(r"\]\((.+)\)$", course.colab_badge(lesson.name)).group(1)
+    colab = re.search(r"\]\((https://colab[^)]+)\)$", course.colab_badge(lesson.name)).group(1)
 
     assert not visit.errors, f"console errors: {visit.errors}"
     assert len(found["images"]) == len(code), f"{len(code)} code cells, {len(found['images'])} on the page"
@@ -364,6 +372,7 @@ JS_ADD_UNREADABLE = """() => { const p = document.createElement('p'); p.id = 'un
 def test_dark_theme_keeps_text_readable(page, built_site, server, browser):
     visit = Visit(browser, server + page, dark=True)
     try:
+        visit.settle()
         theme = visit.page.evaluate("() => document.documentElement.dataset.theme")
         measured = visit.page.evaluate(JS_CONTRAST)
         visit.page.evaluate(JS_ADD_UNREADABLE)
