@@ -4,9 +4,8 @@
     RESNEXT_EDU_QUICK=1 python site/build.py   # quick mode, as CI builds it
     python site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/html/zh
 
-Sphinx with MyST-NB does the work (``site/conf.py``). This script lays out the pages Sphinx reads, in
-``site/_build/src/<language>/`` (the home page with its lesson table, the reference page, the lessons copied from
-``--notebooks``), fetches MathJax once from npm so that the site needs no CDN, sets what the lessons' kernels need
+Sphinx with MyST-NB does the work (``site/conf.py``). This script lays out the pages Sphinx reads (the home page
+with its lesson table, the reference page, the lessons copied from ``--notebooks``), fetches MathJax once from npm so that the site needs no CDN, sets what the lessons' kernels need
 (the real CIFAR-10 folder, quick mode, this checkout's package) and runs ``sphinx-build``, which fails on any cell
 error and on any Sphinx warning.
 
@@ -36,7 +35,7 @@ MATHJAX = "mathjax@3"                   # npm's MathJax 3: one self-contained es
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "adaptors")
 
 sys.path.insert(0, str(REPO))
-from resnext_edu import course  # noqa: E402
+from resnext_edu import course
 
 #: Seconds one cell, and all the cells of one lesson, may take (nbclient's per-cell timeout; the lesson's budget),
 #: by mode. A default-mode training cell takes minutes on a CPU; a quick-mode lesson under one minute.
@@ -58,19 +57,20 @@ def main(argv: list[str] | None = None) -> int:
 
     quick = course.quick_mode(False)
     mode = "quick" if quick else "default"
-    source = stage(args.language, args.notebooks.resolve())
+    work = work_folder(args.language, args.out.resolve())
+    source = stage(work / "src", args.notebooks.resolve())
     cache = execution_cache(args.cache.resolve(), mode)
     vendor_mathjax()
     env = kernel_environment(quick)
     # -E: every page is read again (from the execution cache: nothing is executed again for it), because
     # sphinx-codeautolink keeps the links of .ipynb pages only for the pages it has just read.
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-c", str(SITE),
-               "-d", str(doctrees(args.out.resolve())),
+               "-d", str(work / "doctrees"),
                "-D", f"language={args.language}", "-D", f"nb_execution_cache_path={cache}",
                "-D", f"resnext_edu_mode={mode}", "-D", f"nb_execution_timeout={TIMEOUTS[mode][0]}",
                "-D", f"resnext_edu_lesson_timeout={TIMEOUTS[mode][1]}", str(source), str(args.out.resolve())]
     print(f"site: {mode} mode, {args.language}, lessons from {args.notebooks}, into {args.out}", flush=True)
-    return subprocess.run(command, env=env).returncode
+    return subprocess.run(command, env=env, check=False).returncode
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -81,13 +81,18 @@ def lessons(folder: Path) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def stage(language: str, notebooks: Path) -> Path:
-    """Lay out ``site/_build/src/<language>/``: index.md, reference.md and notebooks/ (copies of the lessons and
-    of glossary.md). A file is rewritten only when its content changed, so Sphinx reads again only what changed."""
+def work_folder(language: str, out: Path) -> Path:
+    """``site/_build/work/<language>-<hash of out>/``: the pages Sphinx reads (src/) and its doctrees, one folder
+    per edition and output, so that a test's build does not disturb ``make site``'s."""
+    return BUILD / "work" / f"{language}-{hashlib.sha256(str(out).encode()).hexdigest()[:12]}"
+
+
+def stage(source: Path, notebooks: Path) -> Path:
+    """Lay out ``source``: index.md, reference.md and notebooks/ (copies of the lessons and of glossary.md). A file
+    is rewritten only when its content changed."""
     found = lessons(notebooks)
     if not found:
         raise SystemExit(f"site: no lessons (NN_name.ipynb) in {notebooks}")
-    source = BUILD / "src" / language
     wanted = {"index.md": home_page(found, notebooks), "reference.md": reference_page()}
     copies = {f"notebooks/{path.name}": path for path in found}
     glossary = notebooks / "glossary.md"
@@ -104,12 +109,6 @@ def stage(language: str, notebooks: Path) -> Path:
         if f"notebooks/{old.name}" not in copies:
             old.unlink()
     return source
-
-
-def doctrees(out: Path) -> Path:
-    """Sphinx's doctree folder for the output folder ``out`` (one per output: a test build does not disturb
-    ``make site``'s)."""
-    return BUILD / "doctrees" / hashlib.sha256(str(out).encode()).hexdigest()[:12]
 
 
 def write_if_changed(path: Path, text: str) -> None:
@@ -190,7 +189,7 @@ def cifar10_folder() -> Path | None:
     if os.environ.get("RESNEXT_EDU_DATA"):
         return Path(os.environ["RESNEXT_EDU_DATA"])
     sys.path.insert(0, str(REPO / "tests"))
-    from conftest import _extract_shared_copy   # noqa: PLC0415  (tests/conftest.py)
+    from conftest import _extract_shared_copy  # tests/conftest.py
 
     return _extract_shared_copy()
 
@@ -224,7 +223,7 @@ def vendor_mathjax() -> None:
         raise SystemExit(f"site: the math needs MathJax from npm ({MATHJAX}); install Node.js with npm and retry")
     VENDOR.mkdir(parents=True, exist_ok=True)
     packed = subprocess.run([npm, "pack", MATHJAX, "--silent", "--pack-destination", str(VENDOR)],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     if packed.returncode != 0:
         raise SystemExit(f"site: `npm pack {MATHJAX}` failed: {packed.stderr.strip() or packed.stdout.strip()}")
     tarball = VENDOR / packed.stdout.strip().splitlines()[-1]

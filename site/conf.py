@@ -7,7 +7,7 @@ from pathlib import Path
 SITE = Path(__file__).resolve().parent
 sys.path[:0] = [str(SITE.parent), str(SITE / "_ext")]
 
-from resnext_edu import __version__, course  # noqa: E402
+from resnext_edu import __version__, course
 
 project = "resnext-edu"
 html_title = "ResNeXt, an interactive course"
