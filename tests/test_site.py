@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -127,6 +128,52 @@ def has_controls(model_id: str, state: dict) -> bool:
     model = state[model_id]
     return model["model_name"] not in DISPLAY_ONLY or any(
         has_controls(child.removeprefix("IPY_MODEL_"), state) for child in model["state"].get("children", []))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A build that cannot hang, and that fails on a cell error
+# ----------------------------------------------------------------------------------------------------------------
+def lesson_notebook(*code: str):
+    """A lesson-shaped notebook: a title with the Colab badge, then ``code`` cells."""
+    title = f"# Lesson 1: a broken lesson\n\n{course.colab_badge('01_broken.ipynb')}\n"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(title)]
+                                  + [nbformat.v4.new_code_cell(source) for source in code])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def test_a_lesson_over_its_budget_stops_at_once_with_a_timeout():
+    """The lesson budget ends the run even though each cell is within its own timeout (nothing is retried)."""
+    sys.path.insert(0, str(REPO / "site" / "_ext"))
+    from course_site import LessonClient  # site/_ext/course_site.py
+    from nbclient.exceptions import CellTimeoutError
+
+    nb = lesson_notebook("import time\ntime.sleep(1)", "time.sleep(1)", "time.sleep(60)")
+    start = time.monotonic()
+    with pytest.raises(CellTimeoutError):
+        LessonClient(nb, timeout=120, lesson_timeout=8, kernel_name="python3").execute()
+    seconds = time.monotonic() - start
+    assert seconds < 45, f"the 8 s lesson budget stopped the run only after {seconds:.0f} s"
+    assert nb.cells[1].outputs == [] and "execution" in nb.cells[2].metadata, "the first cells ran in full"
+
+
+def test_a_cell_error_fails_the_build_and_says_where(tmp_path):
+    """One cell raising in a lesson: the build exits non-zero and its log names the lesson and the error."""
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    nbformat.write(lesson_notebook("print('fine')", "raise ValueError('the broken cell')"),
+                   lessons / "01_broken.ipynb")
+    out = tmp_path / "html"
+    env = dict(os.environ, **{course.QUICK_ENV: "1"})
+    try:
+        result = subprocess.run([sys.executable, str(REPO / "site" / "build.py"), "--notebooks", str(lessons),
+                                 "--out", str(out), "--cache", str(tmp_path / "cache")], env=env,
+                                capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+    finally:
+        shutil.rmtree(site_build_module().work_folder("en", out.resolve()), ignore_errors=True)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, "a lesson with a failing cell built without an error"
+    assert "01_broken" in log and "ValueError" in log and "the broken cell" in log, log[-3000:]
 
 
 # ----------------------------------------------------------------------------------------------------------------

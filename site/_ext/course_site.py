@@ -53,9 +53,9 @@ class LessonClient(NudgingClient):
     lesson_timeout = Integer(0, help="seconds for all the cells of a notebook; 0: no budget").tag(config=True)
     _deadline: float | None = None
 
-    async def async_execute(self, reset_kc: bool = False, **kwargs):
+    def execute(self, **kwargs):
         self._deadline = time.monotonic() + self.lesson_timeout if self.lesson_timeout > 0 else None
-        return await super().async_execute(reset_kc=reset_kc, **kwargs)
+        return super().execute(**kwargs)
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
