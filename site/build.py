@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
                "-D", f"resnext_edu_mode={mode}", "-D", f"nb_execution_timeout={TIMEOUTS[mode][0]}",
                "-D", f"resnext_edu_lesson_timeout={TIMEOUTS[mode][1]}", str(source), str(args.out.resolve())]
     print(f"site: {mode} mode, {args.language}, lessons from {args.notebooks}, into {args.out}", flush=True)
-    return subprocess.run(command, env=env, check=False).returncode
+    status = subprocess.run(command, env=env, check=False).returncode
+    if status != 0:
+        print(f"site: the build failed (sphinx-build exit {status}); the lessons it read are copies of "
+              f"{args.notebooks}/ in {source / 'notebooks'}/ (a failed cell is shown above, after "
+              "'Executing notebook failed')", flush=True)
+    return status
 
 
 # ----------------------------------------------------------------------------------------------------------------
