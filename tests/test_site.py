@@ -251,6 +251,9 @@ def test_the_reference_documents_count_and_a_lesson_links_to_it(built_site):
                if any(link.endswith("reference.html#resnext_edu.counting.count")
                       for link in parsed(built_site / page_of(lesson)).links)]
     assert linking, "no lesson's code links count(...) to its reference entry"
+    prose = re.compile(r'class="resnext-edu-api-link[^"]*" href="\.\./reference\.html#resnext_edu\.counting\.count"')
+    assert any(prose.search((built_site / page_of(lesson)).read_text()) for lesson in LESSONS), \
+        "no lesson's text links `count(...)` to its reference entry"
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
   widget state nbclient recorded) and one line: the values it was drawn for, and that its controls work in
   JupyterLab or on Colab, with the link that opens the lesson there. No widget JavaScript is loaded.
 * Links. The lesson's "Open in Colab" badge (an image on colab.research.google.com, which an offline reader cannot
-  load) becomes a text link, followed by a link that downloads the notebook as committed (no outputs).
+  load) becomes a text link, followed by a link that downloads the notebook as committed (no outputs). Inline code
+  in a lesson's text that names a function or class of the package links to the reference page.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from myst_nb.core.execute.cache import NotebookClientCache
 from sphinx import addnodes
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from traitlets import Integer
 
@@ -257,6 +259,42 @@ class LessonLinks(SphinxTransform):
         paragraph["classes"] += ["resnext-edu-lesson-links"]
 
 
+class ProseLinks(SphinxPostTransform):
+    """In a lesson's text, inline code that names the package's function, class or method (``count(model)``,
+    ``counting.count``, ``ResNeXtBlock``) links to its entry on the reference page, as its code cells do (there by
+    sphinx-codeautolink). A bare name links only when one documented object has it."""
+
+    default_priority = 900
+    formats = ("html",)
+    KINDS = ("function", "class", "method", "exception")
+    NAME = re.compile(r"([A-Za-z_][\w.]*)(\(.*\))?")
+
+    def run(self, **kwargs) -> None:
+        if Path(self.env.doc2path(self.env.docname)).suffix != ".ipynb":
+            return
+        objects = {name: entry for name, entry in self.env.get_domain("py").objects.items()
+                   if entry.objtype in self.KINDS and name.startswith("resnext_edu.")}
+        for literal in list(self.document.findall(nodes.literal)):
+            if isinstance(literal.parent, (nodes.reference, nodes.literal_block)) or literal.get("classes"):
+                continue
+            found = self.NAME.fullmatch(literal.astext())
+            if found is None or not (found.group(2) or "." in found.group(1) or found.group(1)[0].isupper()):
+                continue
+            entry = self.resolve(found.group(1), objects)
+            if entry is not None:
+                uri = self.app.builder.get_relative_uri(self.env.docname, entry.docname) + "#" + entry.node_id
+                literal.replace_self(nodes.reference("", "", literal.deepcopy(), refuri=uri, internal=True,
+                                                     classes=["resnext-edu-api-link"]))
+
+    @staticmethod
+    def resolve(name: str, objects: dict):
+        for full in (name, f"resnext_edu.{name}"):
+            if full in objects:
+                return objects[full]
+        matches = [entry for full, entry in objects.items() if full.endswith("." + name)]
+        return matches[0] if len(matches) == 1 else None
+
+
 # ----------------------------------------------------------------------------------------------------------------
 def install_executor(app) -> None:
     LESSON_TIMEOUT[0] = app.config.resnext_edu_lesson_timeout
@@ -272,4 +310,5 @@ def setup(app):
     app.add_config_value("resnext_edu_lesson_timeout", 0, "env", types=[int])
     app.connect("builder-inited", install_executor)
     app.add_transform(LessonLinks)
+    app.add_post_transform(ProseLinks)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
