@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import sys
@@ -67,13 +68,10 @@ class LessonClient(NudgingClient):
         return left if timeout is None else min(timeout, left)
 
 
-def execute_lesson(nb, cwd=None, km=None, **kwargs):
+def execute_lesson(nb, cwd=None, km=None, *, lesson_timeout: int = 0, **kwargs):
     """``nbclient.execute`` (what jupyter-cache calls), run by :class:`LessonClient`."""
     resources = {"metadata": {"path": cwd}} if cwd else {}
-    return LessonClient(nb=nb, resources=resources, km=km, lesson_timeout=LESSON_TIMEOUT[0], **kwargs).execute()
-
-
-LESSON_TIMEOUT = [0]        # set from the config when the builder starts
+    return LessonClient(nb=nb, resources=resources, km=km, lesson_timeout=lesson_timeout, **kwargs).execute()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -297,11 +295,11 @@ class ProseLinks(SphinxPostTransform):
 
 # ----------------------------------------------------------------------------------------------------------------
 def install_executor(app) -> None:
-    LESSON_TIMEOUT[0] = app.config.resnext_edu_lesson_timeout
     if not hasattr(jupyter_cache_executors, "executenb") or not hasattr(myst_nb_execute, "NotebookClientCache"):
         raise ExtensionError("course_site: this jupyter-cache or MyST-NB has no executenb / NotebookClientCache; "
                              "the site's executor hooks need updating")
-    jupyter_cache_executors.executenb = execute_lesson
+    jupyter_cache_executors.executenb = functools.partial(execute_lesson,
+                                                          lesson_timeout=app.config.resnext_edu_lesson_timeout)
     myst_nb_execute.NotebookClientCache = StaticWidgetClient
 
 
