@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: lab test test-widgets7 test-colab clean-venv
+.PHONY: lab test site test-widgets7 test-colab clean-venv
 
 # Before any venv is made: is $(PYTHON) new enough for pyproject.toml's requires-python? Without this check, pip on a
 # too-old Python backtracks through many large torch wheels before it gives up; with it, one line says what to do.
@@ -32,6 +32,11 @@ test: $(VENV)/.installed-test
 	@$(PY) -m ruff check $(LINTED) || { echo "make test: ruff check failed (above); many fixes: $(PY) -m ruff check --fix $(LINTED)"; exit 1; }
 	@$(PY) -m ruff format --check $(LINTED) || { echo "make test: code not laid out by the formatter; run: $(PY) -m ruff format $(LINTED)"; exit 1; }
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest
+
+## make site: build the course as a website into site/_build/html, every lesson executed on real CIFAR-10 (default
+## mode; RESNEXT_EDU_QUICK=1 make site: quick mode, as CI builds it). A rebuild executes only the lessons that changed.
+site: $(VENV)/.installed-site
+	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -192,8 +192,9 @@ def solve_bottleneck_width(cardinality: int, *, in_channels: int = 256, out_chan
 
 
 def closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
-    """The d >= ``smallest`` with the smallest |params_of(d) - budget|, for ``params_of`` non-decreasing in d (binary
-    search); of several d with that same count (floors in the stage widths can make neighbours equal), the smallest.
+    """The d >= ``smallest`` with the smallest ``|params_of(d) - budget|``, for ``params_of`` non-decreasing in d
+    (binary search); of several d with that same count (floors in the stage widths can make neighbours equal), the
+    smallest.
     ``what`` names the model in the error raised when even d = ``smallest`` is over the budget."""
     if params_of(smallest) > budget:
         raise ValueError(f"The budget of {budget:,} params cannot hold {what}: even the thinnest bottleneck width, "

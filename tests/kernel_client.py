@@ -1,5 +1,6 @@
 """A notebook client for the tests that execute notebooks (lessons, the Colab simulation, the setup cell, live
-curves in a kernel): nbclient's, made robust to lost socket wake-ups (README, Tests)."""
+curves in a kernel) and for the website's build (site/_ext/course_site.py): nbclient's, made robust to lost socket
+wake-ups (README, Tests)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,63 @@
+"""Sphinx configuration of the course's website. Run through ``site/build.py`` (``make site``), which lays out the
+pages, passes the language, the mode and the execution cache (``-D``) and sets what the lessons' kernels need."""
+
+import sys
+from pathlib import Path
+
+SITE = Path(__file__).resolve().parent
+sys.path[:0] = [str(SITE.parent), str(SITE / "_ext")]
+
+from resnext_edu import __version__, course
+
+project = "resnext-edu"
+html_title = "ResNeXt, an interactive course"
+author = "the resnext-edu authors"
+copyright = "the resnext-edu authors, MIT License"
+version = release = __version__
+language = "en"                               # build.py: -D language=...
+resnext_edu_mode = "default"                  # build.py: -D resnext_edu_mode=quick|default
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx_codeautolink",
+    "course_site",                            # site/_ext/course_site.py
+]
+
+# -- MyST and the notebooks -------------------------------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"                   # build.py: -D nb_execution_cache_path=...
+nb_execution_in_temp = True                   # each lesson runs in a fresh folder, as in the tests
+nb_execution_raise_on_error = True            # a cell error fails the build
+nb_execution_show_tb = True
+nb_execution_timeout = 2400                   # seconds for one cell (build.py: by mode)
+resnext_edu_lesson_timeout = 5400             # seconds for all the cells of one lesson (build.py: by mode)
+nb_merge_streams = True
+nb_ipywidgets_js = {}                         # no widget JavaScript (from a CDN): course_site shows them statically
+
+# -- The reference (autodoc) and the links from the lessons' code to it -------------------------------------------
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "signature"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+codeautolink_concat_default = True            # a lesson's cells share their imports, as in the kernel
+
+# -- HTML ---------------------------------------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_theme_options = {
+    "repository_url": course.REPO_URL,
+    "repository_branch": course.REVISION,
+    "use_repository_button": True,
+    "use_download_button": True,
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+}
+html_static_path = ["_static", str(SITE / "_build" / "vendor")]   # vendor/: MathJax, fetched by build.py
+html_css_files = ["course.css"]
+html_favicon = "_static/favicon.svg"
+html_context = {"default_mode": "auto"}      # the reader's colour scheme picks the light or the dark theme
+html_last_updated_fmt = ""
+mathjax_path = "mathjax/tex-chtml.js"         # MathJax 3 from npm, served with the site (no CDN)
+exclude_patterns = ["**/.ipynb_checkpoints"]
