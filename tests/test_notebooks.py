@@ -16,6 +16,7 @@ import lesson05_facts  # noqa: E402  (tests/lesson05_facts.py)
 from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
 
 NOTEBOOKS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+CHINESE = sorted((course.NOTEBOOKS / "zh").glob("[0-9][0-9]_*.ipynb"))   # written by python -m resnext_edu.translate
 FACT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")   # a number written with thousands separators
 MAX_CELL_LINES = 30
 # per lesson: numbers it prints, recomputed from their sources by the test (called with the lesson's printed text)
@@ -70,7 +71,8 @@ def outputs_text(nb) -> str:
 
 @pytest.mark.notebooks
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + CHINESE,
+                         ids=lambda p: f"zh-{p.stem}" if p in CHINESE else p.stem)
 def test_lesson_runs_in_quick_mode_and_its_facts_are_measured(path, tmp_path, monkeypatch):
     """Runs every cell (an error fails the test), then checks that every number the lesson's text states with
     thousands separators (69,632; 25,028,904; ...) was printed by the package's own code in this run."""

@@ -1,0 +1,420 @@
+"""The Chinese lessons, written from the English ones and their translations (gettext catalogs), never by hand.
+
+    python -m resnext_edu.translate            # update the catalogs, write notebooks/zh/, compile the package's
+    python -m resnext_edu.translate --check    # only say what is untranslated or stale (exit status 1 if any)
+
+One catalog per lesson, ``notebooks/zh/translations/<lesson>.po``, in gettext's PO format (Poedit, Weblate or any
+text editor open it): one entry per markdown cell of the English lesson, whose ``msgctxt`` is the cell's id and whose
+``msgid`` is the cell's English text, so an entry records exactly the English it translates. When the English cell
+changes, the update keeps the translation, marks it ``fuzzy`` and keeps the entry as it was (the English it translated)
+beside it as an obsolete ``#~`` entry with the same ``msgctxt``; the staleness test fails, showing what changed,
+until a translator updates ``msgstr`` and removes the flag (the next update then drops the obsolete entry).
+A translation of a cell whose id is gone stays in the file as an obsolete ``#~`` entry, and is reused if a cell with
+the same English text comes back under another id.
+
+A Chinese lesson ``notebooks/zh/<lesson>.ipynb`` is the English one with each markdown cell replaced by its current
+translation (an untranslated or stale cell stays in English), its Colab badge pointing to the Chinese notebook, a note
+under the title (figures and printed tables stay in English; the glossary), and one code cell after the setup cell,
+``course.language("zh")``, that makes the exercises' feedback Chinese. Every code cell is the English one, unchanged.
+
+The feedback itself is translated in the package's catalog ``resnext_edu/locale/zh/LC_MESSAGES/resnext_edu.po``
+(messages marked with :func:`resnext_edu.i18n._`, extracted from the package's sources); this step compiles it to the
+``.mo`` file that Python's gettext reads at run time.
+
+Babel (a dependency of JupyterLab, and of the test extras) reads and writes the catalogs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import io
+import re
+import sys
+from pathlib import Path
+
+from . import course, i18n
+
+LANGUAGE = "zh"
+PACKAGE = Path(__file__).resolve().parent
+PACKAGE_PO = i18n.LOCALE / LANGUAGE / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+PACKAGE_MO = PACKAGE_PO.with_suffix(".mo")
+GLOSSARY = "../glossary.md"  # the bilingual glossary, relative to notebooks/zh/
+NOTICE_ID = "zh-notice"
+LANGUAGE_CELL_ID = "zh-language"
+NOTICE = (
+    "> **关于中文版**：本课由英文原版生成，代码单元与英文版完全相同，只翻译了文字。图中的标注、"
+    "程序包打印的表格和数字保持英文原样；正文里的数字都由代码单元计算并打印，请以运行输出为准。"
+    f"术语的中英对照见[术语表]({GLOSSARY})（例如 cardinality 基数、grouped convolution 分组卷积、"
+    "split-transform-merge 拆分-转换-合并）。"
+)
+LANGUAGE_CELL = (
+    "from resnext_edu import course\n"
+    f'course.language("{LANGUAGE}")   # 练习的反馈与提示用中文显示（course.language("en") 换回英文）'
+)
+
+
+def lessons() -> list[Path]:
+    """The English lessons (``notebooks/NN_*.ipynb``)."""
+    return sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def catalog_path(lesson: Path) -> Path:
+    """``notebooks/zh/translations/<lesson>.po`` beside the English ``notebooks/<lesson>.ipynb``."""
+    return lesson.parent / LANGUAGE / "translations" / f"{lesson.stem}.po"
+
+
+def chinese_path(lesson: Path) -> Path:
+    """``notebooks/zh/<lesson>.ipynb``."""
+    return lesson.parent / LANGUAGE / lesson.name
+
+
+def translated_lessons() -> list[Path]:
+    """The English lessons that have a catalog (the lessons of the Chinese course)."""
+    return [lesson for lesson in lessons() if catalog_path(lesson).exists()]
+
+
+def markdown_cells(nb) -> list:
+    return [cell for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Catalogs
+
+
+def _new_catalog(domain: str):
+    from babel.messages.catalog import Catalog
+
+    return Catalog(
+        locale=LANGUAGE,
+        domain=domain,
+        project="resnext-edu",
+        version=course.REVISION,
+        copyright_holder="the resnext-edu authors",
+        fuzzy=False,
+        msgid_bugs_address=f"{course.REPO_URL}/issues",
+        header_comment=f"# Simplified Chinese translation of resnext-edu's {domain}.\n"
+        "# Written by `python -m resnext_edu.translate`; translate the msgstr entries.",
+    )
+
+
+def read_catalog(path: Path):
+    """A PO file as a Babel catalog (its obsolete entries included)."""
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as file:
+        return read_po(file, locale=LANGUAGE)
+
+
+def catalog_text(catalog) -> str:
+    """The PO text, one PO line per line of the cell (no re-wrapping)."""
+    from babel.messages.pofile import write_po
+
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=0, omit_header=False)
+    return buffer.getvalue().decode("utf-8")
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _without_dates(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "-Date:" not in line)
+
+
+def _key(message):
+    return (message.id, message.context) if message.context else message.id
+
+
+def merged_catalog(lesson: Path, old=None):
+    """The catalog of ``lesson``'s markdown cells, carrying over the translations of ``old`` (see the module).
+
+    A cell whose English changed keeps its translation, flagged ``fuzzy``, and the entry as it was (the English it
+    translated, and that translation) stays beside it as an obsolete entry with the same ``msgctxt``: gettext's
+    ``#| msgid`` lines would say the same, but Babel cannot write them for text of several lines."""
+    import nbformat
+
+    nb = nbformat.read(lesson, as_version=4)
+    catalog = _new_catalog(lesson.stem)
+    current = [m for m in old if m.id] if old is not None else []
+    obsolete = list(old.obsolete.values()) if old is not None else []
+    if old is not None:
+        catalog.creation_date, catalog.revision_date = old.creation_date, old.revision_date
+        catalog.last_translator, catalog.language_team = old.last_translator, old.language_team
+    by_cell = {m.context: m for m in current if m.context}
+    by_text = {m.id: m for m in [*obsolete, *current] if m.string and not m.fuzzy}
+    cells = {cell.id for cell in markdown_cells(nb)}
+    kept = []  # obsolete entries to keep: the English a fuzzy entry translated
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        string, flags, comments = "", set(), []
+        before = by_cell.get(cell.id)
+        if before is not None and before.id == cell.source:
+            string, flags, comments = before.string, set(before.flags), before.user_comments
+        elif cell.source in by_text:  # the English it translated is back, or a cell changed its id
+            string, comments = by_text[cell.source].string, by_text[cell.source].user_comments
+        elif before is not None and before.string:
+            string, flags, comments = before.string, {"fuzzy"}, before.user_comments
+            if not before.fuzzy:
+                kept.append(before)
+        catalog.add(
+            cell.source,
+            string,
+            context=cell.id,
+            flags=flags - {"python-brace-format"},
+            auto_comments=[f"{lesson.name}, cell {index}"],
+            user_comments=comments,
+        )
+    fuzzy = {m.context for m in catalog if m.id and m.fuzzy}
+    for message in [
+        *current,
+        *obsolete,
+    ]:  # a removed cell's translation, or the English a fuzzy one translated
+        if message in current and message.context in cells:
+            continue
+        if message.string and (message.context not in cells or message.context in fuzzy):
+            kept.append(message)
+    for message in kept:
+        message.flags.discard("fuzzy")
+        catalog.obsolete[_key(message)] = message
+    return catalog
+
+
+def previous_english(catalog, cell_id: str) -> str | None:
+    """The English that the fuzzy translation of cell ``cell_id`` translated (its obsolete entry), if any."""
+    return next((m.id for m in catalog.obsolete.values() if m.context == cell_id), None)
+
+
+def update_catalog(lesson: Path) -> bool:
+    """Create or update ``lesson``'s catalog from the English notebook; returns whether the file changed."""
+    path = catalog_path(lesson)
+    old = read_catalog(path) if path.exists() else None
+    text = catalog_text(merged_catalog(lesson, old))
+    if path.exists() and _without_dates(path.read_text(encoding="utf-8")) == _without_dates(text):
+        return False
+    return _write_if_changed(path, text)
+
+
+def _diff(before: str, after: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(True),
+            after.splitlines(True),
+            "translated English",
+            "English now",
+            n=0,
+        )
+    )
+
+
+def problems(lesson: Path) -> list[str]:
+    """What keeps ``lesson``'s Chinese version from being complete and current, one line per cell (empty if none)."""
+    import nbformat
+
+    path = catalog_path(lesson)
+    if not path.exists():
+        return [
+            (
+                f"{lesson.stem}: no catalog {path.name} (run `python -m resnext_edu.translate --start "
+                f"{lesson.name[:2]}` to start one)"
+            )
+        ]
+    catalog = read_catalog(path)
+    by_cell = {m.context: m for m in catalog if m.id}
+    found = []
+    for cell in markdown_cells(nbformat.read(lesson, as_version=4)):
+        where = f"{lesson.stem}, cell {cell.id}"
+        message = by_cell.get(cell.id)
+        if message is None:
+            found.append(
+                f"{where}: no translation (run `python -m resnext_edu.translate`, then translate it)"
+            )
+        elif message.id != cell.source:
+            found.append(
+                f"{where}: the English changed after its translation (run `python -m resnext_edu.translate`"
+                f", then update the fuzzy entry):\n{_diff(message.id, cell.source)}"
+            )
+        elif not message.string:
+            found.append(f"{where}: not translated yet (empty msgstr)")
+        elif message.fuzzy:
+            before = previous_english(catalog, cell.id)
+            shown = f":\n{_diff(before, cell.source)}" if before else ""
+            found.append(
+                f"{where}: fuzzy: the English changed after its translation; update the msgstr, then "
+                f"remove the fuzzy flag (the obsolete #~ entry with this msgctxt is the English it "
+                f"translated){shown}"
+            )
+    return found
+
+
+def current_translations(lesson: Path) -> dict[str, str]:
+    """Cell id -> Chinese text, for the cells whose translation is current (not fuzzy, same English)."""
+    import nbformat
+
+    if not catalog_path(lesson).exists():
+        return {}
+    catalog = read_catalog(catalog_path(lesson))
+    english = {cell.id: cell.source for cell in markdown_cells(nbformat.read(lesson, as_version=4))}
+    return {
+        m.context: m.string
+        for m in catalog
+        if m.id and m.string and not m.fuzzy and english.get(m.context) == m.id
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Notebooks
+
+
+LINK = re.compile(r"(\]\()([^)\s]+)\)")  # a markdown link's target: [text](target)
+
+
+def _target_from_zh(target: str, lesson: Path) -> str:
+    """A link target of an English lesson as seen from notebooks/zh/: the Chinese lesson where there is one, else
+    the English file one folder up. Web addresses and anchors stay as they are."""
+    if re.match(r"[a-z][a-z0-9+.-]*:|#|/", target):
+        return target
+    name = target.split("#", 1)[0]
+    translated = name.endswith(".ipynb") and catalog_path(lesson.parent / name).exists()
+    return target if translated else f"../{target}"
+
+
+def chinese_notebook(lesson: Path):
+    """The Chinese notebook of ``lesson``: see the module's docstring."""
+    import nbformat
+
+    nb = nbformat.read(lesson, as_version=4)
+    zh = copy.deepcopy(nb)
+    translations = current_translations(lesson)
+    english_badge, chinese_badge = (
+        course.colab_badge(lesson.name),
+        course.colab_badge(f"{LANGUAGE}/{lesson.name}"),
+    )
+    cells = []
+    for cell in zh.cells:
+        if cell.cell_type == "markdown":
+            text = translations.get(cell.id, cell.source).replace(english_badge, chinese_badge)
+            cell.source = LINK.sub(
+                lambda match: match[1] + _target_from_zh(match[2], lesson) + ")", text
+            )
+        cells.append(cell)
+        if cell is zh.cells[0]:
+            cells.append(nbformat.v4.new_markdown_cell(NOTICE, id=NOTICE_ID))
+        if cell.cell_type == "code" and "google.colab" in cell.source:  # the setup cell
+            cells.append(nbformat.v4.new_code_cell(LANGUAGE_CELL, id=LANGUAGE_CELL_ID))
+    zh.cells = cells
+    zh.metadata["resnext_edu"] = {"language": LANGUAGE, "translated_from": f"../{lesson.name}"}
+    return zh
+
+
+def write_chinese_notebook(lesson: Path) -> bool:
+    import nbformat
+
+    return _write_if_changed(chinese_path(lesson), nbformat.writes(chinese_notebook(lesson)) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package's messages (the exercises' feedback)
+
+
+def extracted_messages():
+    """The messages of the package's sources marked with ``_()`` or ``N_()`` (Babel's Python extractor)."""
+    from babel.messages.extract import extract_from_dir
+
+    template = _new_catalog(i18n.DOMAIN)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        PACKAGE, comment_tags=("TRANSLATORS:",)
+    ):
+        template.add(
+            message,
+            None,
+            [(f"resnext_edu/{filename}", lineno)],
+            auto_comments=comments,
+            context=context,
+        )
+    return template
+
+
+def update_package_catalog() -> bool:
+    """Merge the extracted messages into the package's PO file (gettext's msgmerge: new entries empty, changed ones
+    fuzzy) and compile it to the ``.mo`` file gettext reads (fuzzy entries left out); returns whether either changed."""
+    catalog = read_catalog(PACKAGE_PO) if PACKAGE_PO.exists() else _new_catalog(i18n.DOMAIN)
+    catalog.update(extracted_messages(), update_creation_date=False)
+    text = catalog_text(catalog)
+    changed = not PACKAGE_PO.exists() or _without_dates(
+        PACKAGE_PO.read_text(encoding="utf-8")
+    ) != _without_dates(text)
+    if changed:
+        _write_if_changed(PACKAGE_PO, text)
+    return compile_package_catalog() or changed
+
+
+def compiled(po: Path) -> bytes:
+    """The ``.mo`` bytes of the PO file ``po`` (Babel's msgfmt; fuzzy and empty entries left out)."""
+    from babel.messages.mofile import write_mo
+
+    buffer = io.BytesIO()
+    write_mo(buffer, read_catalog(po), use_fuzzy=False)
+    return buffer.getvalue()
+
+
+def compile_package_catalog() -> bool:
+    data = compiled(PACKAGE_PO)
+    if PACKAGE_MO.exists() and PACKAGE_MO.read_bytes() == data:
+        return False
+    PACKAGE_MO.write_bytes(data)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m resnext_edu.translate", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; list what is untranslated or stale"
+    )
+    parser.add_argument(
+        "--start",
+        metavar="NN",
+        action="append",
+        default=[],
+        help="start the catalog of lesson NN (e.g. --start 05), then update it like the others",
+    )
+    args = parser.parse_args(argv)
+    starting = [lesson for lesson in lessons() if lesson.name[:2] in args.start]
+    unknown = set(args.start) - {lesson.name[:2] for lesson in starting}
+    if unknown:
+        parser.error(f"no English lesson {', '.join(sorted(unknown))} in {course.NOTEBOOKS}")
+    chosen = sorted(set(translated_lessons()) | set(starting))
+    if not args.check:
+        for lesson in chosen:
+            if update_catalog(lesson):
+                print(f"updated {catalog_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
+            if write_chinese_notebook(lesson):
+                print(f"wrote {chinese_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
+        if update_package_catalog():
+            print(f"updated {PACKAGE_PO.relative_to(PACKAGE.parent)} and its .mo")
+    found = [line for lesson in chosen for line in problems(lesson)]
+    missing = [lesson.stem for lesson in lessons() if lesson not in chosen]
+    print(
+        "\n".join(found)
+        if found
+        else f"every catalog is complete and current: {', '.join(p.stem for p in chosen)}"
+    )
+    if missing:
+        print("not translated yet: " + ", ".join(missing))
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
