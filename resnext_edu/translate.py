@@ -132,58 +132,68 @@ def _key(message):
     return (message.id, message.context) if message.context else message.id
 
 
+SIMILAR = 0.5  # how alike two English texts must be for a translation to carry over, flagged fuzzy (difflib's ratio)
+
+
 def merged_catalog(lesson: Path, old=None):
     """The catalog of ``lesson``'s markdown cells, carrying over the translations of ``old`` (see the module).
 
-    A cell whose English changed keeps its translation, flagged ``fuzzy``, and the entry as it was (the English it
-    translated, and that translation) stays beside it as an obsolete entry with the same ``msgctxt``: gettext's
-    ``#| msgid`` lines would say the same, but Babel cannot write them for text of several lines."""
+    Like gettext's msgmerge, in this order: a cell with the same id and English keeps its entry; a cell whose English
+    some translation translated (a cell that moved, or English that changed back) takes it; a cell with the same id
+    and other English keeps its translation, flagged ``fuzzy``; a cell with a new id takes, flagged ``fuzzy``, the
+    translation of the most similar English among the entries no cell kept (a rewritten lesson with new cell ids).
+    The entry a fuzzy translation came from (the English it translated) stays beside it as an obsolete entry with
+    the cell's ``msgctxt`` (gettext's ``#| msgid`` lines would say the same, but Babel cannot write them for text of
+    several lines); so does every translation no cell took."""
     import nbformat
+    from babel.messages.catalog import Message
 
     nb = nbformat.read(lesson, as_version=4)
+    cells = markdown_cells(nb)
+    number = {cell.id: index for index, cell in enumerate(nb.cells)}
     catalog = _new_catalog(lesson.stem)
     current = [m for m in old if m.id] if old is not None else []
     obsolete = list(old.obsolete.values()) if old is not None else []
     if old is not None:
         catalog.creation_date, catalog.revision_date = old.creation_date, old.revision_date
         catalog.last_translator, catalog.language_team = old.last_translator, old.language_team
-    by_cell = {m.context: m for m in current if m.context}
-    by_text = {m.id: m for m in [*obsolete, *current] if m.string and not m.fuzzy}
-    cells = {cell.id for cell in markdown_cells(nb)}
-    kept = []  # obsolete entries to keep: the English a fuzzy entry translated
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        string, flags, comments = "", set(), []
+    by_cell = {m.context: m for m in current}
+    translated_from = {m.context: m for m in obsolete if m.context in by_cell and by_cell[m.context].fuzzy}
+    exact = {m.id: m for m in [*obsolete, *current] if m.string and not m.fuzzy}
+    found = {}  # cell id -> (translation, fuzzy, comments, the entry it came from if fuzzy)
+    for cell in cells:
         before = by_cell.get(cell.id)
-        if before is not None and before.id == cell.source:
-            string, flags, comments = before.string, set(before.flags), before.user_comments
-        elif cell.source in by_text:  # the English it translated is back, or a cell changed its id
-            string, comments = by_text[cell.source].string, by_text[cell.source].user_comments
-        elif before is not None and before.string:
-            string, flags, comments = before.string, {"fuzzy"}, before.user_comments
-            if not before.fuzzy:
-                kept.append(before)
-        catalog.add(
-            cell.source,
-            string,
-            context=cell.id,
-            flags=flags - {"python-brace-format"},
-            auto_comments=[f"{lesson.name}, cell {index}"],
-            user_comments=comments,
-        )
-    fuzzy = {m.context for m in catalog if m.id and m.fuzzy}
-    for message in [
-        *current,
-        *obsolete,
-    ]:  # a removed cell's translation, or the English a fuzzy one translated
-        if message in current and message.context in cells:
+        if before is not None and before.string and before.id == cell.source:
+            found[cell.id] = (before.string, before.fuzzy, before.user_comments,
+                              translated_from.get(cell.id))
+        elif cell.source in exact:
+            found[cell.id] = (exact[cell.source].string, False, exact[cell.source].user_comments, None)
+    for cell in cells:
+        before = by_cell.get(cell.id)
+        if cell.id not in found and before is not None and before.string:
+            source = translated_from.get(cell.id) if before.fuzzy else before
+            found[cell.id] = (before.string, True, before.user_comments, source)
+    taken = {found[c.id][0] for c in cells if c.id in found}
+    ids = {cell.id for cell in cells}
+    unused = [m for m in [*current, *obsolete]
+              if m.string and not m.fuzzy and m.context not in ids and m.string not in taken]
+    for cell in cells:
+        if cell.id in found or not unused:
             continue
-        if message.string and (message.context not in cells or message.context in fuzzy):
-            kept.append(message)
-    for message in kept:
-        message.flags.discard("fuzzy")
-        catalog.obsolete[_key(message)] = message
+        ratio, best = max((difflib.SequenceMatcher(None, m.id, cell.source, autojunk=False).ratio(), i)
+                          for i, m in enumerate(unused))
+        if ratio >= SIMILAR:
+            source = unused.pop(best)
+            found[cell.id] = (source.string, True, source.user_comments, source)
+    for cell in cells:
+        string, fuzzy, comments, source = found.get(cell.id, ("", False, [], None))
+        catalog.add(cell.source, string, context=cell.id, flags={"fuzzy"} if fuzzy else set(),
+                    auto_comments=[f"{lesson.name}, cell {number[cell.id]}"], user_comments=comments)
+        if fuzzy and source is not None:
+            catalog.obsolete[(source.id, cell.id)] = Message(source.id, source.string, context=cell.id)
+    for message in unused:
+        catalog.obsolete[_key(message)] = Message(message.id, message.string, context=message.context,
+                                                  user_comments=message.user_comments)
     return catalog
 
 

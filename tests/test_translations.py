@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import Decimal
 import string
 from pathlib import Path
 
@@ -27,7 +28,20 @@ IDS = {"ids": lambda path: path.stem}
 FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 CODE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# a number, with the word that scales it: "50 thousand" in English is "5 万" or "50000" in Chinese
+NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(thousand|million|billion|千|万|亿)(?![A-Za-z]))?")
+SCALE = {"thousand": 10**3, "千": 10**3, "万": 10**4, "million": 10**6, "billion": 10**9, "亿": 10**8}
+
+
+def number_value(digits: str, scale: str | None) -> str:
+    """A number as written, read the same in both languages: 69,632 = 69632; 50 thousand = 5 万 = 50000. A version
+    (0.1.0) or a decimal (2.30) stays as written."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
+        digits = digits.replace(",", "")
+    if not scale or not re.fullmatch(r"\d+(?:\.\d+)?", digits):
+        return digits
+    value = Decimal(digits) * SCALE[scale]
+    return str(value.quantize(1)) if value == value.to_integral() else str(value.normalize())
 
 
 def read(path: Path):
@@ -47,7 +61,7 @@ def pieces(text: str) -> dict[str, set[str]]:
         "formula": formulas,
         "inline code": code,
         "link": links,
-        "number": set(NUMBER.findall(prose)),
+        "number": {number_value(digits, scale) for digits, scale in NUMBER.findall(prose)},
     }
 
 
@@ -219,8 +233,11 @@ def test_pieces_finds_formulas_code_links_and_numbers():
         "formula": {"$C = 32$"},
         "inline code": {"`groups=C`"},
         "link": {"02_x.ipynb"},
-        "number": {"2", "25,028,904", "4.2", "32"},
+        "number": {"2", "25028904", "4.2", "32"},
     }
+    english, chinese = pieces("50 thousand images, 1.5 thousand, v0.1.0"), pieces("5 万张图像，1500，v0.1.0")
+    assert english["number"] == chinese["number"] == {"50000", "1500", "0.1.0"}
+    assert pieces("10 classes, 2.30")["number"] == {"10", "2.30"} != pieces("1 万")["number"]
 
 
 @pytest.mark.parametrize("lesson", TRANSLATED, **IDS)
