@@ -29,7 +29,7 @@ FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 CODE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
 # a number, with the word that scales it: "50 thousand" in English is "5 万" or "50000" in Chinese
-NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s*(thousand|million|billion|千|万|亿)(?![A-Za-z]))?")
+NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:[\s-]*(thousand|million|billion|千|万|亿)(?![A-Za-z]))?")
 SCALE = {"thousand": 10**3, "千": 10**3, "万": 10**4, "million": 10**6, "billion": 10**9, "亿": 10**8}
 
 
