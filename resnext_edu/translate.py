@@ -40,7 +40,7 @@ LANGUAGE = "zh"
 PACKAGE = Path(__file__).resolve().parent
 PACKAGE_PO = i18n.LOCALE / LANGUAGE / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
 PACKAGE_MO = PACKAGE_PO.with_suffix(".mo")
-GLOSSARY = "../glossary.md"  # the bilingual glossary, relative to notebooks/zh/
+GLOSSARY = "glossary.md"  # the bilingual glossary (notebooks/glossary.md), copied beside the Chinese lessons
 NOTICE_ID = "zh-notice"
 LANGUAGE_CELL_ID = "zh-language"
 NOTICE = (
@@ -287,13 +287,24 @@ LINK = re.compile(r"(\]\()([^)\s]+)\)")  # a markdown link's target: [text](targ
 
 
 def _target_from_zh(target: str, lesson: Path) -> str:
-    """A link target of an English lesson as seen from notebooks/zh/: the Chinese lesson where there is one, else
-    the English file one folder up. Web addresses and anchors stay as they are."""
+    """A link target of an English lesson as seen from notebooks/zh/: the Chinese lesson where there is one (and
+    the glossary's copy), else the English file one folder up. Web addresses and anchors stay as they are."""
     if re.match(r"[a-z][a-z0-9+.-]*:|#|/", target):
         return target
     name = target.split("#", 1)[0]
     translated = name.endswith(".ipynb") and catalog_path(lesson.parent / name).exists()
-    return target if translated else f"../{target}"
+    return target if translated or name == GLOSSARY else f"../{target}"
+
+
+def chinese_glossary(folder: Path = course.NOTEBOOKS) -> str:
+    """notebooks/zh/glossary.md: the bilingual glossary, as in ``folder/glossary.md``, so that the Chinese lessons
+    (in JupyterLab, on Colab and on the website) link to a page beside them."""
+    english = (folder / GLOSSARY).read_text(encoding="utf-8")
+    return f"<!-- Written from ../{GLOSSARY} by `python -m resnext_edu.translate`: edit that file. -->\n{english}"
+
+
+def write_chinese_glossary(folder: Path = course.NOTEBOOKS) -> bool:
+    return _write_if_changed(folder / LANGUAGE / GLOSSARY, chinese_glossary(folder))
 
 
 def chinese_notebook(lesson: Path):
@@ -412,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"updated {catalog_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
             if write_chinese_notebook(lesson):
                 print(f"wrote {chinese_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
+        if chosen and write_chinese_glossary():
+            print(f"wrote notebooks/{LANGUAGE}/{GLOSSARY}")
         if update_package_catalog():
             print(f"updated {PACKAGE_PO.relative_to(PACKAGE.parent)} and its .mo")
     found = [line for lesson in chosen for line in problems(lesson)]
