@@ -258,6 +258,30 @@ def test_translations_keep_numbers_formulas_code_and_links(lesson):
     assert not wrong, f"{lesson.stem}:\n" + "\n".join(wrong)
 
 
+def _rendered(text: str) -> str:
+    """The HTML of a markdown cell by CommonMark's rules (formulas and code spans set aside, as Jupyter does)."""
+    from markdown_it import MarkdownIt
+
+    text = CODE.sub("CODE", FORMULA.sub("MATH", text))
+    return MarkdownIt("commonmark").enable("table").render(text)
+
+
+@pytest.mark.parametrize("lesson", TRANSLATED, **IDS)
+def test_emphasis_renders_beside_chinese_punctuation(lesson):
+    """CommonMark does not close ``**运行环境：**CPU`` (a closing ``**`` after a full-width colon must be followed by a
+    space or punctuation): the reader would see the asterisks. Every ``*`` the English renders away must go in the
+    translation too."""
+    pytest.importorskip("markdown_it")
+    wrong = [m.context for m in entries(lesson)
+             if _rendered(m.string).count("*") > _rendered(m.id).count("*")]
+    assert not wrong, f"{lesson.stem}: cells {wrong} show asterisks (put a space after the closing ** or *)"
+
+
+def test_rendering_finds_unclosed_emphasis():
+    pytest.importorskip("markdown_it")
+    assert "*" in _rendered("**运行环境：**CPU") and "*" not in _rendered("**运行环境：** CPU，`a*b`")
+
+
 # --- The glossary -----------------------------------------------------------------------------------------------
 
 
