@@ -38,6 +38,8 @@ def number_value(digits: str, scale: str | None) -> str:
     (0.1.0) or a decimal (2.30) stays as written."""
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
         digits = digits.replace(",", "")
+    if not scale and re.fullmatch(r"\d+", digits):
+        return str(int(digits))  # lesson 05 = 第 5 课
     if not scale or not re.fullmatch(r"\d+(?:\.\d+)?", digits):
         return digits
     value = Decimal(digits) * SCALE[scale]
@@ -239,6 +241,7 @@ def test_pieces_finds_formulas_code_links_and_numbers():
     english, chinese = pieces("50 thousand images, 1.5 thousand, v0.1.0"), pieces("5 万张图像，1500，v0.1.0")
     assert english["number"] == chinese["number"] == {"50000", "1500", "0.1.0"}
     assert pieces("10 classes, 2.30")["number"] == {"10", "2.30"} != pieces("1 万")["number"]
+    assert pieces("lesson 05")["number"] == pieces("第 5 课")["number"] == {"5"}
 
 
 @pytest.mark.parametrize("lesson", TRANSLATED, **IDS)
