@@ -27,9 +27,11 @@ def check_bottleneck_params(answer, *, in_channels: int = 512, bottleneck_width:
 def check_basic_block_params(answer, *, channels: int = 1024) -> Feedback:
     """Exercise 2: the conv weights of a basic block (two 3x3 convolutions) of ``channels`` channels."""
     return check_number(answer, 2 * 3 * 3 * channels * channels,
-                        what=_("the conv weights of a basic block with {channels} channels").format(channels=channels),
+                        what=_("the conv weights of a basic block with {channels} channels").format(
+                            channels=channels),
                         hint=_("Each 3x3 convolution from {channels} to {channels} channels has "
-                               "3·3·{channels}·{channels} weights, and there are two of them.").format(channels=channels))
+                               "3·3·{channels}·{channels} weights, and there are two of them.").format(
+                            channels=channels))
 
 
 def expected_output_shape(input_shape: tuple[int, ...], in_channels: int, out_channels: int, stride: int,

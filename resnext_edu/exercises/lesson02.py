@@ -13,8 +13,8 @@ import torch
 
 from ..blocks import ResNeXtBlock, convert
 from ..counting import eq4_params
-from ..models import config_for
 from ..i18n import N_, _
+from ..models import config_for
 from . import SHORTCUT_MESSAGE, CalledTheBlock, Feedback, check_number, empty, forward_disabled
 
 
@@ -25,8 +25,8 @@ def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_ch
     return check_number(answer, eq4_params(C, d, in_channels, out_channels),
                         what=_("the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)")
                         .format(C=C, d=d, in_channels=in_channels, out_channels=out_channels),
-                        hint=_("Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), with C = {C} and d = {d}.")
-                        .format(C=C, d=d, in_channels=in_channels, out_channels=out_channels))
+                        hint=_("Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), "
+                               "with C = {C} and d = {d}.").format(C=C, d=d, in_channels=in_channels, out_channels=out_channels))
 
 
 def check_group_width(answer, *, model: str = "resnext50_32x4d", stage: int = 3) -> Feedback:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from ..models import create
 from ..i18n import _
+from ..models import create
 from . import Feedback, check_number, empty
 
 
