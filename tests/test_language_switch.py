@@ -12,7 +12,7 @@ from resnext_edu import translate
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "site" / "_ext"))
 
-import language_switch  # noqa: E402  (site/_ext/language_switch.py)
+import language_switch
 
 # where make site writes each edition, relative to site/_build/html
 ROOTS = {"en": "", "zh_CN": "zh/"}

@@ -1,66 +1,139 @@
-"""Self-checks for lesson 05 (the cardinality sweep). Expected values come from the shipped result files and the
-width solver, never from typed-in numbers."""
+"""Self-checks for lesson 05 (the cardinality sweep). Expected values come from the shipped result
+files, the statistics of :mod:`resnext_edu.stats` and the width solver, never from typed-in numbers.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import stats
 from ..sweep import cardinality_configs, shipped, summarize
-from . import Feedback, check_number, empty
+from ..i18n import N_, _
+from . import Feedback, empty
 
 
-def _lesson_rows():
-    found = shipped("lesson")
-    rows = [r for r in summarize(found.results) if r.config.scale == 1 and r.config.axis == "cardinality"]
-    return {r.config.cardinality: r for r in rows}
+def _full_ladder() -> dict:
+    """The full sweep's complexity-matched models in test error: {setting: Row}."""
+    rows = summarize(shipped("full").results, "test_error")
+    return {
+        r.config.setting: r for r in rows if r.config.scale == 1 and r.config.axis == "cardinality"
+    }
 
 
-def check_difference(difference, standard_error, cardinality: int = 32) -> Feedback:
-    """Exercise 1: the shipped sweep's mean test accuracy of ``cardinality`` minus that of C = 1 (percentage
-    points), and the standard error of that difference, sqrt(s_C^2 / n_C + s_1^2 / n_1)."""
-    rows = _lesson_rows()
-    if 1 not in rows or cardinality not in rows:
-        return Feedback(False, "The shipped lesson results are not installed, so there is nothing to check against.",
-                        "Reinstall the package (pip install -e .) or check resnext_edu/results/lesson/.")
-    a, b = rows[cardinality], rows[1]
-    expected_diff = a.mean - b.mean
-    expected_se = (a.std ** 2 / a.n + b.std ** 2 / b.n) ** 0.5
-    if difference is None or standard_error is None:
-        return empty("both numbers")
+def _missing(ladder: dict, *settings: str) -> Feedback | None:
+    absent = [s for s in settings if s not in ladder or ladder[s].n < 2]
+    if not absent:
+        return None
+    return Feedback(
+        False,
+        _(
+            "The shipped full sweep lacks two seeds of {models}, so there is nothing to check against."
+        ).format(models=", ".join(absent)),
+        _("Reinstall the package (pip install -e .) or look in resnext_edu/results/full/."),
+    )
+
+
+def _number(value, what: str) -> float | Feedback:
     try:
-        diff, se = float(difference), float(standard_error)
+        return float(value)
     except (TypeError, ValueError):
-        return Feedback(False, f"Both answers should be numbers, got {difference!r} and {standard_error!r}.")
-    if abs(diff - expected_diff) > 0.01 + 0.01 * abs(expected_diff):
-        hint = "Subtract in the order asked: C = {0} minus C = 1, in percentage points.".format(cardinality)
-        if abs(diff + expected_diff) <= 0.01 + 0.01 * abs(expected_diff):
-            return Feedback(False, "Your difference has the wrong sign.", hint)
-        return Feedback(False, f"The difference of the means is off (you have {diff:.2f}).", hint)
-    if abs(se - expected_se) > 0.01 + 0.02 * expected_se:
-        hint = "The variance of a mean is s^2 / n; the variances of two independent means add. Use the sample std."
-        return Feedback(False, f"The difference is right; the standard error is off (you have {se:.2f}).", hint)
-    ratio = expected_diff / expected_se if expected_se else float("inf")
-    verdict = ("more than two standard errors: unlikely to be the seeds' noise alone" if abs(ratio) > 2 else
-               "less than two standard errors: the seeds' noise alone could produce a difference this large")
-    return Feedback(True, f"{cardinality}x vs 1x: {expected_diff:+.2f} points, standard error {expected_se:.2f}, "
-                          f"ratio {ratio:+.1f}: {verdict}.")
+        return Feedback(False, _("{what} should be a number, got {answer!r}.").format(
+            what=_(what), answer=value))
+
+
+def check_welch(difference, df, high: str = "16x8d", low: str = "4x25d") -> Feedback:
+    """Exercise 1: in the full sweep, the mean test error of ``high`` minus that of ``low`` (points)
+    and the Welch-Satterthwaite degrees of freedom of that difference."""
+    if difference is None or df is None:
+        return empty(_("both numbers"))
+    ladder = _full_ladder()
+    problem = _missing(ladder, high, low)
+    if problem:
+        return problem
+    w = stats.welch(ladder[high].values, ladder[low].values)
+    diff = _number(difference, N_("The difference"))
+    if isinstance(diff, Feedback):
+        return diff
+    dof = _number(df, N_("The degrees of freedom"))
+    if isinstance(dof, Feedback):
+        return dof
+    if abs(diff - w.diff) > 0.01:
+        hint = _("Subtract in the order asked: {high} minus {low}, test error in points.").format(
+            high=high, low=low)
+        if abs(diff + w.diff) <= 0.01:
+            return Feedback(False, _("Your difference has the wrong sign."), hint)
+        return Feedback(
+            False, _("The difference of the means is off (you have {diff:.2f}).").format(diff=diff), hint
+        )
+    if abs(dof - w.df) > 0.05:
+        hint = _(
+            "v = s^2 / n for each model; df = (v_a + v_b)^2 / (v_a^2 / (n_a - 1) + "
+            "v_b^2 / (n_b - 1)). Use the sample variance (n - 1 in its denominator)."
+        )
+        if abs(dof - (ladder[high].n + ladder[low].n - 2)) < 0.05:
+            hint = _("That is Student's n_a + n_b - 2, which assumes equal spreads. {hint}").format(
+                hint=hint)
+        return Feedback(
+            False, _("The difference is right; the df is off (you have {df:.2f}).").format(df=dof), hint
+        )
+    return Feedback(True, _("{high} minus {low}: {result}: {verdict}.").format(
+        high=high, low=low, result=w.describe(), verdict=w.verdict))
+
+
+def check_plateau(prediction, high: str = "32x4d", low: str = "4x25d") -> Feedback:
+    """Exercise 2, predict then check: does the 95% Welch interval of ``high`` minus ``low`` in the
+    full sweep hold 0? The learner answers True (it holds 0) or False before the test is run."""
+    if prediction is None or prediction is ...:
+        return empty(_("your prediction, True or False (decide before you look)"))
+    if not isinstance(prediction, (bool, np.bool_)):
+        return Feedback(False, _("Answer True or False, got {prediction!r}.").format(prediction=prediction))
+    prediction = bool(prediction)
+    ladder = _full_ladder()
+    problem = _missing(ladder, high, low)
+    if problem:
+        return problem
+    w = stats.welch(ladder[high].values, ladder[low].values)
+    holds_zero = not w.excludes_zero
+    said = _("{high} minus {low}: {result}: {verdict}.").format(
+        high=high, low=low, result=w.describe(), verdict=w.verdict)
+    if prediction == holds_zero:
+        return Feedback(True, _("Your prediction is right. {said}").format(said=said))
+    return Feedback(
+        False,
+        _("You predicted {prediction}. {said}").format(prediction=prediction, said=said),
+        _("Look at how far the ladder's means lie apart from C = 4 on, against their spread."),
+    )
 
 
 def verify_matched_width(prediction, cardinality: int = 16, budget: str = "medium") -> Feedback:
-    """Exercise 2, predict then verify: the learner predicts the complexity-matched d for ``cardinality`` at another
-    budget; only then does this run the model width solver (:func:`~resnext_edu.sweep.cardinality_configs`) and show
-    the parameter counts it weighed."""
+    """Exercise 3, predict then verify: the learner predicts the complexity-matched d for
+    ``cardinality`` at another budget; only then does this run the model width solver
+    (:func:`~resnext_edu.sweep.cardinality_configs`) and show the parameter counts it weighed."""
     if prediction is None or prediction is ...:
-        return empty("your prediction (a whole number; reason from the lesson budget's table before you measure)")
+        return empty(
+            _(
+                "your prediction (a whole number; reason from the lesson budget's table before you "
+                "measure)"
+            )
+        )
     try:
         guess = int(prediction)
     except (TypeError, ValueError):
-        return Feedback(False, f"A bottleneck width is a whole number, got {prediction!r}.")
+        return Feedback(False, _("A bottleneck width is a whole number, got {prediction!r}.").format(
+            prediction=prediction))
     config = cardinality_configs(budget, (cardinality,))[0]
     baseline = cardinality_configs(budget, (1,))[0]
-    measured = (f"The solver at the {budget!r} budget says d = {config.base_width}: {config.params:,} params "
-                f"against the budget of {baseline.params:,} (1x{baseline.base_width}d), "
-                f"{100 * (config.params / baseline.params - 1):+.1f}%.")
+    measured = _(
+        "The solver at the {budget!r} budget says d = {d}: {params:,} params against the budget of "
+        "{budget_params:,} (1x{base}d), {share:+.1f}%."
+    ).format(budget=budget, d=config.base_width, params=config.params, budget_params=baseline.params,
+             base=baseline.base_width, share=100 * (config.params / baseline.params - 1))
     if guess == config.base_width:
-        return Feedback(True, f"Your prediction d = {guess} is right. {measured}")
-    return Feedback(False, f"You predicted d = {guess}. {measured}",
-                    "Every stage scales alike, so the matched d does not depend on the stage widths; compare with "
-                    "the lesson budget's table in Section 1.")
+        return Feedback(True, _("Your prediction d = {guess} is right. {measured}").format(
+            guess=guess, measured=measured))
+    return Feedback(
+        False,
+        _("You predicted d = {guess}. {measured}").format(guess=guess, measured=measured),
+        _("Every stage scales alike, so the matched d does not depend on the stage widths; compare "
+          "with the table of Section 1."),
+    )
