@@ -16,7 +16,6 @@ import lesson05_facts  # noqa: E402  (tests/lesson05_facts.py)
 from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
 
 NOTEBOOKS = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-CHINESE = sorted((course.NOTEBOOKS / "zh").glob("[0-9][0-9]_*.ipynb"))   # written by python -m resnext_edu.translate
 FACT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")   # a number written with thousands separators
 MAX_CELL_LINES = 30
 # per lesson: numbers it prints, recomputed from their sources by the test (called with the lesson's printed text)
@@ -67,6 +66,10 @@ def outputs_text(nb) -> str:
                 if mime in output.get("data", {}):
                     parts.append(output["data"][mime])
     return "\n".join(parts)
+
+
+# the Chinese lessons (notebooks/zh/, written by python -m resnext_edu.translate) run and are checked alike
+CHINESE = sorted((course.NOTEBOOKS / "zh").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.notebooks
