@@ -158,16 +158,27 @@ def merged_catalog(lesson: Path, old=None):
         catalog.creation_date, catalog.revision_date = old.creation_date, old.revision_date
         catalog.last_translator, catalog.language_team = old.last_translator, old.language_team
     by_cell = {m.context: m for m in current}
-    translated_from = {m.context: m for m in obsolete if m.context in by_cell and by_cell[m.context].fuzzy}
+    translated_from = {
+        m.context: m for m in obsolete if m.context in by_cell and by_cell[m.context].fuzzy
+    }
     exact = {m.id: m for m in [*obsolete, *current] if m.string and not m.fuzzy}
     found = {}  # cell id -> (translation, fuzzy, comments, the entry it came from if fuzzy)
     for cell in cells:
         before = by_cell.get(cell.id)
         if before is not None and before.string and before.id == cell.source:
-            found[cell.id] = (before.string, before.fuzzy, before.user_comments,
-                              translated_from.get(cell.id))
+            found[cell.id] = (
+                before.string,
+                before.fuzzy,
+                before.user_comments,
+                translated_from.get(cell.id),
+            )
         elif cell.source in exact:
-            found[cell.id] = (exact[cell.source].string, False, exact[cell.source].user_comments, None)
+            found[cell.id] = (
+                exact[cell.source].string,
+                False,
+                exact[cell.source].user_comments,
+                None,
+            )
     for cell in cells:
         before = by_cell.get(cell.id)
         if cell.id not in found and before is not None and before.string:
@@ -175,25 +186,39 @@ def merged_catalog(lesson: Path, old=None):
             found[cell.id] = (before.string, True, before.user_comments, source)
     taken = {found[c.id][0] for c in cells if c.id in found}
     ids = {cell.id for cell in cells}
-    unused = [m for m in [*current, *obsolete]
-              if m.string and not m.fuzzy and m.context not in ids and m.string not in taken]
+    unused = [
+        m
+        for m in [*current, *obsolete]
+        if m.string and not m.fuzzy and m.context not in ids and m.string not in taken
+    ]
     for cell in cells:
         if cell.id in found or not unused:
             continue
-        ratio, best = max((difflib.SequenceMatcher(None, m.id, cell.source, autojunk=False).ratio(), i)
-                          for i, m in enumerate(unused))
+        ratio, best = max(
+            (difflib.SequenceMatcher(None, m.id, cell.source, autojunk=False).ratio(), i)
+            for i, m in enumerate(unused)
+        )
         if ratio >= SIMILAR:
             source = unused.pop(best)
             found[cell.id] = (source.string, True, source.user_comments, source)
     for cell in cells:
         string, fuzzy, comments, source = found.get(cell.id, ("", False, [], None))
-        catalog.add(cell.source, string, context=cell.id, flags={"fuzzy"} if fuzzy else set(),
-                    auto_comments=[f"{lesson.name}, cell {number[cell.id]}"], user_comments=comments)
+        catalog.add(
+            cell.source,
+            string,
+            context=cell.id,
+            flags={"fuzzy"} if fuzzy else set(),
+            auto_comments=[f"{lesson.name}, cell {number[cell.id]}"],
+            user_comments=comments,
+        )
         if fuzzy and source is not None:
-            catalog.obsolete[(source.id, cell.id)] = Message(source.id, source.string, context=cell.id)
+            catalog.obsolete[(source.id, cell.id)] = Message(
+                source.id, source.string, context=cell.id
+            )
     for message in unused:
-        catalog.obsolete[_key(message)] = Message(message.id, message.string, context=message.context,
-                                                  user_comments=message.user_comments)
+        catalog.obsolete[_key(message)] = Message(
+            message.id, message.string, context=message.context, user_comments=message.user_comments
+        )
     return catalog
 
 

@@ -12,7 +12,7 @@ from resnext_edu import translate
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "site" / "_ext"))
 
-import language_switch
+import language_switch  # noqa: E402  (site/_ext/language_switch.py, put on the path above)
 
 # where make site writes each edition, relative to site/_build/html
 ROOTS = {"en": "", "zh_CN": "zh/"}
@@ -41,11 +41,20 @@ def test_every_chinese_lesson_has_its_english_page_and_back():
 def test_the_link_is_put_above_the_body_in_the_other_language():
     context = {"body": "<h1>Lesson 3</h1>"}
     app = SimpleNamespace(config=SimpleNamespace(language="en"))
-    language_switch.add_switch(app, "notebooks/03_three_equivalent_forms", "page.html", context, doctree=object())
-    assert context["body"].startswith('<p class="resnext-edu-language-switch"><a href="'
-                                      '../zh/notebooks/03_three_equivalent_forms.html" hreflang="zh-Hans"')
+    language_switch.add_switch(
+        app, "notebooks/03_three_equivalent_forms", "page.html", context, doctree=object()
+    )
+    assert context["body"].startswith(
+        '<p class="resnext-edu-language-switch"><a href="'
+        '../zh/notebooks/03_three_equivalent_forms.html" hreflang="zh-Hans"'
+    )
     assert context["body"].endswith(">中文</a></p>\n<h1>Lesson 3</h1>")
     other = {"body": "x"}
-    language_switch.add_switch(SimpleNamespace(config=SimpleNamespace(language="fr")), "index", "page.html",
-                               other, doctree=object())
+    language_switch.add_switch(
+        SimpleNamespace(config=SimpleNamespace(language="fr")),
+        "index",
+        "page.html",
+        other,
+        doctree=object(),
+    )
     assert other == {"body": "x"}, "an edition the switch does not know gets no link"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from decimal import Decimal
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("babel")
 
-from resnext_edu import course, exercises, i18n, translate
+from resnext_edu import course, exercises, i18n, translate  # noqa: E402
 
 LESSONS = translate.lessons()
 TRANSLATED = translate.translated_lessons()
@@ -30,7 +30,14 @@ CODE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
 # a number, with the word that scales it: "50 thousand" in English is "5 万" or "50000" in Chinese
 NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:[\s-]*(thousand|million|billion|千|万|亿)(?![A-Za-z]))?")
-SCALE = {"thousand": 10**3, "千": 10**3, "万": 10**4, "million": 10**6, "billion": 10**9, "亿": 10**8}
+SCALE = {
+    "thousand": 10**3,
+    "千": 10**3,
+    "万": 10**4,
+    "million": 10**6,
+    "billion": 10**9,
+    "亿": 10**8,
+}
 
 
 def number_value(digits: str, scale: str | None) -> str:
@@ -208,7 +215,9 @@ def test_chinese_lesson_has_its_badge_notice_and_sections(lesson):
     notice = chinese.cells[1]
     assert notice.id == translate.NOTICE_ID and "术语表" in notice.source
     glossary_copy = translate.chinese_path(lesson).parent / translate.GLOSSARY
-    assert glossary_copy.read_text(encoding="utf-8").endswith(GLOSSARY.read_text(encoding="utf-8")), (
+    assert glossary_copy.read_text(encoding="utf-8").endswith(
+        GLOSSARY.read_text(encoding="utf-8")
+    ), (
         "notebooks/zh/glossary.md is older than notebooks/glossary.md: run `python -m resnext_edu.translate`"
     )
     text = "\n".join(c.source for c in chinese.cells if c.cell_type == "markdown")
@@ -238,7 +247,10 @@ def test_pieces_finds_formulas_code_links_and_numbers():
         "link": {"02_x.ipynb"},
         "number": {"2", "25028904", "4.2", "32"},
     }
-    english, chinese = pieces("50 thousand images, 1.5 thousand, v0.1.0"), pieces("5 万张图像，1500，v0.1.0")
+    english, chinese = (
+        pieces("50 thousand images, 1.5 thousand, v0.1.0"),
+        pieces("5 万张图像，1500，v0.1.0"),
+    )
     assert english["number"] == chinese["number"] == {"50000", "1500", "0.1.0"}
     assert pieces("10 classes, 2.30")["number"] == {"10", "2.30"} != pieces("1 万")["number"]
     assert pieces("lesson 05")["number"] == pieces("第 5 课")["number"] == {"5"}
@@ -275,14 +287,21 @@ def test_emphasis_renders_beside_chinese_punctuation(lesson):
     space or punctuation): the reader would see the asterisks. Every ``*`` the English renders away must go in the
     translation too."""
     pytest.importorskip("markdown_it")
-    wrong = [m.context for m in entries(lesson)
-             if _rendered(m.string).count("*") > _rendered(m.id).count("*")]
-    assert not wrong, f"{lesson.stem}: cells {wrong} show asterisks (put a space after the closing ** or *)"
+    wrong = [
+        m.context
+        for m in entries(lesson)
+        if _rendered(m.string).count("*") > _rendered(m.id).count("*")
+    ]
+    assert not wrong, (
+        f"{lesson.stem}: cells {wrong} show asterisks (put a space after the closing ** or *)"
+    )
 
 
 def test_rendering_finds_unclosed_emphasis():
     pytest.importorskip("markdown_it")
-    assert "*" in _rendered("**运行环境：**CPU") and "*" not in _rendered("**运行环境：** CPU，`a*b`")
+    assert "*" in _rendered("**运行环境：**CPU") and "*" not in _rendered(
+        "**运行环境：** CPU，`a*b`"
+    )
 
 
 # --- The glossary -----------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
-from ..sweep import cardinality_configs, shipped, summarize
 from ..i18n import N_, _
+from ..sweep import cardinality_configs, shipped, summarize
 from . import Feedback, empty
 
 

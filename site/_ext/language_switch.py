@@ -41,8 +41,10 @@ def add_switch(app, pagename: str, templatename: str, context: dict, doctree) ->
     if link is None or doctree is None or "body" not in context:
         return
     url, name, tag = link
-    context["body"] = (f'<p class="resnext-edu-language-switch"><a href="{html.escape(url)}" hreflang="{tag}" '
-                       f'lang="{tag}">{html.escape(name)}</a></p>\n' + context["body"])
+    context["body"] = (
+        f'<p class="resnext-edu-language-switch"><a href="{html.escape(url)}" hreflang="{tag}" '
+        f'lang="{tag}">{html.escape(name)}</a></p>\n' + context["body"]
+    )
 
 
 def setup(app):
