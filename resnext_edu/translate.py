@@ -33,6 +33,7 @@ import io
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from . import course, i18n
 
@@ -73,6 +74,64 @@ def chinese_path(lesson: Path) -> Path:
 def translated_lessons() -> list[Path]:
     """The English lessons that have a catalog (the lessons of the Chinese course)."""
     return [lesson for lesson in lessons() if catalog_path(lesson).exists()]
+
+
+class Unit(NamedTuple):
+    """One piece of English a catalog entry translates: a markdown cell, or a cell of the glossary's table."""
+
+    id: str  # the entry's msgctxt: the cell's id, or "<English term> | <column>" in the glossary
+    source: str  # the English text
+    where: str  # for the translator: the file and the cell
+
+
+def units(source: Path) -> list[Unit]:
+    """The English of ``source`` that its catalog translates: a lesson's markdown cells; the glossary's table
+    cells other than the English and Chinese terms (its meanings and its column names)."""
+    import nbformat
+
+    if source.suffix != ".ipynb":
+        return glossary_units(source)
+    nb = nbformat.read(source, as_version=4)
+    return [
+        Unit(cell.id, cell.source, f"{source.name}, cell {index}")
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "markdown"
+    ]
+
+
+def _table(text: str) -> list[tuple[int, list[str]]]:
+    """The rows of the markdown table in ``text``: (line number, its cells), the separator row left out."""
+    rows = []
+    for number, line in enumerate(text.splitlines()):
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and not all(set(cell) <= set("-: ") for cell in cells):
+            rows.append((number, cells))
+    return rows
+
+
+def _translatable(header: list[str], column: int, text: str) -> bool:
+    return header[column] not in ("English", "中文") and any(ch.isalpha() for ch in text)
+
+
+def glossary_units(path: Path) -> list[Unit]:
+    rows = _table(path.read_text(encoding="utf-8"))
+    header = rows[0][1]
+    found = [
+        Unit(f"header | {name}", name, f"{path.name}, the table's header")
+        for column, name in enumerate(header)
+        if _translatable(header, column, name)
+    ]
+    for number, cells in rows[1:]:
+        for column, text in enumerate(cells):
+            if _translatable(header, column, text):
+                found.append(
+                    Unit(
+                        f"{cells[header.index('English')]} | {header[column]}",
+                        text,
+                        f"{path.name}, line {number + 1}",
+                    )
+                )
+    return found
 
 
 def markdown_cells(nb) -> list:
@@ -145,12 +204,9 @@ def merged_catalog(lesson: Path, old=None):
     The entry a fuzzy translation came from (the English it translated) stays beside it as an obsolete entry with
     the cell's ``msgctxt`` (gettext's ``#| msgid`` lines would say the same, but Babel cannot write them for text of
     several lines); so does every translation no cell took."""
-    import nbformat
     from babel.messages.catalog import Message
 
-    nb = nbformat.read(lesson, as_version=4)
-    cells = markdown_cells(nb)
-    number = {cell.id: index for index, cell in enumerate(nb.cells)}
+    cells = units(lesson)
     catalog = _new_catalog(lesson.stem)
     current = [m for m in old if m.id] if old is not None else []
     obsolete = list(old.obsolete.values()) if old is not None else []
@@ -208,7 +264,7 @@ def merged_catalog(lesson: Path, old=None):
             string,
             context=cell.id,
             flags={"fuzzy"} if fuzzy else set(),
-            auto_comments=[f"{lesson.name}, cell {number[cell.id]}"],
+            auto_comments=[cell.where],
             user_comments=comments,
         )
         if fuzzy and source is not None:
@@ -251,8 +307,6 @@ def _diff(before: str, after: str) -> str:
 
 def problems(lesson: Path) -> list[str]:
     """What keeps ``lesson``'s Chinese version from being complete and current, one line per cell (empty if none)."""
-    import nbformat
-
     path = catalog_path(lesson)
     if not path.exists():
         return [
@@ -264,7 +318,7 @@ def problems(lesson: Path) -> list[str]:
     catalog = read_catalog(path)
     by_cell = {m.context: m for m in catalog if m.id}
     found = []
-    for cell in markdown_cells(nbformat.read(lesson, as_version=4)):
+    for cell in units(lesson):
         where = f"{lesson.stem}, cell {cell.id}"
         message = by_cell.get(cell.id)
         if message is None:
@@ -291,12 +345,11 @@ def problems(lesson: Path) -> list[str]:
 
 def current_translations(lesson: Path) -> dict[str, str]:
     """Cell id -> Chinese text, for the cells whose translation is current (not fuzzy, same English)."""
-    import nbformat
 
     if not catalog_path(lesson).exists():
         return {}
     catalog = read_catalog(catalog_path(lesson))
-    english = {cell.id: cell.source for cell in markdown_cells(nbformat.read(lesson, as_version=4))}
+    english = {cell.id: cell.source for cell in units(lesson)}
     return {
         m.context: m.string
         for m in catalog
@@ -322,10 +375,22 @@ def _target_from_zh(target: str, lesson: Path) -> str:
 
 
 def chinese_glossary(folder: Path = course.NOTEBOOKS) -> str:
-    """notebooks/zh/glossary.md: the bilingual glossary, as in ``folder/glossary.md``, so that the Chinese lessons
-    (in JupyterLab, on Colab and on the website) link to a page beside them."""
-    english = (folder / GLOSSARY).read_text(encoding="utf-8")
-    return f"<!-- Written from ../{GLOSSARY} by `python -m resnext_edu.translate`: edit that file. -->\n{english}"
+    """notebooks/zh/glossary.md: the bilingual glossary of ``folder/glossary.md`` beside the Chinese lessons (which
+    link to it in JupyterLab, on Colab and on the website), its table's meanings and column names in Chinese where
+    ``translations/glossary.po`` has them."""
+    path = folder / GLOSSARY
+    lines = path.read_text(encoding="utf-8").splitlines()
+    translations = current_translations(path)
+    rows = _table("\n".join(lines))
+    header = rows[0][1]
+    for number, cells in rows:
+        key = "header" if number == rows[0][0] else cells[header.index("English")]
+        cells = [
+            translations.get(f"{key} | {header[column]}", text) for column, text in enumerate(cells)
+        ]
+        lines[number] = "| " + " | ".join(cells) + " |"
+    note = f"<!-- Written from ../{GLOSSARY} and translations/glossary.po by `python -m resnext_edu.translate`. -->"
+    return note + "\n" + "\n".join(lines) + "\n"
 
 
 def write_chinese_glossary(folder: Path = course.NOTEBOOKS) -> bool:
@@ -448,11 +513,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"updated {catalog_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
             if write_chinese_notebook(lesson):
                 print(f"wrote {chinese_path(lesson).relative_to(course.NOTEBOOKS.parent)}")
+        glossary = course.NOTEBOOKS / GLOSSARY
+        if chosen and glossary.exists() and update_catalog(glossary):
+            print(f"updated {catalog_path(glossary).relative_to(course.NOTEBOOKS.parent)}")
         if chosen and write_chinese_glossary():
             print(f"wrote notebooks/{LANGUAGE}/{GLOSSARY}")
         if update_package_catalog():
             print(f"updated {PACKAGE_PO.relative_to(PACKAGE.parent)} and its .mo")
-    found = [line for lesson in chosen for line in problems(lesson)]
+    glossary = course.NOTEBOOKS / GLOSSARY
+    sources = chosen + ([glossary] if catalog_path(glossary).exists() else [])
+    found = [line for source in sources for line in problems(source)]
     missing = [lesson.stem for lesson in lessons() if lesson not in chosen]
     print(
         "\n".join(found)
