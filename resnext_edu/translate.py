@@ -17,6 +17,9 @@ translation (an untranslated or stale cell stays in English), its Colab badge po
 under the title (figures and printed tables stay in English; the glossary), and one code cell after the setup cell,
 ``course.language("zh")``, that makes the exercises' feedback Chinese. Every code cell is the English one, unchanged.
 
+The glossary's table (``notebooks/glossary.md``: its meanings and column names) has a catalog too,
+``translations/glossary.po``, keyed by "<English term> | <column>"; ``notebooks/zh/glossary.md`` is written from both.
+
 The feedback itself is translated in the package's catalog ``resnext_edu/locale/zh/LC_MESSAGES/resnext_edu.po``
 (messages marked with :func:`resnext_edu.i18n._`, extracted from the package's sources); this step compiles it to the
 ``.mo`` file that Python's gettext reads at run time.
