@@ -48,8 +48,8 @@ GLOSSARY = "glossary.md"  # the bilingual glossary (notebooks/glossary.md), copi
 NOTICE_ID = "zh-notice"
 LANGUAGE_CELL_ID = "zh-language"
 NOTICE = (
-    "> **关于中文版**：本课由英文原版生成，代码单元与英文版完全相同，只翻译了文字。图中的标注、"
-    "程序包打印的表格和数字保持英文原样；正文里的数字都由代码单元计算并打印，请以运行输出为准。"
+    "> **关于中文版**：本课由英文原版生成，代码单元与英文版完全相同，只翻译了文字。图中的标注和"
+    "程序包打印的表格保持英文；正文里的数字都由代码单元计算并打印，请以运行输出为准。"
     f"术语的中英对照见[术语表]({GLOSSARY})（例如 cardinality 基数、grouped convolution 分组卷积、"
     "split-transform-merge 拆分-转换-合并）。"
 )
