@@ -18,6 +18,7 @@ import torch
 
 from . import __version__
 from .device import pick_device
+from .i18n import language  # noqa: F401  (the Chinese lessons call course.language("zh"))
 
 REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
 REVISION = f"v{__version__}"               # the release tag: Colab opens the lessons and installs the package from it

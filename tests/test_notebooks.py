@@ -103,9 +103,14 @@ def outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
+# the Chinese lessons (notebooks/zh/, written by python -m resnext_edu.translate) run and are checked alike
+CHINESE = sorted((course.NOTEBOOKS / "zh").glob("[0-9][0-9]_*.ipynb"))
+
+
 @pytest.mark.notebooks
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + CHINESE,
+                         ids=lambda p: f"zh-{p.stem}" if p in CHINESE else p.stem)
 def test_lesson_runs_in_quick_mode_and_its_facts_are_measured(path, tmp_path, monkeypatch):
     """Runs every cell (an error fails the test), then checks that every number the lesson's text states with
     thousands separators (69,632; 25,028,904; ...) was printed by the package's own code in this run."""

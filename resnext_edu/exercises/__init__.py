@@ -5,6 +5,9 @@ is right, what is off and a hint, instead of raising. A hint is shown only after
 (``None``) after "Run all" says "fill it in", and gives nothing away. The box takes its colours from JupyterLab's
 theme variables (light and dark), with fallbacks for Colab and other front ends.
 
+The feedback speaks the language chosen with ``course.language`` (English, or Chinese in the Chinese lessons): every
+message is marked with :func:`~resnext_edu.i18n._` where it is made (see :mod:`resnext_edu.i18n`).
+
 :func:`forward_disabled` lets a check prove that the learner's code computed what was asked, rather than calling the
 finished block (``lambda block, x: block(x)``).
 """
@@ -16,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from torch import nn
+
+from ..i18n import N_, _
 
 # Text and background colours from the notebook's theme: JupyterLab's variables first, then Colab's, then a light
 # default. The tints are translucent, so they read on a light and on a dark background alike.
@@ -30,24 +35,28 @@ class Feedback:
     hint: str = ""
 
     def __str__(self) -> str:
-        head = "Correct! " if self.passed else "Not yet. "
-        return head + self.message + (f"\nHint: {self.hint}" if self.hint and not self.passed else "")
+        head = _("Correct!") if self.passed else _("Not yet.")
+        hint = "\n" + _("Hint: {hint}").format(hint=self.hint) if self.hint and not self.passed else ""
+        # TRANSLATORS: "Correct!" or "Not yet.", then the message; a language without spaces drops the space
+        return _("{head} {message}").format(head=head, message=self.message) + hint
 
     def __bool__(self) -> bool:
         return self.passed
 
     def _repr_html_(self) -> str:
         background, border = TINTS[self.passed]
-        hint = f"<br><i>Hint: {html.escape(self.hint)}</i>" if self.hint and not self.passed else ""
-        head = "&#10004; Correct!" if self.passed else "&#9998; Not yet."
+        hint = _("Hint: {hint}").format(hint=self.hint) if self.hint and not self.passed else ""
+        hint = f"<br><i>{html.escape(hint)}</i>" if hint else ""
+        head = "&#10004; " + html.escape(_("Correct!")) if self.passed else "&#9998; " + html.escape(_("Not yet."))
         return (f"<div class='resnext-edu-feedback' style='color:{TEXT};background:{background};"
                 f"border-left:4px solid {border};padding:6px 10px'>"
-                f"<b>{head}</b> {html.escape(self.message)}{hint}</div>")
+                + _("{head} {message}").format(head=f"<b>{head}</b>", message=html.escape(self.message))
+                + f"{hint}</div>")
 
 
 def empty(what: str) -> Feedback:
     """The answer to a cell nobody has filled in yet: no hint, nothing given away."""
-    return Feedback(False, f"Fill in {what} first, then run this cell again.")
+    return Feedback(False, _("Fill in {what} first, then run this cell again.").format(what=what))
 
 
 class CalledTheBlock(RuntimeError):
@@ -74,7 +83,8 @@ def forward_disabled(module: nn.Module, *, counting: dict[str, nn.Module] | None
             hook.remove()
 
 
-SHORTCUT_MESSAGE = ("Your function calls block(x), the finished block itself, so it returns the right numbers "
+# shown through _() where it is used: Feedback(False, _(SHORTCUT_MESSAGE), ...)
+SHORTCUT_MESSAGE = N_("Your function calls block(x), the finished block itself, so it returns the right numbers "
                     "without computing them. That is a fair instinct for real code, but this exercise asks you to "
                     "build the output from the block's layers.")
 
@@ -82,13 +92,16 @@ SHORTCUT_MESSAGE = ("Your function calls block(x), the finished block itself, so
 def check_number(answer, expected, *, what: str, hint: str = "", tolerance: float = 0.0) -> Feedback:
     """Compare a learner's number with the expected one (exactly, or within a relative tolerance)."""
     if answer is None or answer is ...:
-        return empty(f"your value for {what}")
+        return empty(_("your value for {what}").format(what=what))
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, f"{what} should be a number, got {answer!r}.", hint)
+        return Feedback(False, _("{what} should be a number, got {answer!r}.").format(what=what, answer=answer), hint)
     ok = value == expected if tolerance == 0 else abs(value - expected) <= tolerance * abs(expected)
     if ok:
-        return Feedback(True, f"{what} = {expected:,}.")
-    direction = "too high" if value > expected else "too low"
-    return Feedback(False, f"{what}: you have {value:,g}, which is {direction}.", hint)
+        return Feedback(True, _("{what} = {expected:,}.").format(what=what, expected=expected))
+    if value > expected:
+        message = _("{what}: you have {value:,g}, which is too high.")
+    else:
+        message = _("{what}: you have {value:,g}, which is too low.")
+    return Feedback(False, message.format(what=what, value=value), hint)

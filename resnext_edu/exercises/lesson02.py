@@ -13,6 +13,7 @@ import torch
 
 from ..blocks import ResNeXtBlock, convert
 from ..counting import eq4_params
+from ..i18n import N_, _
 from ..models import config_for
 from . import SHORTCUT_MESSAGE, CalledTheBlock, Feedback, check_number, empty, forward_disabled
 
@@ -22,18 +23,20 @@ def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_ch
     """Exercise 1: Eq. 4 for one of Table 2's settings, by hand."""
     C, d = cardinality, bottleneck_width
     return check_number(answer, eq4_params(C, d, in_channels, out_channels),
-                        what=f"the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)",
-                        hint=f"Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), "
-                             f"with C = {C} and d = {d}.")
+                        what=_("the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)")
+                        .format(C=C, d=d, in_channels=in_channels, out_channels=out_channels),
+                        hint=_("Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), "
+                               "with C = {C} and d = {d}.").format(C=C, d=d, in_channels=in_channels, out_channels=out_channels))
 
 
 def check_group_width(answer, *, model: str = "resnext50_32x4d", stage: int = 3) -> Feedback:
     """Exercise 2: the group width C·d of a later stage, from the design rule "width doubles when the map halves"."""
     config = config_for(model)
     expected = config.cardinality * config.stage_bottleneck_widths()[stage - 1]
-    return check_number(answer, expected, what=f"the group width C·d in stage {stage} of {model}",
-                        hint="Stage 1 of ResNeXt-50 32x4d has C·d = 32·4 = 128. Each later stage halves the map "
-                             "and doubles the width, and C stays 32.")
+    return check_number(answer, expected,
+                        what=_("the group width C·d in stage {stage} of {model}").format(stage=stage, model=model),
+                        hint=_("Stage 1 of ResNeXt-50 32x4d has C·d = 32·4 = 128. Each later stage halves the map "
+                               "and doubles the width, and C stays 32."))
 
 
 def _example_block(seed: int = 0) -> tuple[ResNeXtBlock, torch.Tensor]:
@@ -54,7 +57,7 @@ def check_block_forward(my_forward) -> Feedback:
     from ``block.branches``, ``block.bn3`` and the identity shortcut (Eq. 2-3, BN after the aggregation)."""
     what = "my_forward(block, x)"
     if my_forward is None or my_forward is ... or not callable(my_forward):
-        return empty("my_forward (a function of block and x)")
+        return empty(_("my_forward (a function of block and x)"))
     block, x = _example_block()
     with torch.no_grad():
         expected = convert(block, "C")(x)                   # the same weights as one grouped convolution
@@ -63,40 +66,47 @@ def check_block_forward(my_forward) -> Feedback:
         with torch.no_grad(), forward_disabled(block, counting=branches) as calls:
             mine = my_forward(block, x)
     except CalledTheBlock:
-        return Feedback(False, SHORTCUT_MESSAGE, "Start from: total = sum(branch(x) for branch in block.branches).")
+        return Feedback(False, _(SHORTCUT_MESSAGE),
+                        _("Start from: total = sum(branch(x) for branch in block.branches)."))
     except NotImplementedError:
         mine = None
     except Exception as error:  # the learner's code: report, never raise
-        return Feedback(False, f"{what} raised {type(error).__name__}: {error}",
-                        "Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
-                        "and take torch.relu.")
+        return Feedback(False, _("{what} raised {error_type}: {error}").format(
+            what=what, error_type=type(error).__name__, error=error),
+                        _("Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
+                          "and take torch.relu."))
     if mine is None:
-        return empty(f"the body of {what} (it returned None)")
+        return empty(_("the body of {what} (it returned None)").format(what=what))
     if not isinstance(mine, torch.Tensor):
-        return Feedback(False, f"{what} should return a tensor, got {type(mine).__name__}.")
+        return Feedback(False, _("{what} should return a tensor, got {kind}.").format(
+            what=what, kind=type(mine).__name__))
     with torch.no_grad():
         aggregated = sum(branch(x) for branch in block.branches)
         candidates = {
-            "the sum of the branches alone (Eq. 2)": aggregated,
-            "BN of the sum, without the shortcut": torch.relu(block.bn3(aggregated)),
-            "the sum plus x, without BN": torch.relu(aggregated + x),
-            "the shortcut added before BN": torch.relu(block.bn3(aggregated + x)),
-            "BN(sum) + x without the final ReLU": block.bn3(aggregated) + x,
+            N_("the sum of the branches alone (Eq. 2)"): aggregated,
+            N_("BN of the sum, without the shortcut"): torch.relu(block.bn3(aggregated)),
+            N_("the sum plus x, without BN"): torch.relu(aggregated + x),
+            N_("the shortcut added before BN"): torch.relu(block.bn3(aggregated + x)),
+            N_("BN(sum) + x without the final ReLU"): block.bn3(aggregated) + x,
         }
     if mine.shape != expected.shape:
-        return Feedback(False, f"{what} has shape {tuple(mine.shape)}, the block's output {tuple(expected.shape)}.")
+        return Feedback(False, _("{what} has shape {shape}, the block's output {expected}.").format(
+            what=what, shape=tuple(mine.shape), expected=tuple(expected.shape)))
     unused = [name for name, n in calls.items() if n == 0]
     if unused:
-        return Feedback(False, f"{what} never ran {len(unused)} of the {len(branches)} branches ({', '.join(unused[:3])}"
-                               f"{', ...' if len(unused) > 3 else ''}): Eq. 2 aggregates all of them.",
+        named = ", ".join(unused[:3]) + (", ..." if len(unused) > 3 else "")
+        return Feedback(False, _("{what} never ran {unused} of the {count} branches ({named}): Eq. 2 aggregates all "
+                                 "of them.").format(what=what, unused=len(unused), count=len(branches), named=named),
                         "total = sum(branch(x) for branch in block.branches).")
     if torch.allclose(mine, expected, atol=1e-5):
-        return Feedback(True, f"{what} matches the block, computed independently as one grouped convolution "
-                              f"(form C): max difference {(mine - expected).abs().max().item():.1e}.")
+        return Feedback(True, _("{what} matches the block, computed independently as one grouped convolution "
+                                "(form C): max difference {difference:.1e}.").format(
+            what=what, difference=(mine - expected).abs().max().item()))
     for name, value in candidates.items():
         if value.shape == mine.shape and torch.allclose(mine, value, atol=1e-5):
-            return Feedback(False, f"{what} returns {name}.",
-                            "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add the "
-                            "identity shortcut x, then torch.relu.")
-    return Feedback(False, f"{what} differs from the block by up to {(mine - expected).abs().max().item():.3g}.",
-                    "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add x, then torch.relu.")
+            return Feedback(False, _("{what} returns {name}.").format(what=what, name=_(name)),
+                            _("y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add the "
+                              "identity shortcut x, then torch.relu."))
+    return Feedback(False, _("{what} differs from the block by up to {difference:.3g}.").format(
+        what=what, difference=(mine - expected).abs().max().item()),
+                    _("y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add x, then torch.relu."))
