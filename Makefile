@@ -26,7 +26,7 @@ lab: $(VENV)/.installed-notebook
 ## stops at the first that fails), then run the whole test suite.
 ## OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep instead of spinning while they wait, so the kernels, JupyterLab and
 ## the torchrun workers that the tests start beside pytest do not slow one another down on a 2-core machine.
-LINTED := resnext_edu tests benchmarks hubconf.py
+LINTED := resnext_edu tests benchmarks site hubconf.py
 
 test: $(VENV)/.installed-test
 	@$(PY) -m ruff check $(LINTED) || { echo "make test: ruff check failed (above); many fixes: $(PY) -m ruff check --fix $(LINTED)"; exit 1; }
@@ -37,6 +37,7 @@ test: $(VENV)/.installed-test
 ## mode; RESNEXT_EDU_QUICK=1 make site: quick mode, as CI builds it). A rebuild executes only the lessons that changed.
 site: $(VENV)/.installed-site
 	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/html/zh
 
 clean-venv:
 	rm -rf $(VENV)

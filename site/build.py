@@ -35,7 +35,7 @@ MATHJAX = "mathjax@3"                   # npm's MathJax 3: one self-contained es
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "adaptors")
 
 sys.path.insert(0, str(REPO))
-from resnext_edu import course
+from resnext_edu import course  # noqa: E402  (after the sys.path line above)
 
 #: Seconds one cell, and all the cells of one lesson, may take (nbclient's per-cell timeout; the lesson's budget),
 #: by mode. A default-mode training cell takes minutes on a CPU; a quick-mode lesson under one minute.
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = course.quick_mode(False)
     mode = "quick" if quick else "default"
     work = work_folder(args.language, args.out.resolve())
-    source = stage(work / "src", args.notebooks.resolve())
+    source = stage(work / "src", args.notebooks.resolve(), args.language)
     cache = execution_cache(args.cache.resolve(), mode)
     vendor_mathjax()
     env = kernel_environment(quick)
@@ -92,13 +92,13 @@ def work_folder(language: str, out: Path) -> Path:
     return BUILD / "work" / f"{language}-{hashlib.sha256(str(out).encode()).hexdigest()[:12]}"
 
 
-def stage(source: Path, notebooks: Path) -> Path:
+def stage(source: Path, notebooks: Path, language: str = "en") -> Path:
     """Lay out ``source``: index.md, reference.md and notebooks/ (copies of the lessons and of glossary.md). A file
     is rewritten only when its content changed."""
     found = lessons(notebooks)
     if not found:
         raise SystemExit(f"site: no lessons (NN_name.ipynb) in {notebooks}")
-    wanted = {"index.md": home_page(found, notebooks), "reference.md": reference_page()}
+    wanted = {"index.md": home_page(found, notebooks, language), "reference.md": reference_page()}
     copies = {f"notebooks/{path.name}": path for path in found}
     glossary = notebooks / "glossary.md"
     if glossary.is_file():
@@ -131,18 +131,26 @@ def title_of(path: Path) -> str:
     raise SystemExit(f"site: {path.name} does not start with a title (a markdown cell whose first line is '# ...')")
 
 
-def home_page(found: list[Path], notebooks: Path) -> str:
-    """site/pages/index.md with the lesson table and the table of contents filled in."""
-    rows = ["| | Lesson | Runtime |", "| --- | --- | --- |"]
+#: The home page's words by edition: the lesson table's header, "Appendix", the two runtimes.
+HOME_WORDS = {"en": ("| | Lesson | Runtime |", "Appendix", "GPU (a CPU runs it too)", "CPU"),
+              "zh_CN": ("| | 课程 | 运行环境 |", "附录", "GPU（CPU 也能运行）", "CPU")}
+
+
+def home_page(found: list[Path], notebooks: Path, language: str = "en") -> str:
+    """site/pages/index.md (pages/<language>/index.md where there is one) with the lesson table and the table of
+    contents filled in."""
+    header, appendix, gpu, cpu = HOME_WORDS.get(language, HOME_WORDS["en"])
+    rows = [header, "| --- | --- | --- |"]
     for path in found:
-        number = "Appendix" if path.name.startswith("9") else path.name[:2]
-        runtime = "GPU (a CPU runs it too)" if course.wants_gpu(path.name) else "CPU"
+        number = appendix if path.name.startswith("9") else path.name[:2]
+        runtime = gpu if course.wants_gpu(path.name) else cpu
         rows.append(f"| {number} | [{title_of(path)}](notebooks/{path.name}) | {runtime} |")
     pages = [f"notebooks/{path.stem}" for path in found]
     if (notebooks / "glossary.md").is_file():
         pages.append("notebooks/glossary")
     toctree = "\n".join(["```{toctree}", ":maxdepth: 1", ":hidden:", "", *pages, "reference", "```"])
-    template = (SITE / "pages" / "index.md").read_text(encoding="utf-8")
+    translated = SITE / "pages" / language / "index.md"
+    template = (translated if translated.is_file() else SITE / "pages" / "index.md").read_text(encoding="utf-8")
     return template.replace("{{ lesson_table }}", "\n".join(rows)).replace("{{ toctree }}", toctree)
 
 

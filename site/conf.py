@@ -7,7 +7,7 @@ from pathlib import Path
 SITE = Path(__file__).resolve().parent
 sys.path[:0] = [str(SITE.parent), str(SITE / "_ext")]
 
-from resnext_edu import __version__, course
+from resnext_edu import __version__, course  # noqa: E402
 
 project = "resnext-edu"
 html_title = "ResNeXt, an interactive course"
@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx_codeautolink",
     "course_site",                            # site/_ext/course_site.py
+    "language_switch",                        # site/_ext/language_switch.py
 ]
 
 # -- MyST and the notebooks -------------------------------------------------------------------------------------

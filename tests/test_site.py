@@ -41,9 +41,8 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("myst_nb", reason="the site extra is not installed: pip install -e '.[site]'")
 jupyter_cache = pytest.importorskip("jupyter_cache")
 
-from jupyter_lab import browser_skip_reason, launch_chromium  # tests/jupyter_lab.py
-
-from resnext_edu import course
+from jupyter_lab import browser_skip_reason, launch_chromium  # noqa: E402  (tests/jupyter_lab.py)
+from resnext_edu import course  # noqa: E402
 
 pytestmark = pytest.mark.site
 

@@ -37,7 +37,7 @@ from traitlets import Integer
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from kernel_client import NudgingClient  # tests/kernel_client.py
+from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
 
 logger = logging.getLogger(__name__)
 
