@@ -23,17 +23,23 @@ def _entry(name: str):
 
     def entry(weights=None, **overrides):
         if "pretrained" in overrides:
-            raise ValueError("pretrained=True is the old torchvision spelling: pass weights='DEFAULT' (or a member "
-                             "name such as 'IMAGENET1K_V1') instead.")
+            raise ValueError(
+                "pretrained=True is the old torchvision spelling: pass weights='DEFAULT' (or a member "
+                "name such as 'IMAGENET1K_V1') instead."
+            )
         if weights is None:
             return _models.create(name, **overrides)
         if not trained:
-            raise ValueError(f"{name} has no published weights: weights must be None. ImageNet weights exist for "
-                             f"{', '.join(_pretrained.ARCHITECTURES)}; train the CIFAR models in lessons 05-06.")
+            raise ValueError(
+                f"{name} has no published weights: weights must be None. ImageNet weights exist for "
+                f"{', '.join(_pretrained.ARCHITECTURES)}; train the CIFAR models in lessons 05-06."
+            )
         extra = sorted(set(overrides) - {"form", "progress"})
         if extra:
-            raise ValueError(f"With weights, only form and progress can be chosen (the weights fix the rest); "
-                             f"got {', '.join(extra)}. Load without weights to change the architecture.")
+            raise ValueError(
+                f"With weights, only form and progress can be chosen (the weights fix the rest); "
+                f"got {', '.join(extra)}. Load without weights to change the architecture."
+            )
         return _pretrained.build(name, weights, **overrides)
 
     entry.__name__ = entry.__qualname__ = name
@@ -43,9 +49,13 @@ def _entry(name: str):
         f"(d at 64 planes) {config.base_width}, {config.num_classes} classes (resnext_edu.models.create).\n\n"
         "Keyword overrides as in models.create: num_classes, form ('A'/'B'/'C'), stage_widths, stem_width, "
         "cardinality, base_width, shortcut, residual, blocks_per_stage.\n"
-        + ("weights: None (untrained, the default), 'DEFAULT' or a torchvision member name such as 'IMAGENET1K_V1'; "
-           "with weights, form and progress may be chosen.\n" if trained else
-           "weights: None only (no published weights for this model).\n"))
+        + (
+            "weights: None (untrained, the default), 'DEFAULT' or a torchvision member name such as 'IMAGENET1K_V1'; "
+            "with weights, form and progress may be chosen.\n"
+            if trained
+            else "weights: None only (no published weights for this model).\n"
+        )
+    )
     return entry
 
 

@@ -36,7 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP: see benchmarks/README.md
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # before torch loads OpenMP: see benchmarks/README.md
 import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +66,10 @@ class Budget:
     def allows(self, part: str, estimate: float) -> bool:
         if self.left() >= estimate:
             return True
-        print(f"skipped {part}: needs about {estimate:.0f} s, {self.left():.0f} s of the budget left", flush=True)
+        print(
+            f"skipped {part}: needs about {estimate:.0f} s, {self.left():.0f} s of the budget left",
+            flush=True,
+        )
         return False
 
 
@@ -73,8 +78,13 @@ def precision_picks(device: torch.device) -> dict:
     for name in PRECISIONS:
         try:
             p = resolve_precision(name, device)
-            picks[name] = {"name": p.name, "autocast": str(p.autocast), "grad_scaler": p.grad_scaler,
-                           "channels_last": p.channels_last, "reason": p.reason}
+            picks[name] = {
+                "name": p.name,
+                "autocast": str(p.autocast),
+                "grad_scaler": p.grad_scaler,
+                "channels_last": p.channels_last,
+                "reason": p.reason,
+            }
         except ValueError as error:
             picks[name] = {"refused": str(error)}
         print(f"precision {name!r:>7} -> {picks[name]}", flush=True)
@@ -84,22 +94,47 @@ def precision_picks(device: torch.device) -> dict:
 def train_once(data, args, device, precision: str, compile_model: bool = False) -> dict:
     """Two epochs of ``fit`` with channels_last; the second epoch's img/s (the first includes warm-up)."""
     torch.manual_seed(0)
-    model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stage_widths[0])
-    config = TrainConfig(epochs=2, batch_size=args.batch_size, lr=0.05, precision=precision, channels_last=True,
-                         compile=compile_model, device=str(device), eval_batch_size=500)
+    model = create(
+        args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stage_widths[0]
+    )
+    config = TrainConfig(
+        epochs=2,
+        batch_size=args.batch_size,
+        lr=0.05,
+        precision=precision,
+        channels_last=True,
+        compile=compile_model,
+        device=str(device),
+        eval_batch_size=500,
+    )
     start = time.perf_counter()
     try:
         history = fit(model, data, config, progress=False)
     except TrainingDiverged as error:
-        return {"precision": precision, "compile": compile_model, "finite": False, "error": str(error)}
+        return {
+            "precision": precision,
+            "compile": compile_model,
+            "finite": False,
+            "error": str(error),
+        }
     first, last = history["epochs"]
-    record = {"precision": precision, "resolved": history["precision"], "compile": compile_model,
-              "img_per_s": last["img_per_s"], "first_epoch_seconds": first["seconds"],
-              "final_train_loss": last["train_loss"], "test_acc": last["test_acc"],
-              "finite": math.isfinite(last["train_loss"]), "seconds": time.perf_counter() - start}
-    print(f"train {precision:>5}{' compiled' if compile_model else ''}: {record['img_per_s']:,.0f} img/s, loss "
-          f"{record['final_train_loss']:.3f}, test acc {record['test_acc']:.1%}, first epoch "
-          f"{record['first_epoch_seconds']:.1f} s", flush=True)
+    record = {
+        "precision": precision,
+        "resolved": history["precision"],
+        "compile": compile_model,
+        "img_per_s": last["img_per_s"],
+        "first_epoch_seconds": first["seconds"],
+        "final_train_loss": last["train_loss"],
+        "test_acc": last["test_acc"],
+        "finite": math.isfinite(last["train_loss"]),
+        "seconds": time.perf_counter() - start,
+    }
+    print(
+        f"train {precision:>5}{' compiled' if compile_model else ''}: {record['img_per_s']:,.0f} img/s, loss "
+        f"{record['final_train_loss']:.3f}, test acc {record['test_acc']:.1%}, first epoch "
+        f"{record['first_epoch_seconds']:.1f} s",
+        flush=True,
+    )
     return record
 
 
@@ -121,54 +156,122 @@ def tutorial_epoch(model, optimizer, loader, device) -> float:
 
 def pipeline_ratio(data, args, device) -> dict:
     from torchvision import transforms
-    widths = (16, 32, 64)                               # benchmarks/pipeline_throughput.py's model and batch
+
+    widths = (16, 32, 64)  # benchmarks/pipeline_throughput.py's model and batch
     images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
-    transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                                    transforms.ToTensor(), transforms.Normalize(D.MEAN, D.STD)])
-    loader = torch.utils.data.DataLoader(CIFAR10Style(images_hwc, data.train_labels.numpy(), transform),
-                                         batch_size=128, shuffle=True, drop_last=True, num_workers=2,
-                                         pin_memory=device.type == "cuda")
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(D.MEAN, D.STD),
+        ]
+    )
+    loader = torch.utils.data.DataLoader(
+        CIFAR10Style(images_hwc, data.train_labels.numpy(), transform),
+        batch_size=128,
+        shuffle=True,
+        drop_last=True,
+        num_workers=2,
+        pin_memory=device.type == "cuda",
+    )
     torch.manual_seed(0)
     tutorial = create("resnext29_4x16d", stage_widths=widths, stem_width=16).to(device)
     optimizer = torch.optim.SGD(tutorial.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     ours = create("resnext29_4x16d", stage_widths=widths, stem_width=16)
     config = TrainConfig(epochs=1, batch_size=128, lr=0.05, device=str(device))
     rates = {"tutorial": [], "resnext_edu": []}
-    for r in range(args.rounds + 1):                    # round 0 is a warm-up
+    for r in range(args.rounds + 1):  # round 0 is a warm-up
         t = tutorial_epoch(tutorial, optimizer, loader, device)
         o = fit(ours, data, config, progress=False)["epochs"][0]["img_per_s"]
-        print(f"pipeline round {r}{' (warm-up)' if r == 0 else ''}: tutorial {t:,.0f} img/s, resnext_edu "
-              f"{o:,.0f} img/s", flush=True)
+        print(
+            f"pipeline round {r}{' (warm-up)' if r == 0 else ''}: tutorial {t:,.0f} img/s, resnext_edu "
+            f"{o:,.0f} img/s",
+            flush=True,
+        )
         if r:
             rates["tutorial"].append(t)
             rates["resnext_edu"].append(o)
     median = {k: statistics.median(v) for k, v in rates.items()}
-    return {"img_per_s": rates, "median": median, "ratio": median["resnext_edu"] / median["tutorial"],
-            "images_per_round": len(data.train_labels), "model": "resnext29_4x16d", "stage_widths": widths,
-            "tutorial_pipeline": "CIFAR10-style dataset + PIL transforms + DataLoader(2 workers), fp32 NCHW"}
+    return {
+        "img_per_s": rates,
+        "median": median,
+        "ratio": median["resnext_edu"] / median["tutorial"],
+        "images_per_round": len(data.train_labels),
+        "model": "resnext29_4x16d",
+        "stage_widths": widths,
+        "tutorial_pipeline": "CIFAR10-style dataset + PIL transforms + DataLoader(2 workers), fp32 NCHW",
+    }
 
 
 def torchrun(args, device, synthetic: bool, budget: Budget) -> dict:
-    processes = max(1, torch.cuda.device_count()) if device.type == "cuda" else 2   # CPU smoke: 2 gloo ranks
+    processes = (
+        max(1, torch.cuda.device_count()) if device.type == "cuda" else 2
+    )  # CPU smoke: 2 gloo ranks
     out = Path(tempfile.mkdtemp(prefix="gpu-check-torchrun-"))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-               "-m", "resnext_edu", "train", "--model", "resnext29_4x16d", "--stage-widths", "16", "32", "64",
-               "--stem-width", "16", "--epochs", "1", "--subset", str(args.subset), "--test-subset", "500",
-               "--batch-size", str(64 * processes), "--device", device.type, "--out", str(out / "run"),
-               "--no-progress", "--dist-timeout", "120"] + (["--dataset", "synthetic"] if synthetic else [])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "resnext_edu",
+        "train",
+        "--model",
+        "resnext29_4x16d",
+        "--stage-widths",
+        "16",
+        "32",
+        "64",
+        "--stem-width",
+        "16",
+        "--epochs",
+        "1",
+        "--subset",
+        str(args.subset),
+        "--test-subset",
+        "500",
+        "--batch-size",
+        str(64 * processes),
+        "--device",
+        device.type,
+        "--out",
+        str(out / "run"),
+        "--no-progress",
+        "--dist-timeout",
+        "120",
+    ] + (["--dataset", "synthetic"] if synthetic else [])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, timeout=max(30, budget.left()))
-    record = {"command": " ".join(command[1:]), "processes": processes, "exit_code": done.returncode,
-              "seconds": time.perf_counter() - start, "output_tail": (done.stdout + done.stderr)[-2000:]}
+    done = subprocess.run(
+        command, cwd=out, env=env, capture_output=True, text=True, timeout=max(30, budget.left())
+    )
+    record = {
+        "command": " ".join(command[1:]),
+        "processes": processes,
+        "exit_code": done.returncode,
+        "seconds": time.perf_counter() - start,
+        "output_tail": (done.stdout + done.stderr)[-2000:],
+    }
     history_file = out / "run" / "history.json"
     if done.returncode == 0 and history_file.exists():
         history = json.loads(history_file.read_text())
         dist = history.get("distributed", {})
         last = history["epochs"][-1]
-        record.update(backend=dist.get("backend", "none (one process)"), world_size=dist.get("world_size", 1),
-                      train_loss=last["train_loss"], finite=math.isfinite(last["train_loss"]))
-    print(f"torchrun x{processes}: exit {done.returncode}, backend {record.get('backend')}", flush=True)
+        record.update(
+            backend=dist.get("backend", "none (one process)"),
+            world_size=dist.get("world_size", 1),
+            train_loss=last["train_loss"],
+            finite=math.isfinite(last["train_loss"]),
+        )
+    print(
+        f"torchrun x{processes}: exit {done.returncode}, backend {record.get('backend')}",
+        flush=True,
+    )
     return record
 
 
@@ -178,11 +281,13 @@ def nccl_one_rank(device: torch.device) -> dict:
     import socket
 
     import torch.distributed as torch_dist
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    torch_dist.init_process_group("nccl", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1,
-                                  device_id=device)
+    torch_dist.init_process_group(
+        "nccl", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1, device_id=device
+    )
     try:
         x = torch.ones(1024, device=device)
         torch_dist.all_reduce(x)
@@ -190,73 +295,132 @@ def nccl_one_rank(device: torch.device) -> dict:
         ok = bool((x == 1).all())
     finally:
         torch_dist.destroy_process_group()
-    print(f"NCCL, one rank: all_reduce {'ok' if ok else 'WRONG'} (NCCL {torch.cuda.nccl.version()})", flush=True)
+    print(
+        f"NCCL, one rank: all_reduce {'ok' if ok else 'WRONG'} (NCCL {torch.cuda.nccl.version()})",
+        flush=True,
+    )
     return {"all_reduce_ok": ok, "nccl_version": list(torch.cuda.nccl.version())}
 
 
 def lessons(device: torch.device, budget: Budget) -> list[dict]:
     import nbclient
     import nbformat
+
     records = []
     os.environ["RESNEXT_EDU_QUICK"] = "1"
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+    )
     for path in sorted((REPO / "notebooks").glob("0[5-7]_*.ipynb")):
         if not budget.allows(path.stem, 60):
             records.append({"lesson": path.stem, "skipped": "budget"})
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        client = nbclient.NotebookClient(nb, timeout=max(60, int(budget.left())), kernel_name="python3",
-                                         resources={"metadata": {"path": tempfile.mkdtemp(prefix="gpu-check-")}})
+        client = nbclient.NotebookClient(
+            nb,
+            timeout=max(60, int(budget.left())),
+            kernel_name="python3",
+            resources={"metadata": {"path": tempfile.mkdtemp(prefix="gpu-check-")}},
+        )
         error = None
         try:
             client.execute()
-        except Exception as caught:   # a cell's error, or a time-out: recorded, then the next lesson
+        except Exception as caught:  # a cell's error, or a time-out: recorded, then the next lesson
             error = f"{type(caught).__name__}: {str(caught)[-500:]}"
-        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        text = "".join(
+            o.get("text", "")
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+        )
         device_lines = [line for line in text.splitlines() if line.startswith("device:")]
-        records.append({"lesson": path.stem, "seconds": time.perf_counter() - start, "error": error,
-                        "device_lines": device_lines})
-        print(f"lesson {path.stem}: {'ok' if error is None else error[:200]} in {records[-1]['seconds']:.0f} s; "
-              f"{device_lines[:1]}", flush=True)
+        records.append(
+            {
+                "lesson": path.stem,
+                "seconds": time.perf_counter() - start,
+                "error": error,
+                "device_lines": device_lines,
+            }
+        )
+        print(
+            f"lesson {path.stem}: {'ok' if error is None else error[:200]} in {records[-1]['seconds']:.0f} s; "
+            f"{device_lines[:1]}",
+            flush=True,
+        )
     return records
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="resnext29_8x64d", help="the model of the precision runs (lesson 06's)")
-    parser.add_argument("--stage-widths", type=int, nargs=3, default=(64, 128, 256), help="the paper's by default")
+    parser.add_argument(
+        "--model", default="resnext29_8x64d", help="the model of the precision runs (lesson 06's)"
+    )
+    parser.add_argument(
+        "--stage-widths", type=int, nargs=3, default=(64, 128, 256), help="the paper's by default"
+    )
     parser.add_argument("--batch-size", type=int, default=128, help="the paper's")
     parser.add_argument("--subset", type=int, default=10_000, help="training images per epoch")
     parser.add_argument("--rounds", type=int, default=2, help="pipeline rounds after the warm-up")
-    parser.add_argument("--out", default=None, help="default: benchmarks/results/gpu_check_<gpu name>.json")
-    parser.add_argument("--cpu-smoke", action="store_true", help="toy sizes on the CPU: tests this script only")
+    parser.add_argument(
+        "--out", default=None, help="default: benchmarks/results/gpu_check_<gpu name>.json"
+    )
+    parser.add_argument(
+        "--cpu-smoke", action="store_true", help="toy sizes on the CPU: tests this script only"
+    )
     args = parser.parse_args()
     if not args.cpu_smoke and not torch.cuda.is_available():
-        print(f"gpu_check.py needs a CUDA GPU, and PyTorch {torch.__version__} sees none here (CUDA build: "
-              f"{torch.version.cuda or 'no'}); run it on a machine with an NVIDIA GPU.", file=sys.stderr)
+        print(
+            f"gpu_check.py needs a CUDA GPU, and PyTorch {torch.__version__} sees none here (CUDA build: "
+            f"{torch.version.cuda or 'no'}); run it on a machine with an NVIDIA GPU.",
+            file=sys.stderr,
+        )
         return 2
     budget = Budget(BUDGET_SECONDS)
     started = time.perf_counter()
     device = torch.device("cpu") if args.cpu_smoke else torch.device("cuda")
     if args.cpu_smoke:
-        args.model, args.stage_widths, args.batch_size, args.subset, args.rounds = "resnext29_2x64d", (8, 16, 32), 50, 200, 1
+        args.model, args.stage_widths, args.batch_size, args.subset, args.rounds = (
+            "resnext29_2x64d",
+            (8, 16, 32),
+            50,
+            200,
+            1,
+        )
     try:
         data = D.load_cifar10(subset=args.subset, test_subset=1000)
     except D.DataNotFoundError:
-        print("real CIFAR-10 not found: the SYNTHETIC set instead (same shapes; accuracies mean nothing)", flush=True)
+        print(
+            "real CIFAR-10 not found: the SYNTHETIC set instead (same shapes; accuracies mean nothing)",
+            flush=True,
+        )
         data = D.load_cifar10(dataset="synthetic", subset=min(args.subset, 2000), test_subset=500)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu-smoke"
-    result = {"benchmark": "GPU check", "gpu": name, "gpus": torch.cuda.device_count(),
-              "compute_capability": list(torch.cuda.get_device_capability(device)) if device.type == "cuda" else None,
-              "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(), "data": data.source,
-              "synthetic": data.synthetic, "model": args.model, "stage_widths": list(args.stage_widths),
-              "batch_size": args.batch_size, "train_images": len(data.train_labels), "provenance": describe(device),
-              "command": "python benchmarks/gpu_check.py " + " ".join(sys.argv[1:]), "budget_seconds": BUDGET_SECONDS}
+    result = {
+        "benchmark": "GPU check",
+        "gpu": name,
+        "gpus": torch.cuda.device_count(),
+        "compute_capability": list(torch.cuda.get_device_capability(device))
+        if device.type == "cuda"
+        else None,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "data": data.source,
+        "synthetic": data.synthetic,
+        "model": args.model,
+        "stage_widths": list(args.stage_widths),
+        "batch_size": args.batch_size,
+        "train_images": len(data.train_labels),
+        "provenance": describe(device),
+        "command": "python benchmarks/gpu_check.py " + " ".join(sys.argv[1:]),
+        "budget_seconds": BUDGET_SECONDS,
+    }
     result["precision_picks"] = precision_picks(device)
     precisions = ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
-    result["training"] = [train_once(data, args, device, p) for p in precisions if budget.allows(f"train {p}", 45)]
+    result["training"] = [
+        train_once(data, args, device, p) for p in precisions if budget.allows(f"train {p}", 45)
+    ]
     if device.type == "cuda" and budget.allows("compile", 120):
         result["compiled"] = train_once(data, args, device, "auto", compile_model=True)
     if budget.allows("pipeline", 60):
@@ -269,7 +433,9 @@ def main() -> int:
         result["lessons"] = lessons(device, budget)
     result["seconds"] = time.perf_counter() - started
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    out = Path(args.out) if args.out else Path(__file__).parent / "results" / f"gpu_check_{slug}.json"
+    out = (
+        Path(args.out) if args.out else Path(__file__).parent / "results" / f"gpu_check_{slug}.json"
+    )
     write_json(out, result)
     print(f"done in {result['seconds']:.0f} s; written to {out}")
     return 0

@@ -30,7 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP: see benchmarks/README.md
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # before torch loads OpenMP: see benchmarks/README.md
 import torch  # noqa: E402
 import torch.nn.functional as F
 
@@ -52,12 +54,16 @@ class CIFAR10Style(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         from PIL import Image
+
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished child processes (DataLoader workers)."""
-    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -81,28 +87,48 @@ def main() -> None:
     parser.add_argument("--stage-widths", type=int, nargs=3, default=(16, 32, 64))
     parser.add_argument("--stem-width", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--images", type=int, default=2560, help="training images per round and pipeline")
+    parser.add_argument(
+        "--images", type=int, default=2560, help="training images per round and pipeline"
+    )
     parser.add_argument("--rounds", type=int, default=4, help="rounds after the warm-up round")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial pipeline")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "pipeline_throughput.json"))
+    parser.add_argument(
+        "--workers", type=int, default=2, help="DataLoader workers of the tutorial pipeline"
+    )
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "pipeline_throughput.json")
+    )
     args = parser.parse_args()
     from torchvision import transforms
 
     try:
         data = D.load_cifar10(subset=args.images, test_subset=100)
     except D.DataNotFoundError:
-        print("real CIFAR-10 not found: measuring on the SYNTHETIC set (same shapes, same work per image)")
+        print(
+            "real CIFAR-10 not found: measuring on the SYNTHETIC set (same shapes, same work per image)"
+        )
         data = D.load_cifar10(dataset="synthetic", subset=min(args.images, 2000), test_subset=100)
     images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
-    tutorial_transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                                             transforms.ToTensor(), transforms.Normalize(D.MEAN, D.STD)])
-    loader = torch.utils.data.DataLoader(CIFAR10Style(images_hwc, data.train_labels.numpy(), tutorial_transform),
-                                         batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=args.workers)
+    tutorial_transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(D.MEAN, D.STD),
+        ]
+    )
+    loader = torch.utils.data.DataLoader(
+        CIFAR10Style(images_hwc, data.train_labels.numpy(), tutorial_transform),
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=args.workers,
+    )
     overrides = dict(stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
     torch.manual_seed(0)
     tutorial_model = create(args.model, **overrides)
-    tutorial_opt = torch.optim.SGD(tutorial_model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    tutorial_opt = torch.optim.SGD(
+        tutorial_model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4
+    )
     ours_model = create(args.model, **overrides)
     config = TrainConfig(epochs=1, batch_size=args.batch_size, lr=0.05, device="cpu")
 
@@ -117,9 +143,12 @@ def main() -> None:
         ours_cpu = (cpu_seconds() - cpu) / len(data.train_labels)
         ours, precision = history["epochs"][0]["img_per_s"], history["precision"]
         label = "warm-up" if r == 0 else f"round {r}"
-        print(f"{label:>8}: tutorial {tutorial:6.0f} img/s {tutorial_cpu * 1e3:6.1f} CPU ms/img | resnext_edu "
-              f"{ours:6.0f} img/s {ours_cpu * 1e3:6.1f} CPU ms/img | ratios {ours / tutorial:5.2f} (speed) "
-              f"{tutorial_cpu / ours_cpu:5.2f} (CPU cost)", flush=True)
+        print(
+            f"{label:>8}: tutorial {tutorial:6.0f} img/s {tutorial_cpu * 1e3:6.1f} CPU ms/img | resnext_edu "
+            f"{ours:6.0f} img/s {ours_cpu * 1e3:6.1f} CPU ms/img | ratios {ours / tutorial:5.2f} (speed) "
+            f"{tutorial_cpu / ours_cpu:5.2f} (CPU cost)",
+            flush=True,
+        )
         if r > 0:
             rates["tutorial"].append(tutorial)
             rates["resnext_edu"].append(ours)
@@ -127,26 +156,48 @@ def main() -> None:
             cpu_cost["resnext_edu"].append(ours_cpu)
     med = {k: statistics.median(v) for k, v in rates.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu_cost.items()}
-    ratio, cpu_ratio = med["resnext_edu"] / med["tutorial"], med_cpu["tutorial"] / med_cpu["resnext_edu"]
-    print(f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
-          f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 4x); CPU seconds per image "
-          f"{cpu_ratio:.2f}x lower")
-    result = {"benchmark": "training throughput, this pipeline vs the tutorial pipeline", "unit": "images per second",
-              "model": args.model, "overrides": overrides, "batch_size": args.batch_size,
-              "images_per_round": len(data.train_labels), "rounds": args.rounds, "data": data.source,
-              "tutorial": {"img_per_s": rates["tutorial"], "median": med["tutorial"],
-                           "cpu_seconds_per_image": cpu_cost["tutorial"], "median_cpu_seconds_per_image":
-                               med_cpu["tutorial"],
-                           "pipeline": f"CIFAR10-style dataset + PIL transforms + DataLoader({args.workers} workers), "
-                                       f"fp32 NCHW"},
-              "resnext_edu": {"img_per_s": rates["resnext_edu"], "median": med["resnext_edu"],
-                              "cpu_seconds_per_image": cpu_cost["resnext_edu"], "median_cpu_seconds_per_image":
-                                  med_cpu["resnext_edu"],
-                              "pipeline": "resnext_edu.train.fit, device-resident uint8 data", "precision": precision},
-              "ratio": ratio, "target_ratio": 4.0, "cpu_cost_ratio": cpu_ratio,
-              "load_average_before_after": [load_before, os.getloadavg()],
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
-              "note": "other programs may have been running on this machine (see load averages)"}
+    ratio, cpu_ratio = (
+        med["resnext_edu"] / med["tutorial"],
+        med_cpu["tutorial"] / med_cpu["resnext_edu"],
+    )
+    print(
+        f"\nmedian over {args.rounds} rounds: tutorial {med['tutorial']:.0f} img/s, resnext_edu "
+        f"{med['resnext_edu']:.0f} img/s: {ratio:.2f}x faster (target >= 4x); CPU seconds per image "
+        f"{cpu_ratio:.2f}x lower"
+    )
+    result = {
+        "benchmark": "training throughput, this pipeline vs the tutorial pipeline",
+        "unit": "images per second",
+        "model": args.model,
+        "overrides": overrides,
+        "batch_size": args.batch_size,
+        "images_per_round": len(data.train_labels),
+        "rounds": args.rounds,
+        "data": data.source,
+        "tutorial": {
+            "img_per_s": rates["tutorial"],
+            "median": med["tutorial"],
+            "cpu_seconds_per_image": cpu_cost["tutorial"],
+            "median_cpu_seconds_per_image": med_cpu["tutorial"],
+            "pipeline": f"CIFAR10-style dataset + PIL transforms + DataLoader({args.workers} workers), "
+            f"fp32 NCHW",
+        },
+        "resnext_edu": {
+            "img_per_s": rates["resnext_edu"],
+            "median": med["resnext_edu"],
+            "cpu_seconds_per_image": cpu_cost["resnext_edu"],
+            "median_cpu_seconds_per_image": med_cpu["resnext_edu"],
+            "pipeline": "resnext_edu.train.fit, device-resident uint8 data",
+            "precision": precision,
+        },
+        "ratio": ratio,
+        "target_ratio": 4.0,
+        "cpu_cost_ratio": cpu_ratio,
+        "load_average_before_after": [load_before, os.getloadavg()],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "torch_threads": torch.get_num_threads(),
+        "note": "other programs may have been running on this machine (see load averages)",
+    }
     write_result(args.out, result)
 
 

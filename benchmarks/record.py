@@ -13,7 +13,10 @@ from resnext_edu.provenance import command_line, describe
 def write_result(out: str | Path, figures: dict, provenance: dict | None = None) -> None:
     """Write ``figures`` with ``command`` and ``provenance`` (``describe("cpu")`` unless given) to ``out`` as JSON,
     atomically: an interrupted benchmark leaves the previous result file whole."""
-    result = {**figures, "command": command_line(),
-              "provenance": describe("cpu") if provenance is None else provenance}
+    result = {
+        **figures,
+        "command": command_line(),
+        "provenance": describe("cpu") if provenance is None else provenance,
+    }
     atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1) + "\n"))
     print(f"written to {out}")

@@ -52,11 +52,17 @@ from pathlib import Path
 
 from malloc_tuning import TUNED  # noqa: E402 (that module imports the standard library only)
 
-if __name__ == "__main__" and sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ \
-        and "--no-malloc-tuning" not in sys.argv:   # benchmark 4's malloc setting, as benchmark 3 runs with it
+if (
+    __name__ == "__main__"
+    and sys.platform == "linux"
+    and "GLIBC_TUNABLES" not in os.environ
+    and "--no-malloc-tuning" not in sys.argv
+):  # benchmark 4's malloc setting, as benchmark 3 runs with it
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED})
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP (benchmarks/README.md)
-if __name__ == "__main__":   # a cold, throw-away inductor cache, not the user's or the repository's
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # before torch loads OpenMP (benchmarks/README.md)
+if __name__ == "__main__":  # a cold, throw-away inductor cache, not the user's or the repository's
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="inductor-"))
 
 import torch  # noqa: E402
@@ -71,15 +77,34 @@ from record import write_result  # noqa: E402 (benchmarks/record.py)
 from resnext_edu.blocks import ResNeXtBlock  # noqa: E402
 from resnext_edu.device import resolve_precision  # noqa: E402
 
-VARIANTS = ("baseline", "grouped_nchw", "nchw", "sum_pool", "bn_relu_compiled", "compiled", "max_autotune",
-            "batch512", "blocks_1_1_3")
-CHEAP = ("baseline", "grouped_nchw", "nchw", "sum_pool", "batch512", "blocks_1_1_3")   # no compilation: --smoke's
-OTHER_MODEL = ("blocks_1_1_3",)     # variants that change the function: logits not compared with the baseline's
+VARIANTS = (
+    "baseline",
+    "grouped_nchw",
+    "nchw",
+    "sum_pool",
+    "bn_relu_compiled",
+    "compiled",
+    "max_autotune",
+    "batch512",
+    "blocks_1_1_3",
+)
+CHEAP = (
+    "baseline",
+    "grouped_nchw",
+    "nchw",
+    "sum_pool",
+    "batch512",
+    "blocks_1_1_3",
+)  # no compilation: --smoke's
+OTHER_MODEL = (
+    "blocks_1_1_3",
+)  # variants that change the function: logits not compared with the baseline's
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The variants' model changes
 # ---------------------------------------------------------------------------------------------------------------
+
 
 class NCHWConv(nn.Module):
     """``conv`` on a contiguous (NCHW) copy of its input, the result handed back in channels_last."""
@@ -98,7 +123,9 @@ def grouped_convs_nchw(model: nn.Module) -> int:
     wrapped = 0
     for block in model.modules():
         if isinstance(block, ResNeXtBlock) and block.form == "C" and block.conv2.groups > 1:
-            block.conv2.weight.data = block.conv2.weight.data.contiguous()   # the same Parameter (the optimizer's)
+            block.conv2.weight.data = (
+                block.conv2.weight.data.contiguous()
+            )  # the same Parameter (the optimizer's)
             block.conv2 = NCHWConv(block.conv2)
             wrapped += 1
     return wrapped
@@ -111,7 +138,7 @@ class SumPool(nn.Module):
     ``x.mean((2, 3))`` the gradient is NCHW again (mean's backward divides the expanded gradient into a new tensor)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])      # (N, C, 1, 1)
+        return x.sum((2, 3), keepdim=True) / (x.shape[2] * x.shape[3])  # (N, C, 1, 1)
 
 
 class BNReLU(nn.Module):
@@ -137,9 +164,11 @@ def compile_bn_relu(model: nn.Module) -> int:
     Returns how many pairs. The model's own ReLU is kept where it follows the residual add."""
     # all BNReLU instances share one forward, compiled once per shape: allow more shapes than the default 8
     torch._dynamo.config.recompile_limit = max(64, torch._dynamo.config.recompile_limit)
+
     def fused(bn):
         return torch.compile(BNReLU(bn), dynamic=False)
-    model.bn1, model.relu = fused(model.bn1), nn.Identity()          # stem: relu(bn1(conv1(x)))
+
+    model.bn1, model.relu = fused(model.bn1), nn.Identity()  # stem: relu(bn1(conv1(x)))
     pairs = 1
     for block in model.modules():
         if isinstance(block, ResNeXtBlock):
@@ -172,15 +201,25 @@ def make_variant(name: str, key: str, args: argparse.Namespace) -> tuple[FitStep
     step = FitStep(model, batch_size=batch, lr=lr, precision=precision, net=net, images=args.images)
     if name == "grouped_nchw":
         note["grouped_convs_wrapped"] = grouped_convs_nchw(model)
-    note.update({"batch_size": batch, "lr": lr, "precision": precision.name,
-                 "channels_last": precision.channels_last})
+    note.update(
+        {
+            "batch_size": batch,
+            "lr": lr,
+            "precision": precision.name,
+            "channels_last": precision.channels_last,
+        }
+    )
     return step, note
 
 
 def logits_of(step: FitStep, x: Tensor) -> Tensor:
     """The variant's logits on ``x`` in training mode (batch statistics), as its step computes them (gradients on,
     a batch of the step's shape: a compiled variant reuses its compiled graph)."""
-    x = x.contiguous(memory_format=torch.channels_last if step.precision.channels_last else torch.contiguous_format)
+    x = x.contiguous(
+        memory_format=torch.channels_last
+        if step.precision.channels_last
+        else torch.contiguous_format
+    )
     with step.precision.autocast_context("cpu"):
         return step.net(x).detach().float()
 
@@ -192,8 +231,10 @@ class CompileTimeout(Exception):
 def warm_up(step: FitStep, steps: int, limit: float, probe: Tensor) -> tuple[float, Tensor]:
     """The logits on ``probe`` at the initial weights, then ``steps`` untimed steps (a compiled variant compiles in
     these); stopped after ``limit`` seconds. Returns the seconds taken and the logits."""
+
     def stop(signum, frame):
         raise CompileTimeout
+
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, limit)
     t0 = time.perf_counter()
@@ -220,19 +261,37 @@ def measure(step: FitStep, images: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all (--smoke: the cheap ones)")
+    parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, help="default: all (--smoke: the cheap ones)"
+    )
     parser.add_argument("--model", default="resnext17", choices=[k for k in MODELS if k != "smoke"])
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.4)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds; each times every variant once")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds; each times every variant once"
+    )
     parser.add_argument("--images", type=int, default=1024, help="images per variant per round")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (a compiled variant compiles)")
-    parser.add_argument("--compile-limit", type=float, default=240.0,
-                        help="seconds a variant's warm-up (its compilation) may take before it is stopped")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: see the docstring)")
-    parser.add_argument("--smoke", action="store_true", help="toy model, batch 16, cheap variants, 2 rounds")
-    parser.add_argument("--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed_experiments.json"))
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="untimed steps first (a compiled variant compiles)"
+    )
+    parser.add_argument(
+        "--compile-limit",
+        type=float,
+        default=240.0,
+        help="seconds a variant's warm-up (its compilation) may take before it is stopped",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: see the docstring)"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="toy model, batch 16, cheap variants, 2 rounds"
+    )
+    parser.add_argument(
+        "--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings"
+    )
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "speed_experiments.json")
+    )
     args = parser.parse_args()
     key = args.model
     if args.smoke:
@@ -242,9 +301,13 @@ def main() -> None:
         args.variants.insert(0, "baseline")
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    print(f"{MODELS[key][2]}; {torch.get_num_threads()} thread(s); load average {load_before[0]:.1f}")
+    print(
+        f"{MODELS[key][2]}; {torch.get_num_threads()} thread(s); load average {load_before[0]:.1f}"
+    )
 
-    probe = torch.randint(0, 256, (args.batch_size, 3, 32, 32), generator=torch.Generator().manual_seed(1))
+    probe = torch.randint(
+        0, 256, (args.batch_size, 3, 32, 32), generator=torch.Generator().manual_seed(1)
+    )
     probe = ((probe / 255.0) - 0.5) / 0.25
     steps, notes, reference = {}, {}, None
     for name in args.variants:
@@ -253,7 +316,9 @@ def main() -> None:
         try:
             note["warmup_seconds"], logits = warm_up(step, args.warmup, args.compile_limit, probe)
         except CompileTimeout:
-            note["stopped"] = f"its first {args.warmup} steps (compilation) took over {args.compile_limit:g} s"
+            note["stopped"] = (
+                f"its first {args.warmup} steps (compilation) took over {args.compile_limit:g} s"
+            )
             print(f"{name:18} stopped: {note['stopped']}", flush=True)
             notes[name] = note
             continue
@@ -264,56 +329,90 @@ def main() -> None:
         else:
             note["logits_max_abs_diff_vs_baseline"] = (logits - reference).abs().max().item()
         note["logits_scale"] = reference.abs().max().item()
-        one = measure(step, step.batch_size)                        # one more step, for the compile-time estimate
+        one = measure(step, step.batch_size)  # one more step, for the compile-time estimate
         note["one_step_seconds_after_warmup"] = step.batch_size / one["img_per_s"]
         # the warm-up less its steps (and the probe's forward, about a third of a step): mostly compilation
-        note["compile_seconds_estimate"] = note["warmup_seconds"] - (args.warmup + 1 / 3) * note[
-            "one_step_seconds_after_warmup"]
+        note["compile_seconds_estimate"] = (
+            note["warmup_seconds"] - (args.warmup + 1 / 3) * note["one_step_seconds_after_warmup"]
+        )
         steps[name], notes[name] = step, note
         diff = note["logits_max_abs_diff_vs_baseline"]
-        print(f"{name:18} warm-up {note['warmup_seconds']:6.1f} s (the probe + {args.warmup} steps), then "
-              f"{note['one_step_seconds_after_warmup']:.2f} s/step; logits vs baseline: " +
-              (f"max diff {diff or 0:.3g} (scale {note['logits_scale']:.3g})" if name not in OTHER_MODEL
-               else "not compared (another model)"), flush=True)
+        print(
+            f"{name:18} warm-up {note['warmup_seconds']:6.1f} s (the probe + {args.warmup} steps), then "
+            f"{note['one_step_seconds_after_warmup']:.2f} s/step; logits vs baseline: "
+            + (
+                f"max diff {diff or 0:.3g} (scale {note['logits_scale']:.3g})"
+                if name not in OTHER_MODEL
+                else "not compared (another model)"
+            ),
+            flush=True,
+        )
 
     names = list(steps)
     samples = {name: [] for name in names}
     for r in range(args.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]      # rotate who goes first
+        order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
         for name in order:
             samples[name].append(measure(steps[name], args.images))
-        print(f"round {r + 1}: " + ", ".join(f"{n} {samples[n][-1]['img_per_s']:.0f}" for n in names) + " img/s",
-              flush=True)
+        print(
+            f"round {r + 1}: "
+            + ", ".join(f"{n} {samples[n][-1]['img_per_s']:.0f}" for n in names)
+            + " img/s",
+            flush=True,
+        )
     load_after = os.getloadavg()
 
     summary = {}
     for name in names:
-        ratios = [s["img_per_s"] / b["img_per_s"] for s, b in zip(samples[name], samples["baseline"])]
-        cpu_ratios = [b["cpu_ms_per_image"] / s["cpu_ms_per_image"] for s, b in zip(samples[name], samples["baseline"])]
-        summary[name] = {"img_per_s": statistics.median(s["img_per_s"] for s in samples[name]),
-                         "cpu_ms_per_image": statistics.median(s["cpu_ms_per_image"] for s in samples[name]),
-                         "ratio_vs_baseline": statistics.median(ratios), "ratios_each_round": ratios,
-                         "cpu_ratio_vs_baseline": statistics.median(cpu_ratios), "cpu_ratios_each_round": cpu_ratios,
-                         "img_per_s_each_round": [s["img_per_s"] for s in samples[name]]}
-    print(f"\n{'variant':18} {'img/s':>7} {'ratio':>6} {'CPU ms/img':>10} {'ratio':>6}  per-round img/s ratios "
-          f"(medians of {args.rounds} rounds; CPU ratio: baseline's CPU time / the variant's)")
+        ratios = [
+            s["img_per_s"] / b["img_per_s"] for s, b in zip(samples[name], samples["baseline"])
+        ]
+        cpu_ratios = [
+            b["cpu_ms_per_image"] / s["cpu_ms_per_image"]
+            for s, b in zip(samples[name], samples["baseline"])
+        ]
+        summary[name] = {
+            "img_per_s": statistics.median(s["img_per_s"] for s in samples[name]),
+            "cpu_ms_per_image": statistics.median(s["cpu_ms_per_image"] for s in samples[name]),
+            "ratio_vs_baseline": statistics.median(ratios),
+            "ratios_each_round": ratios,
+            "cpu_ratio_vs_baseline": statistics.median(cpu_ratios),
+            "cpu_ratios_each_round": cpu_ratios,
+            "img_per_s_each_round": [s["img_per_s"] for s in samples[name]],
+        }
+    print(
+        f"\n{'variant':18} {'img/s':>7} {'ratio':>6} {'CPU ms/img':>10} {'ratio':>6}  per-round img/s ratios "
+        f"(medians of {args.rounds} rounds; CPU ratio: baseline's CPU time / the variant's)"
+    )
     for name, s in summary.items():
-        print(f"{name:18} {s['img_per_s']:7.1f} {s['ratio_vs_baseline']:6.3f} {s['cpu_ms_per_image']:10.2f} "
-              f"{s['cpu_ratio_vs_baseline']:6.3f}  " + " ".join(f"{x:.2f}" for x in s["ratios_each_round"]))
+        print(
+            f"{name:18} {s['img_per_s']:7.1f} {s['ratio_vs_baseline']:6.3f} {s['cpu_ms_per_image']:10.2f} "
+            f"{s['cpu_ratio_vs_baseline']:6.3f}  "
+            + " ".join(f"{x:.2f}" for x in s["ratios_each_round"])
+        )
     for name, note in notes.items():
         if "stopped" in note:
             print(f"{name:18} not measured: {note['stopped']}")
-    result = {"benchmark": "variants of benchmark 3's training step, alternating rounds",
-              "model": MODELS[key][0], "about": MODELS[key][2],
-              "data": "random uint8 images of CIFAR-10's shape through the package's train_batches",
-              "unit": "img/s: wall clock over the timed steps; ratio: variant / baseline in the same round; cpu ratio: "
-                      "baseline's process CPU ms per image / the variant's, same round (other programs do not "
-                      "inflate CPU time as they do wall time)",
-              "rounds": args.rounds, "images_per_measurement": args.images, "warmup_steps": args.warmup,
-              "compile_limit_seconds": args.compile_limit, "variants": notes, "summary": summary,
-              "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-              "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
-              "load_average_before": load_before, "load_average_after": load_after}
+    result = {
+        "benchmark": "variants of benchmark 3's training step, alternating rounds",
+        "model": MODELS[key][0],
+        "about": MODELS[key][2],
+        "data": "random uint8 images of CIFAR-10's shape through the package's train_batches",
+        "unit": "img/s: wall clock over the timed steps; ratio: variant / baseline in the same round; cpu ratio: "
+        "baseline's process CPU ms per image / the variant's, same round (other programs do not "
+        "inflate CPU time as they do wall time)",
+        "rounds": args.rounds,
+        "images_per_measurement": args.images,
+        "warmup_steps": args.warmup,
+        "compile_limit_seconds": args.compile_limit,
+        "variants": notes,
+        "summary": summary,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+    }
     write_result(args.out, result)
 
 

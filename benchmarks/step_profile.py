@@ -40,10 +40,16 @@ from pathlib import Path
 # benchmark 4's malloc setting, as benchmark 3 runs with it (glibc reads it only at start-up, hence the re-exec)
 from malloc_tuning import TUNED  # noqa: E402 (that module imports the standard library only)
 
-if __name__ == "__main__" and sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ \
-        and "--no-malloc-tuning" not in sys.argv:
+if (
+    __name__ == "__main__"
+    and sys.platform == "linux"
+    and "GLIBC_TUNABLES" not in os.environ
+    and "--no-malloc-tuning" not in sys.argv
+):
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED})
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP (benchmarks/README.md)
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # before torch loads OpenMP (benchmarks/README.md)
 
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
@@ -58,14 +64,20 @@ from resnext_edu.models import create  # noqa: E402
 from resnext_edu.train import lr_factor, train_step  # noqa: E402
 
 LESSON_WIDTHS = {"stage_widths": (16, 32, 64), "stem_width": 16}
-MODELS = {   # key: (registered name, overrides, what it is)
-    "resnext17": ("resnext20_4x32d", {**LESSON_WIDTHS, "blocks_per_stage": (1, 2, 2)},
-                  "benchmark 3's model with blocks 1/2/2: ResNeXt 4x32d ('ResNeXt-17')"),
+MODELS = {  # key: (registered name, overrides, what it is)
+    "resnext17": (
+        "resnext20_4x32d",
+        {**LESSON_WIDTHS, "blocks_per_stage": (1, 2, 2)},
+        "benchmark 3's model with blocks 1/2/2: ResNeXt 4x32d ('ResNeXt-17')",
+    ),
     "resnet20": ("resnet20", LESSON_WIDTHS, "the full sweep's C = 1 (1x64d)"),
     "resnext20_4x25d": ("resnext20_4x25d", LESSON_WIDTHS, "the full sweep's C = 4"),
     "resnext20_32x4d": ("resnext20_32x4d", LESSON_WIDTHS, "the full sweep's C = 32"),
-    "smoke": ("resnext20_4x32d", {"stage_widths": (8, 16, 32), "stem_width": 8, "blocks_per_stage": (1, 1, 1)},
-              "a toy ResNeXt for testing this script"),
+    "smoke": (
+        "resnext20_4x32d",
+        {"stage_widths": (8, 16, 32), "stem_width": 8, "blocks_per_stage": (1, 1, 1)},
+        "a toy ResNeXt for testing this script",
+    ),
 }
 
 # Categories, in the order of the table. A convolution's kind is read from its weight (out, in/groups, kh, kw).
@@ -90,31 +102,79 @@ CATEGORIES = {
     "between ops": "the step's time outside every op: Python, module calls, hooks (the profile's own overhead too)",
     "other": "the autograd engine's own work, views, allocations, anything not above",
 }
-SCOPES = {"input pipeline": "input pipeline", "bookkeeping": "bookkeeping", "Optimizer.step": "optimizer",
-          "Optimizer.zero_grad": "optimizer"}    # record_function names (the last two are torch.optim's own)
+SCOPES = {
+    "input pipeline": "input pipeline",
+    "bookkeeping": "bookkeeping",
+    "Optimizer.step": "optimizer",
+    "Optimizer.zero_grad": "optimizer",
+}  # record_function names (the last two are torch.optim's own)
 # Convolution ops and the positions of (input, weight) among their arguments.
-CONV_OPS = {"aten::conv2d": (0, 1), "aten::convolution": (0, 1), "aten::_convolution": (0, 1),
-            "aten::mkldnn_convolution": (0, 1), "aten::_slow_conv2d_forward": (0, 1),
-            "aten::convolution_backward": (1, 2), "aten::mkldnn_convolution_backward": (0, 2),
-            "aten::_slow_conv2d_backward": (1, 2)}
-RELU_OPS = {"aten::relu", "aten::relu_", "aten::clamp_min", "aten::clamp_min_", "aten::threshold",
-            "aten::threshold_", "aten::threshold_backward"}
+CONV_OPS = {
+    "aten::conv2d": (0, 1),
+    "aten::convolution": (0, 1),
+    "aten::_convolution": (0, 1),
+    "aten::mkldnn_convolution": (0, 1),
+    "aten::_slow_conv2d_forward": (0, 1),
+    "aten::convolution_backward": (1, 2),
+    "aten::mkldnn_convolution_backward": (0, 2),
+    "aten::_slow_conv2d_backward": (1, 2),
+}
+RELU_OPS = {
+    "aten::relu",
+    "aten::relu_",
+    "aten::clamp_min",
+    "aten::clamp_min_",
+    "aten::threshold",
+    "aten::threshold_",
+    "aten::threshold_backward",
+}
 ADD_OPS = {"aten::add", "aten::add_"}
-HEAD_OPS = {"aten::cross_entropy_loss", "aten::log_softmax", "aten::_log_softmax", "aten::nll_loss",
-            "aten::nll_loss_nd", "aten::nll_loss2d", "aten::_log_softmax_backward_data", "aten::nll_loss_backward",
-            "aten::linear", "aten::addmm", "aten::mm", "aten::adaptive_avg_pool2d", "aten::mean"}
-HEAD_NODES = ("AddmmBackward", "MeanBackward", "NllLossBackward", "LogSoftmaxBackward", "MaskedFillBackward",
-              "TBackward", "ViewBackward", "ReshapeAliasBackward", "AsStridedBackward", "DivBackward",
-              "MulBackward", "SumBackward", "NegBackward", "UnsqueezeBackward", "SqueezeBackward")
+HEAD_OPS = {
+    "aten::cross_entropy_loss",
+    "aten::log_softmax",
+    "aten::_log_softmax",
+    "aten::nll_loss",
+    "aten::nll_loss_nd",
+    "aten::nll_loss2d",
+    "aten::_log_softmax_backward_data",
+    "aten::nll_loss_backward",
+    "aten::linear",
+    "aten::addmm",
+    "aten::mm",
+    "aten::adaptive_avg_pool2d",
+    "aten::mean",
+}
+HEAD_NODES = (
+    "AddmmBackward",
+    "MeanBackward",
+    "NllLossBackward",
+    "LogSoftmaxBackward",
+    "MaskedFillBackward",
+    "TBackward",
+    "ViewBackward",
+    "ReshapeAliasBackward",
+    "AsStridedBackward",
+    "DivBackward",
+    "MulBackward",
+    "SumBackward",
+    "NegBackward",
+    "UnsqueezeBackward",
+    "SqueezeBackward",
+)
 CASTS = {"aten::to", "aten::_to_copy"}
 COPIES = {"aten::contiguous", "aten::clone"}
-COUNTED = [c for c in CATEGORIES if c.startswith(("grouped", "dense", "1x1", "BatchNorm", "ReLU", "residual"))]
+COUNTED = [
+    c
+    for c in CATEGORIES
+    if c.startswith(("grouped", "dense", "1x1", "BatchNorm", "ReLU", "residual"))
+]
 ENGINE = "autograd::engine::evaluate_function: "
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The step as train.fit runs it on the CPU
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def build(key: str, **changes) -> torch.nn.Module:
     """The model of ``MODELS[key]``, with ``changes`` to its overrides (e.g. ``blocks_per_stage=(1, 1, 3)``)."""
@@ -129,20 +189,40 @@ class FitStep:
     ``model``'s parameters. The one-cycle schedule is set for ``total_steps`` so that the lr stays in a sane range.
     """
 
-    def __init__(self, model: torch.nn.Module, *, batch_size: int = 256, lr: float = 0.4, precision: Precision,
-                 net: torch.nn.Module | None = None, images: int | None = None, crop_padding: int = 1,
-                 label_smoothing: float = 0.1, total_steps: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        batch_size: int = 256,
+        lr: float = 0.4,
+        precision: Precision,
+        net: torch.nn.Module | None = None,
+        images: int | None = None,
+        crop_padding: int = 1,
+        label_smoothing: float = 0.1,
+        total_steps: int = 1000,
+        seed: int = 0,
+    ):
         self.model, self.net, self.precision = model, net if net is not None else model, precision
         self.batch_size, self.label_smoothing = batch_size, label_smoothing
-        model.to(memory_format=torch.channels_last if precision.channels_last else torch.contiguous_format)
+        model.to(
+            memory_format=torch.channels_last
+            if precision.channels_last
+            else torch.contiguous_format
+        )
         model.train()
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor("onecycle", s, total_steps, total_steps, 0.25))
+            self.optimizer, lambda s: lr_factor("onecycle", s, total_steps, total_steps, 0.25)
+        )
         self.scaler = torch.amp.GradScaler("cpu", enabled=precision.grad_scaler)
         g = torch.Generator().manual_seed(seed)
         n = images or 8 * batch_size
-        self.images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)   # pixel values: any
+        self.images = torch.randint(
+            0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g
+        )  # pixel values: any
         self.labels = torch.randint(0, 10, (n,), generator=g)
         self.crop_padding = crop_padding
         self.batches = self._forever()
@@ -150,15 +230,30 @@ class FitStep:
 
     def _forever(self):
         for epoch in itertools.count():
-            yield from train_batches(self.images, self.labels, self.batch_size, epoch=epoch, pad=self.crop_padding,
-                                     channels_last=self.precision.channels_last)
+            yield from train_batches(
+                self.images,
+                self.labels,
+                self.batch_size,
+                epoch=epoch,
+                pad=self.crop_padding,
+                channels_last=self.precision.channels_last,
+            )
 
     def __call__(self) -> None:
         with record_function("input pipeline"):
             x, y = next(self.batches)
-        logits, loss = train_step(self.net, self.optimizer, x, y, scaler=self.scaler, precision=self.precision,
-                                  label_smoothing=self.label_smoothing)
-        with record_function("bookkeeping"):            # what fit's epoch does after each step (sync_every = 1)
+        logits, loss = train_step(
+            self.net,
+            self.optimizer,
+            x,
+            y,
+            scaler=self.scaler,
+            precision=self.precision,
+            label_smoothing=self.label_smoothing,
+        )
+        with record_function(
+            "bookkeeping"
+        ):  # what fit's epoch does after each step (sync_every = 1)
             self.scheduler.step()
             self.losses.append(loss.detach().float())
             self.corrects.append((logits.detach().argmax(1) == y).sum())
@@ -181,6 +276,7 @@ def time_steps(step, n: int) -> list[float]:
 # ---------------------------------------------------------------------------------------------------------------
 # Sorting the profiler's events into categories
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def _map_size(shape) -> str | None:
     """ "32x32" for an activation (N, C, H, W) with a map of at least 4x4 (a 3x3 or 1x1 weight is not a map)."""
@@ -212,7 +308,7 @@ def _family(event) -> str | None:
     if name in RELU_OPS:
         return "ReLU"
     if name in ADD_OPS and any(len(shape) == 4 for shape in event.input_shapes or []):
-        return "residual add"              # (a 0-d add_ is BatchNorm's num_batches_tracked += 1: "other")
+        return "residual add"  # (a 0-d add_ is BatchNorm's num_batches_tracked += 1: "other")
     if name in HEAD_OPS:
         return "head and loss"
     return None
@@ -223,7 +319,7 @@ def _chain(event) -> list:
     while event is not None:
         out.append(event)
         event = event.cpu_parent
-    return out                                          # the event itself first, the outermost last
+    return out  # the event itself first, the outermost last
 
 
 def classify(event) -> tuple[str, str | None]:
@@ -239,7 +335,9 @@ def classify(event) -> tuple[str, str | None]:
     """
     chain = _chain(event)
     names = [e.name for e in chain]
-    if len(chain) == 1 and event.name.startswith("step "):   # the step's own record_function (split_steps)
+    if len(chain) == 1 and event.name.startswith(
+        "step "
+    ):  # the step's own record_function (split_steps)
         return "between ops", None
     for name in names:
         for scope, category in SCOPES.items():
@@ -251,10 +349,10 @@ def classify(event) -> tuple[str, str | None]:
         return "dtype casts", size
     if any(n in COPIES for n in names):
         return "layout conversions, copies", size
-    node = next((n[len(ENGINE):] for n in names if n.startswith(ENGINE)), "")
+    node = next((n[len(ENGINE) :] for n in names if n.startswith(ENGINE)), "")
     if node.startswith(HEAD_NODES):
         return "head and loss", None
-    key = next((e for e in reversed(chain) if _family(e)), None)   # the outermost key op
+    key = next((e for e in reversed(chain) if _family(e)), None)  # the outermost key op
     if key is not None:
         family = _family(key)
         if family == "conv":
@@ -283,8 +381,12 @@ def categorize(events) -> dict:
             calls[category] += 1
     unknown = set(ms) - set(CATEGORIES)
     assert not unknown, f"categories missing from CATEGORIES: {unknown}"
-    return {"categories": {c: {"ms": ms[c], "by_map": dict(by_map[c]), "calls": calls[c]} for c in CATEGORIES},
-            "total_ms": sum(ms.values())}
+    return {
+        "categories": {
+            c: {"ms": ms[c], "by_map": dict(by_map[c]), "calls": calls[c]} for c in CATEGORIES
+        },
+        "total_ms": sum(ms.values()),
+    }
 
 
 def split_steps(events) -> list[list]:
@@ -308,16 +410,22 @@ def summarize(per_step: list[dict]) -> dict:
     categories = {}
     for c in CATEGORIES:
         runs = [r["categories"][c] for r in per_step]
-        categories[c] = {"ms": med(r["ms"] for r in runs),
-                         "by_map": {s: med(r["by_map"].get(s, 0.0) for r in runs) for s in sizes},
-                         "calls": med(r["calls"] for r in runs),
-                         "ms_each_step": [r["ms"] for r in runs]}
+        categories[c] = {
+            "ms": med(r["ms"] for r in runs),
+            "by_map": {s: med(r["by_map"].get(s, 0.0) for r in runs) for s in sizes},
+            "calls": med(r["calls"] for r in runs),
+            "ms_each_step": [r["ms"] for r in runs],
+        }
     summed = sum(v["ms"] for v in categories.values())
     for v in categories.values():
         v["percent"] = 100 * v["ms"] / summed if summed else 0.0
-    return {"categories": categories, "sum_of_medians_ms": summed,
-            "total_ms": med(r["total_ms"] for r in per_step), "total_ms_each_step": [r["total_ms"] for r in per_step],
-            "by_map": {s: sum(v["by_map"][s] for v in categories.values()) for s in sizes}}
+    return {
+        "categories": categories,
+        "sum_of_medians_ms": summed,
+        "total_ms": med(r["total_ms"] for r in per_step),
+        "total_ms_each_step": [r["total_ms"] for r in per_step],
+        "by_map": {s: sum(v["by_map"][s] for v in categories.values()) for s in sizes},
+    }
 
 
 def roots_ms(events) -> float:
@@ -326,6 +434,7 @@ def roots_ms(events) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> dict:
     torch.manual_seed(0)
@@ -336,7 +445,9 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
     reference = time_steps(step, args.reference_steps)
     load_before = os.getloadavg()
     walls, per_step, outermost = [], [], []
-    for i in range(args.steps):     # one profiler session per step, an unprofiled step between (see the docstring)
+    for i in range(
+        args.steps
+    ):  # one profiler session per step, an unprofiled step between (see the docstring)
         step()
         with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             t0 = time.perf_counter()
@@ -347,71 +458,125 @@ def profile_model(key: str, args: argparse.Namespace, precision: Precision) -> d
         per_step.append(categorize(events))
         outermost.append(roots_ms(events))
     result = summarize(per_step)
-    result.update({
-        "model": MODELS[key][0], "overrides": {k: list(v) if isinstance(v, tuple) else v
-                                                for k, v in MODELS[key][1].items()},
-        "about": MODELS[key][2], "params": counts.params, "macs_per_image": counts.macs,
-        "batch_size": args.batch_size, "profiled_steps": args.steps,
-        "unprofiled_ms_per_step": {"median": 1000 * statistics.median(reference),
-                                   "min": 1000 * min(reference), "max": 1000 * max(reference), "steps": len(reference)},
-        "profiled_wall_ms_each_step": walls, "outermost_event_ms_each_step": outermost,
-        "load_average_during": [load_before, os.getloadavg()],
-    })
+    result.update(
+        {
+            "model": MODELS[key][0],
+            "overrides": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in MODELS[key][1].items()
+            },
+            "about": MODELS[key][2],
+            "params": counts.params,
+            "macs_per_image": counts.macs,
+            "batch_size": args.batch_size,
+            "profiled_steps": args.steps,
+            "unprofiled_ms_per_step": {
+                "median": 1000 * statistics.median(reference),
+                "min": 1000 * min(reference),
+                "max": 1000 * max(reference),
+                "steps": len(reference),
+            },
+            "profiled_wall_ms_each_step": walls,
+            "outermost_event_ms_each_step": outermost,
+            "load_average_during": [load_before, os.getloadavg()],
+        }
+    )
     return result
 
 
 def print_table(key: str, r: dict) -> None:
     sizes = [s for s in ("32x32", "16x16", "8x8") if s in r["by_map"]] + ["no map"]
     ref = r["unprofiled_ms_per_step"]["median"]
-    print(f"\n{key}: {MODELS[key][2]}; {r['params']:,} params, {r['macs_per_image'] / 1e6:.1f} M MACs per image, "
-          f"batch {r['batch_size']}")
-    print(f"step without the profiler {ref:.0f} ms (median of {r['unprofiled_ms_per_step']['steps']}; "
-          f"{1000 * r['batch_size'] / ref:.0f} img/s); profiled steps (wall ms) "
-          + ", ".join(f"{w:.0f}" for w in r["profiled_wall_ms_each_step"])
-          + f"; medians of {r['profiled_steps']} profiled steps below (ms of op self time)")
-    print(f"{'category':28} {'ms/step':>8} {'%':>6} {'calls':>6} " + " ".join(f"{s:>8}" for s in sizes))
+    print(
+        f"\n{key}: {MODELS[key][2]}; {r['params']:,} params, {r['macs_per_image'] / 1e6:.1f} M MACs per image, "
+        f"batch {r['batch_size']}"
+    )
+    print(
+        f"step without the profiler {ref:.0f} ms (median of {r['unprofiled_ms_per_step']['steps']}; "
+        f"{1000 * r['batch_size'] / ref:.0f} img/s); profiled steps (wall ms) "
+        + ", ".join(f"{w:.0f}" for w in r["profiled_wall_ms_each_step"])
+        + f"; medians of {r['profiled_steps']} profiled steps below (ms of op self time)"
+    )
+    print(
+        f"{'category':28} {'ms/step':>8} {'%':>6} {'calls':>6} "
+        + " ".join(f"{s:>8}" for s in sizes)
+    )
     for c, v in r["categories"].items():
         if v["ms"] == 0 and not v["calls"]:
             continue
-        print(f"{c:28} {v['ms']:8.1f} {v['percent']:6.1f} {v['calls']:6.0f} " +
-              " ".join(f"{v['by_map'].get(s, 0.0):8.1f}" for s in sizes))
-    print(f"{'sum of the medians':28} {r['sum_of_medians_ms']:8.1f} {100:6.1f} {'':6} " +
-          " ".join(f"{r['by_map'].get(s, 0.0):8.1f}" for s in sizes))
+        print(
+            f"{c:28} {v['ms']:8.1f} {v['percent']:6.1f} {v['calls']:6.0f} "
+            + " ".join(f"{v['by_map'].get(s, 0.0):8.1f}" for s in sizes)
+        )
+    print(
+        f"{'sum of the medians':28} {r['sum_of_medians_ms']:8.1f} {100:6.1f} {'':6} "
+        + " ".join(f"{r['by_map'].get(s, 0.0):8.1f}" for s in sizes)
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["resnext17", "resnet20", "resnext20_4x25d", "resnext20_32x4d"],
-                        choices=[k for k in MODELS if k != "smoke"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["resnext17", "resnet20", "resnext20_4x25d", "resnext20_32x4d"],
+        choices=[k for k in MODELS if k != "smoke"],
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.4)
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--reference-steps", type=int, default=5, help="steps timed without the profiler")
-    parser.add_argument("--steps", type=int, default=5, help="profiled steps (medians over them are shown)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: see the docstring)")
+    parser.add_argument(
+        "--reference-steps", type=int, default=5, help="steps timed without the profiler"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=5, help="profiled steps (medians over them are shown)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: see the docstring)"
+    )
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--smoke", action="store_true", help="a toy model, batch 16, 1 + 1 + 2 steps (for tests)")
-    parser.add_argument("--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "step_profile.json"))
+    parser.add_argument(
+        "--smoke", action="store_true", help="a toy model, batch 16, 1 + 1 + 2 steps (for tests)"
+    )
+    parser.add_argument(
+        "--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings"
+    )
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "step_profile.json")
+    )
     args = parser.parse_args()
     if args.smoke:
-        args.models, args.batch_size, args.warmup, args.reference_steps, args.steps = ["smoke"], 16, 1, 1, 2
+        args.models, args.batch_size, args.warmup, args.reference_steps, args.steps = (
+            ["smoke"],
+            16,
+            1,
+            1,
+            2,
+        )
     torch.set_num_threads(args.threads)
     precision = resolve_precision(args.precision, torch.device("cpu"))
-    print(f"precision {precision.name}, channels_last {precision.channels_last}, {torch.get_num_threads()} thread(s),"
-          f" load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"precision {precision.name}, channels_last {precision.channels_last}, {torch.get_num_threads()} thread(s),"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
     load_before = os.getloadavg()
     results = {}
     for key in args.models:
         results[key] = profile_model(key, args, precision)
         print_table(key, results[key])
-    result = {"benchmark": "where a training step's time goes (torch.profiler, self CPU time per category)",
-              "unit": "ms per step of self CPU time (wall-clock time of each op minus its callees), 1 process",
-              "data": "random uint8 images of CIFAR-10's shape through the package's train_batches",
-              "categories": CATEGORIES, "precision": precision.name, "channels_last": precision.channels_last,
-              "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-              "glibc_tunables": os.environ.get("GLIBC_TUNABLES"), "models": results,
-              "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    result = {
+        "benchmark": "where a training step's time goes (torch.profiler, self CPU time per category)",
+        "unit": "ms per step of self CPU time (wall-clock time of each op minus its callees), 1 process",
+        "data": "random uint8 images of CIFAR-10's shape through the package's train_batches",
+        "categories": CATEGORIES,
+        "precision": precision.name,
+        "channels_last": precision.channels_last,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
+        "models": results,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
     write_result(args.out, result)
 
 

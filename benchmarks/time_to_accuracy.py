@@ -54,11 +54,15 @@ from pathlib import Path
 # threshold keeps them in the heap. glibc reads GLIBC_TUNABLES only at start-up, hence the re-exec (before the clock starts).
 from malloc_tuning import TUNED  # noqa: E402 (benchmark 4's setting; that module imports the standard library only)
 
-if sys.platform == "linux" and "GLIBC_TUNABLES" not in os.environ and "--no-malloc-tuning" not in sys.argv:
+if (
+    sys.platform == "linux"
+    and "GLIBC_TUNABLES" not in os.environ
+    and "--no-malloc-tuning" not in sys.argv
+):
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED})
 
-START = time.perf_counter()   # the clock starts here: imports, data loading and evaluation all count
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP (see the docstring)
+START = time.perf_counter()  # the clock starts here: imports, data loading and evaluation all count
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (see the docstring)
 
 import torch  # noqa: E402
 
@@ -80,19 +84,28 @@ def parse_resize_schedule(pairs: list[str]) -> tuple:
     if pairs in ([], ["none"]):
         return ()
     try:
-        return tuple((int(side), float(fraction)) for side, fraction in (p.split(":") for p in pairs))
+        return tuple(
+            (int(side), float(fraction)) for side, fraction in (p.split(":") for p in pairs)
+        )
     except ValueError:
-        raise SystemExit(f"--resize-schedule takes SIDE:FRACTION pairs such as 16:0.3 24:0.3, got {' '.join(pairs)}")
+        raise SystemExit(
+            f"--resize-schedule takes SIDE:FRACTION pairs such as 16:0.3 24:0.3, got {' '.join(pairs)}"
+        )
 
 
 def parse_eval_from(value: str, resize_schedule: tuple, epochs: int) -> int:
     """``--eval-from``: a 1-based epoch, or "full" for the first epoch that trains at 32x32."""
     if value == "full":
-        return next((e + 1 for e in range(epochs) if side_for_epoch(resize_schedule, epochs, e) == 32), epochs)
+        return next(
+            (e + 1 for e in range(epochs) if side_for_epoch(resize_schedule, epochs, e) == 32),
+            epochs,
+        )
     try:
         return int(value)
     except ValueError:
-        raise SystemExit(f"--eval-from takes an epoch number (1 = every epoch) or 'full', got {value!r}.") from None
+        raise SystemExit(
+            f"--eval-from takes an epoch number (1 = every epoch) or 'full', got {value!r}."
+        ) from None
 
 
 def main() -> None:
@@ -100,10 +113,15 @@ def main() -> None:
     parser.add_argument("--model", default="resnext20_4x32d")
     parser.add_argument("--stage-widths", type=int, nargs=3, default=(16, 32, 64))
     parser.add_argument("--stem-width", type=int, default=16)
-    parser.add_argument("--blocks-per-stage", type=int, nargs=3, default=(1, 1, 3),
-                        help="blocks in each stage (the name resnext20 says 2 2 2)")
+    parser.add_argument(
+        "--blocks-per-stage",
+        type=int,
+        nargs=3,
+        default=(1, 1, 3),
+        help="blocks in each stage (the name resnext20 says 2 2 2)",
+    )
     parser.add_argument("--epochs", type=int, default=22)
-    fast = FAST_RECIPE                # the package's fast recipe: this benchmark is where it was found
+    fast = FAST_RECIPE  # the package's fast recipe: this benchmark is where it was found
     parser.add_argument("--batch-size", type=int, default=fast["batch_size"])
     parser.add_argument("--lr", type=float, default=fast["lr"])
     parser.add_argument("--schedule", default=fast["schedule"])
@@ -111,30 +129,56 @@ def main() -> None:
     parser.add_argument("--label-smoothing", type=float, default=fast["label_smoothing"])
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--crop-padding", type=int, default=fast["crop_padding"])
-    parser.add_argument("--resize-schedule", nargs="*", default=[f"{side}:{f:g}" for side, f in
-                                                                  fast.get("resize_schedule", ())],
-                        metavar="SIDE:FRACTION", help="progressive resizing, e.g. 16:0.3 24:0.3: the first 30%% of "
-                        "the epochs on 16x16 images, the next 30%% on 24x24, the rest at 32x32; none: full size throughout")
-    parser.add_argument("--eval-from", default="full", metavar="EPOCH",
-                        help="evaluate on the test set after this epoch (1-based) and every later one; full (the "
-                        "default): from the first epoch at 32x32, as the smaller images' epochs score low at 32x32 "
-                        "anyway; 1: after every epoch")
-    parser.add_argument("--zero-init-residual", action="store_true",
-                        help="start every residual block as the identity (its bn3 scale at zero; Goyal et al. 2017)")
+    parser.add_argument(
+        "--resize-schedule",
+        nargs="*",
+        default=[f"{side}:{f:g}" for side, f in fast.get("resize_schedule", ())],
+        metavar="SIDE:FRACTION",
+        help="progressive resizing, e.g. 16:0.3 24:0.3: the first 30%% of "
+        "the epochs on 16x16 images, the next 30%% on 24x24, the rest at 32x32; none: full size throughout",
+    )
+    parser.add_argument(
+        "--eval-from",
+        default="full",
+        metavar="EPOCH",
+        help="evaluate on the test set after this epoch (1-based) and every later one; full (the "
+        "default): from the first epoch at 32x32, as the smaller images' epochs score low at 32x32 "
+        "anyway; 1: after every epoch",
+    )
+    parser.add_argument(
+        "--zero-init-residual",
+        action="store_true",
+        help="start every residual block as the identity (its bn3 scale at zero; Goyal et al. 2017)",
+    )
     parser.add_argument("--no-nesterov", action="store_true")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--seed", type=int, default=0, help="the model's initial weights and the data order")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the model's initial weights and the data order"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--subset", type=int, default=None, help="fewer training images: only to check the script")
+    parser.add_argument(
+        "--subset", type=int, default=None, help="fewer training images: only to check the script"
+    )
     parser.add_argument("--target", type=float, default=0.85)
     parser.add_argument("--budget-minutes", type=float, default=20.0)
-    parser.add_argument("--no-flip-tta", action="store_true",
-                        help="skip the final evaluation with flip test-time augmentation")
-    parser.add_argument("--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings")
-    parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. what else ran meanwhile)")
+    parser.add_argument(
+        "--no-flip-tta",
+        action="store_true",
+        help="skip the final evaluation with flip test-time augmentation",
+    )
+    parser.add_argument(
+        "--no-malloc-tuning", action="store_true", help="keep glibc's default malloc settings"
+    )
+    parser.add_argument(
+        "--note", default="", help="free text stored in the JSON (e.g. what else ran meanwhile)"
+    )
     parser.add_argument("--run-dir", default="runs/time_to_accuracy")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "time_to_accuracy.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "time_to_accuracy.json")
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -143,55 +187,111 @@ def main() -> None:
     loaded = time.perf_counter() - START
     print(f"data loaded in {loaded:.1f} s: {data.source}")
     torch.manual_seed(args.seed)
-    model = create(args.model, stage_widths=tuple(args.stage_widths), stem_width=args.stem_width,
-                   blocks_per_stage=args.blocks_per_stage)
+    model = create(
+        args.model,
+        stage_widths=tuple(args.stage_widths),
+        stem_width=args.stem_width,
+        blocks_per_stage=args.blocks_per_stage,
+    )
     if args.zero_init_residual:
         zero_init_residual(model)
     resize_schedule = parse_resize_schedule(args.resize_schedule)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         warmup=args.warmup, label_smoothing=args.label_smoothing, weight_decay=args.weight_decay,
-                         crop_padding=args.crop_padding, resize_schedule=resize_schedule,
-                         nesterov=not args.no_nesterov, precision=args.precision, seed=args.seed, device="cpu",
-                         eval_from=parse_eval_from(args.eval_from, resize_schedule, args.epochs))
-    curve = [{"minutes": loaded / 60, "epoch": 0, "test_acc": None, "cpu_seconds": cpu_seconds(),
-              "load_average": os.getloadavg()}]
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        label_smoothing=args.label_smoothing,
+        weight_decay=args.weight_decay,
+        crop_padding=args.crop_padding,
+        resize_schedule=resize_schedule,
+        nesterov=not args.no_nesterov,
+        precision=args.precision,
+        seed=args.seed,
+        device="cpu",
+        eval_from=parse_eval_from(args.eval_from, resize_schedule, args.epochs),
+    )
+    curve = [
+        {
+            "minutes": loaded / 60,
+            "epoch": 0,
+            "test_acc": None,
+            "cpu_seconds": cpu_seconds(),
+            "load_average": os.getloadavg(),
+        }
+    ]
 
     def record(epoch_record: dict, history: dict) -> None:
-        point = {"minutes": (time.perf_counter() - START) / 60, "epoch": epoch_record["epoch"],
-                 "test_acc": epoch_record["test_acc"], "train_acc": epoch_record["train_acc"],
-                 "img_per_s": epoch_record["img_per_s"], "train_image_size": epoch_record["train_image_size"],
-                 "cpu_seconds": cpu_seconds(),
-                 "load_average": os.getloadavg()}
+        point = {
+            "minutes": (time.perf_counter() - START) / 60,
+            "epoch": epoch_record["epoch"],
+            "test_acc": epoch_record["test_acc"],
+            "train_acc": epoch_record["train_acc"],
+            "img_per_s": epoch_record["img_per_s"],
+            "train_image_size": epoch_record["train_image_size"],
+            "cpu_seconds": cpu_seconds(),
+            "load_average": os.getloadavg(),
+        }
         curve.append(point)
         acc = f"{point['test_acc']:.2%}" if point["test_acc"] is not None else "(not evaluated)"
-        print(f"  {point['minutes']:6.2f} min  epoch {point['epoch']:2d}  test acc {acc}  "
-              f"(train {point['train_image_size']}px, {point['img_per_s']:.0f} img/s, load "
-              f"{point['load_average'][0]:.1f})", flush=True)
+        print(
+            f"  {point['minutes']:6.2f} min  epoch {point['epoch']:2d}  test acc {acc}  "
+            f"(train {point['train_image_size']}px, {point['img_per_s']:.0f} img/s, load "
+            f"{point['load_average'][0]:.1f})",
+            flush=True,
+        )
 
-    history = fit(model, data, config, out_dir=args.run_dir, overwrite=True, callback=record, progress=False)
+    history = fit(
+        model, data, config, out_dir=args.run_dir, overwrite=True, callback=record, progress=False
+    )
     flip = None
-    if not args.no_flip_tta:   # the final model once more, each test image averaged with its mirror image
+    if (
+        not args.no_flip_tta
+    ):  # the final model once more, each test image averaged with its mirror image
         acc = evaluate(model, data, precision=history["precision"]["name"], flip=True)["test_acc"]
         flip = {"minutes": (time.perf_counter() - START) / 60, "test_acc": acc}
-        print(f"  {flip['minutes']:6.2f} min  final model with flip test-time augmentation: {flip['test_acc']:.2%}")
+        print(
+            f"  {flip['minutes']:6.2f} min  final model with flip test-time augmentation: {flip['test_acc']:.2%}"
+        )
     total = (time.perf_counter() - START) / 60
-    reached = next((p for p in curve[1:] if p["test_acc"] is not None and p["test_acc"] >= args.target), None)
+    reached = next(
+        (p for p in curve[1:] if p["test_acc"] is not None and p["test_acc"] >= args.target), None
+    )
     final = curve[-1]["test_acc"]
-    verdict = (f"reached {args.target:.0%} at {reached['minutes']:.1f} min (epoch {reached['epoch']})" if reached
-               else f"did not reach {args.target:.0%} (final {final:.2%})")
+    verdict = (
+        f"reached {args.target:.0%} at {reached['minutes']:.1f} min (epoch {reached['epoch']})"
+        if reached
+        else f"did not reach {args.target:.0%} (final {final:.2%})"
+    )
     met = reached is not None and reached["minutes"] <= args.budget_minutes
-    print(f"\n{verdict}; total {total:.1f} min; target within {args.budget_minutes:g} min: {'MET' if met else 'NOT MET'}"
-          " (plain evaluation, no test-time augmentation)")
-    result = {"benchmark": "time to accuracy on CIFAR-10", "unit": "minutes of wall clock (data loading included)",
-              "target_test_acc": args.target, "budget_minutes": args.budget_minutes,
-              "reached_at_minutes": reached["minutes"] if reached else None, "target_met": met,
-              "final_test_acc": final, "final_test_acc_flip_tta": flip, "total_minutes": total, "curve": curve,
-              "data": data.source, "jpeg_copy": "JPEG" in data.source,
-              "model": history["model"], "zero_init_residual": args.zero_init_residual,
-              "config": history["config"], "precision": history["precision"],
-              "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-              "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
-              "process_cpu_seconds": cpu_seconds(), "note": args.note}
+    print(
+        f"\n{verdict}; total {total:.1f} min; target within {args.budget_minutes:g} min: {'MET' if met else 'NOT MET'}"
+        " (plain evaluation, no test-time augmentation)"
+    )
+    result = {
+        "benchmark": "time to accuracy on CIFAR-10",
+        "unit": "minutes of wall clock (data loading included)",
+        "target_test_acc": args.target,
+        "budget_minutes": args.budget_minutes,
+        "reached_at_minutes": reached["minutes"] if reached else None,
+        "target_met": met,
+        "final_test_acc": final,
+        "final_test_acc_flip_tta": flip,
+        "total_minutes": total,
+        "curve": curve,
+        "data": data.source,
+        "jpeg_copy": "JPEG" in data.source,
+        "model": history["model"],
+        "zero_init_residual": args.zero_init_residual,
+        "config": history["config"],
+        "precision": history["precision"],
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
+        "process_cpu_seconds": cpu_seconds(),
+        "note": args.note,
+    }
     write_result(args.out, result, history["provenance"])
 
 

@@ -22,10 +22,12 @@ from torch import Tensor
 from .checks import check_batch_fits
 from .data import MEAN, STD
 
-PAD = 4                     # zero padding before the random 32x32 crop (40x40 padded image)
+PAD = 4  # zero padding before the random 32x32 crop (40x40 padded image)
 
 
-def normalize(images: Tensor, dtype: torch.dtype = torch.float32, channels_last: bool = False) -> Tensor:
+def normalize(
+    images: Tensor, dtype: torch.dtype = torch.float32, channels_last: bool = False
+) -> Tensor:
     """uint8 (N, 3, H, W) -> (x / 255 - mean) / std in ``dtype``, per channel (torchvision's ``Normalize``)."""
     mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255
     std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255
@@ -40,13 +42,19 @@ def crop_flip(images: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, pad: int = P
     Offsets run from 0 to 2·pad; ``dy = dx = pad`` with no flip returns the image unchanged.
     """
     n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))        # (N, 3, H+2p, W+2p), zeros around
+    padded = torch.nn.functional.pad(
+        images, (pad, pad, pad, pad)
+    )  # (N, 3, H+2p, W+2p), zeros around
     ar_h, ar_w = torch.arange(h, device=images.device), torch.arange(w, device=images.device)
-    rows = dy[:, None] + ar_h                                             # (N, H)
-    cols = dx[:, None] + torch.where(flip[:, None], w - 1 - ar_w, ar_w)   # (N, W): reversed where flipped
+    rows = dy[:, None] + ar_h  # (N, H)
+    cols = dx[:, None] + torch.where(
+        flip[:, None], w - 1 - ar_w, ar_w
+    )  # (N, W): reversed where flipped
     batch = torch.arange(n, device=images.device)[:, None, None]
-    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]           # (N, H, W, 3): indexed dims come first
-    return out.permute(0, 3, 1, 2)                                        # (N, 3, H, W)
+    out = padded[
+        batch, :, rows[:, :, None], cols[:, None, :]
+    ]  # (N, H, W, 3): indexed dims come first
+    return out.permute(0, 3, 1, 2)  # (N, 3, H, W)
 
 
 def shrink(x: Tensor, size: int) -> Tensor:
@@ -74,10 +82,21 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
 
 
-def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int = 0, epoch: int = 0,
-                  augment: bool = True, pad: int = PAD, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = False, rank: int = 0, world_size: int = 1,
-                  size: int | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+def train_batches(
+    images: Tensor,
+    labels: Tensor,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+    augment: bool = True,
+    pad: int = PAD,
+    dtype: torch.dtype = torch.float32,
+    channels_last: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    size: int | None = None,
+) -> Iterator[tuple[Tensor, Tensor]]:
     """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size`` (the last partial batch is
     dropped). Random choices are drawn on the CPU from :func:`epoch_generator` and moved to the data's device.
     Augmentation: a random 32x32 crop of the image zero-padded by ``pad`` pixels (the paper's 4), then a flip; with
@@ -91,8 +110,10 @@ def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int 
     n = len(labels)
     check_batch_fits(batch_size, n)
     if batch_size % world_size or not 0 <= rank < world_size:
-        raise ValueError(f"A global batch of {batch_size} cannot be split evenly over {world_size} ranks (or rank "
-                         f"{rank} is not one of them): use a batch size that is a multiple of the number of ranks.")
+        raise ValueError(
+            f"A global batch of {batch_size} cannot be split evenly over {world_size} ranks (or rank "
+            f"{rank} is not one of them): use a batch size that is a multiple of the number of ranks."
+        )
     per_rank = batch_size // world_size
     g = epoch_generator(seed, epoch)
     order = torch.randperm(n, generator=g)
@@ -100,21 +121,34 @@ def train_batches(images: Tensor, labels: Tensor, batch_size: int, *, seed: int 
     flip = torch.rand(n, generator=g) < 0.5
     order, dy, dx, flip = (t.to(images.device) for t in (order, dy, dx, flip))
     for start in range(0, n - batch_size + 1, batch_size):
-        mine = slice(start + rank * per_rank, start + (rank + 1) * per_rank)   # all of it for world size 1
+        mine = slice(
+            start + rank * per_rank, start + (rank + 1) * per_rank
+        )  # all of it for world size 1
         idx = order[mine]
         x = images[idx]
         if augment:
             x = crop_flip(x, dy[mine], dx[mine], flip[mine], pad)
         if size is None or size == x.shape[-1]:
             yield normalize(x, dtype, channels_last), labels[idx]
-        else:                                   # scaled in float32 (normalising first is the same: both are linear)
+        else:  # scaled in float32 (normalising first is the same: both are linear)
             x = shrink(normalize(x), size).to(dtype)
-            yield (x.contiguous(memory_format=torch.channels_last) if channels_last else x), labels[idx]
+            yield (
+                (x.contiguous(memory_format=torch.channels_last) if channels_last else x),
+                labels[idx],
+            )
 
 
-def eval_batches(images: Tensor, labels: Tensor, batch_size: int = 500, *, dtype: torch.dtype = torch.float32,
-                 channels_last: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
+def eval_batches(
+    images: Tensor,
+    labels: Tensor,
+    batch_size: int = 500,
+    *,
+    dtype: torch.dtype = torch.float32,
+    channels_last: bool = False,
+) -> Iterator[tuple[Tensor, Tensor]]:
     """All images in order, normalised, not augmented; the last batch may be smaller."""
     for start in range(0, len(labels), batch_size):
-        yield normalize(images[start:start + batch_size], dtype, channels_last), labels[start:start + batch_size]
-
+        yield (
+            normalize(images[start : start + batch_size], dtype, channels_last),
+            labels[start : start + batch_size],
+        )

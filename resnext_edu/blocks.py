@@ -27,8 +27,10 @@ from .limits import check_branches, check_params
 FORMS = ("A", "B", "C")
 # The shortcut types, named in words so that they cannot be mistaken for the block forms "A"/"B"/"C" of Fig. 3.
 # He et al. 2016 (Sec. 4.1) and the original Torch7 code call them options/types "B" and "C".
-PROJECTION_WHEN_NEEDED = "projection-when-needed"   # identity, a 1x1 projection only where the shape changes
-PROJECTION_ALWAYS = "projection-always"             # a 1x1 projection in every block
+PROJECTION_WHEN_NEEDED = (
+    "projection-when-needed"  # identity, a 1x1 projection only where the shape changes
+)
+PROJECTION_ALWAYS = "projection-always"  # a 1x1 projection in every block
 SHORTCUT_TYPES = (PROJECTION_WHEN_NEEDED, PROJECTION_ALWAYS)
 
 
@@ -40,19 +42,25 @@ def group_width(cardinality: int, bottleneck_width: int) -> int:
 def check_shortcut(shortcut: str) -> str:
     """Return ``shortcut`` if it is one of :data:`SHORTCUT_TYPES`; the old letters get a message naming the new words."""
     if shortcut in ("B", "C"):
-        raise ValueError(f"shortcut {shortcut!r}: the shortcut types are named in words, so that they are not mistaken "
-                         f"for the block forms A/B/C. Use {PROJECTION_WHEN_NEEDED!r} (He et al.'s option B) or "
-                         f"{PROJECTION_ALWAYS!r} (option C).")
+        raise ValueError(
+            f"shortcut {shortcut!r}: the shortcut types are named in words, so that they are not mistaken "
+            f"for the block forms A/B/C. Use {PROJECTION_WHEN_NEEDED!r} (He et al.'s option B) or "
+            f"{PROJECTION_ALWAYS!r} (option C)."
+        )
     return check_choice("shortcut", shortcut, SHORTCUT_TYPES)
 
 
 def check_residual(residual, shortcut: str) -> bool:
     """Return ``residual`` if it is a bool; a plain block (False) has no shortcut, so a shortcut choice is refused."""
     if not isinstance(residual, bool):
-        raise TypeError(f"residual is True (the residual block) or False (a plain block, Table 3), got {residual!r}.")
+        raise TypeError(
+            f"residual is True (the residual block) or False (a plain block, Table 3), got {residual!r}."
+        )
     if not residual and shortcut != PROJECTION_WHEN_NEEDED:
-        raise ValueError(f"shortcut={shortcut!r} has no effect with residual=False: a plain block has no shortcut. "
-                         f"Leave shortcut out, or use residual=True.")
+        raise ValueError(
+            f"shortcut={shortcut!r} has no effect with residual=False: a plain block has no shortcut. "
+            f"Leave shortcut out, or use residual=True."
+        )
     return residual
 
 
@@ -66,7 +74,15 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size=3,
+        stride=stride,
+        padding=1,
+        groups=groups,
+        bias=False,
+    )
 
 
 def projection(in_channels: int, out_channels: int, stride: int, shortcut: str) -> nn.Module | None:
@@ -74,7 +90,9 @@ def projection(in_channels: int, out_channels: int, stride: int, shortcut: str) 
     shape changes, "projection-always" in every block (He et al. 2016's options B and C). Lesson 01."""
     check_shortcut(shortcut)
     if projects(in_channels, out_channels, stride, shortcut):
-        return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+        return nn.Sequential(
+            conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
+        )
     return None
 
 
@@ -85,7 +103,9 @@ class _Residual(nn.Module):
 
     def _finish(self, residual_branch: Tensor, x: Tensor) -> Tensor:
         if self.residual:
-            residual_branch = residual_branch + (x if self.downsample is None else self.downsample(x))
+            residual_branch = residual_branch + (
+                x if self.downsample is None else self.downsample(x)
+            )
         return torch.relu(residual_branch)
 
 
@@ -101,20 +121,34 @@ class BasicBlock(_Residual):
             unnumbered table of Section 5.1).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED,
-                 residual: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        stride: int = 1,
+        shortcut: str = PROJECTION_WHEN_NEEDED,
+        residual: bool = True,
+    ):
         super().__init__()
         in_channels = check_positive_int("in_channels", in_channels)
         out_channels = check_positive_int("out_channels", out_channels)
         check_choice("stride", stride, (1, 2))
         residual = check_residual(residual, check_shortcut(shortcut))
-        self.in_channels, self.out_channels, self.stride, self.residual = in_channels, out_channels, stride, residual
+        self.in_channels, self.out_channels, self.stride, self.residual = (
+            in_channels,
+            out_channels,
+            stride,
+            residual,
+        )
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = projection(in_channels, out_channels, stride, shortcut) if residual else None
+        self.downsample = (
+            projection(in_channels, out_channels, stride, shortcut) if residual else None
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -138,46 +172,71 @@ class ResNeXtBlock(_Residual):
         residual: False drops the shortcut (a "plain" block, for Section 5.1's "without residual" comparison).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, cardinality: int,
-                 bottleneck_width: int, form: str = "C", shortcut: str = PROJECTION_WHEN_NEEDED,
-                 residual: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        stride: int = 1,
+        cardinality: int,
+        bottleneck_width: int,
+        form: str = "C",
+        shortcut: str = PROJECTION_WHEN_NEEDED,
+        residual: bool = True,
+    ):
         super().__init__()
         in_channels = check_positive_int("in_channels", in_channels)
         out_channels = check_positive_int("out_channels", out_channels)
-        cardinality = check_positive_int("cardinality", cardinality, "C is the number of parallel transformations.")
-        bottleneck_width = check_positive_int("bottleneck_width", bottleneck_width,
-                                              "d is the width of each transformation.")
+        cardinality = check_positive_int(
+            "cardinality", cardinality, "C is the number of parallel transformations."
+        )
+        bottleneck_width = check_positive_int(
+            "bottleneck_width", bottleneck_width, "d is the width of each transformation."
+        )
         check_choice("stride", stride, (1, 2))
         check_branches(cardinality, check_choice("form", form, FORMS))
         residual = check_residual(residual, check_shortcut(shortcut))
         # Eq. 4's conv weights, C·(in·d + 3·3·d·d + d·out) = C·d·(in + 9·d + out), checked before any is allocated
-        check_params(f"A ResNeXt block with C = {cardinality:,}, d = {bottleneck_width:,}",
-                     group_width(cardinality, bottleneck_width) * (in_channels + 9 * bottleneck_width + out_channels))
+        check_params(
+            f"A ResNeXt block with C = {cardinality:,}, d = {bottleneck_width:,}",
+            group_width(cardinality, bottleneck_width)
+            * (in_channels + 9 * bottleneck_width + out_channels),
+        )
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         self.cardinality, self.bottleneck_width, self.form = cardinality, bottleneck_width, form
         self.shortcut, self.residual = shortcut, residual
         C, d = cardinality, bottleneck_width
         width = group_width(C, d)
         if form == "C":
-            self.conv1 = conv1x1(in_channels, width)                    # dense 1x1: in -> C·d
+            self.conv1 = conv1x1(in_channels, width)  # dense 1x1: in -> C·d
             self.bn1 = nn.BatchNorm2d(width)
-            self.conv2 = conv3x3(width, width, stride, groups=C)        # C groups of d -> d
+            self.conv2 = conv3x3(width, width, stride, groups=C)  # C groups of d -> d
             self.bn2 = nn.BatchNorm2d(width)
-            self.conv3 = conv1x1(width, out_channels)                   # dense 1x1: C·d -> out
+            self.conv3 = conv1x1(width, out_channels)  # dense 1x1: C·d -> out
         else:
-            self.branches = nn.ModuleList(self._branch(in_channels, d, stride, out_channels if form == "A" else None)
-                                          for _ in range(C))
+            self.branches = nn.ModuleList(
+                self._branch(in_channels, d, stride, out_channels if form == "A" else None)
+                for _ in range(C)
+            )
             if form == "B":
-                self.conv3 = conv1x1(width, out_channels)               # one dense 1x1 after the concatenation
-        self.bn3 = nn.BatchNorm2d(out_channels)                         # in form A: after the aggregation
+                self.conv3 = conv1x1(width, out_channels)  # one dense 1x1 after the concatenation
+        self.bn3 = nn.BatchNorm2d(out_channels)  # in form A: after the aggregation
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = projection(in_channels, out_channels, stride, shortcut) if residual else None
+        self.downsample = (
+            projection(in_channels, out_channels, stride, shortcut) if residual else None
+        )
 
     @staticmethod
     def _branch(in_channels: int, d: int, stride: int, out_channels: int | None) -> nn.Sequential:
         """One transformation T_i: 1x1 -> 3x3 (-> 1x1 in form A). Names conv1/bn1/conv2/bn2/conv3 as in form C."""
-        layers = OrderedDict(conv1=conv1x1(in_channels, d), bn1=nn.BatchNorm2d(d), relu1=nn.ReLU(inplace=True),
-                      conv2=conv3x3(d, d, stride), bn2=nn.BatchNorm2d(d), relu2=nn.ReLU(inplace=True))
+        layers = OrderedDict(
+            conv1=conv1x1(in_channels, d),
+            bn1=nn.BatchNorm2d(d),
+            relu1=nn.ReLU(inplace=True),
+            conv2=conv3x3(d, d, stride),
+            bn2=nn.BatchNorm2d(d),
+            relu2=nn.ReLU(inplace=True),
+        )
         if out_channels is not None:
             layers["conv3"] = conv1x1(d, out_channels)
         return nn.Sequential(layers)
@@ -210,15 +269,32 @@ class Bottleneck(ResNeXtBlock):
     256·64 + 3·3·64·64 + 64·256 = 69,632 weights.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, bottleneck_width: int,
-                 shortcut: str = PROJECTION_WHEN_NEEDED, residual: bool = True):
-        super().__init__(in_channels, out_channels, stride=stride, cardinality=1, bottleneck_width=bottleneck_width,
-                         form="C", shortcut=shortcut, residual=residual)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        stride: int = 1,
+        bottleneck_width: int,
+        shortcut: str = PROJECTION_WHEN_NEEDED,
+        residual: bool = True,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            stride=stride,
+            cardinality=1,
+            bottleneck_width=bottleneck_width,
+            form="C",
+            shortcut=shortcut,
+            residual=residual,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Converting between the forms (lesson 03)
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def _branch_params(block: ResNeXtBlock) -> list[dict[str, Tensor]]:
     """Per-branch tensors {conv1, bn1.*, conv2, bn2.*, conv3}, each branch's slice of the grouped layers.
@@ -232,15 +308,18 @@ def _branch_params(block: ResNeXtBlock) -> list[dict[str, Tensor]]:
         for i, branch in enumerate(block.branches):
             params = {k: v for k, v in branch.state_dict().items()}
             if block.form == "B":
-                params["conv3.weight"] = block.conv3.weight[:, i * d:(i + 1) * d]
+                params["conv3.weight"] = block.conv3.weight[:, i * d : (i + 1) * d]
             branches.append(params)
         return branches
     state = block.state_dict()
     branches = []
     for i in range(block.cardinality):
         rows = slice(i * d, (i + 1) * d)
-        params = {"conv1.weight": state["conv1.weight"][rows], "conv2.weight": state["conv2.weight"][rows],
-                  "conv3.weight": state["conv3.weight"][:, rows]}
+        params = {
+            "conv1.weight": state["conv1.weight"][rows],
+            "conv2.weight": state["conv2.weight"][rows],
+            "conv3.weight": state["conv3.weight"][:, rows],
+        }
         for bn in ("bn1", "bn2"):
             for key in ("weight", "bias", "running_mean", "running_var"):
                 params[f"{bn}.{key}"] = state[f"{bn}.{key}"][rows]
@@ -263,18 +342,37 @@ def convert(block: ResNeXtBlock, form: str) -> ResNeXtBlock:
     The result is in the same train/eval mode, dtype and device as ``block``. Lesson 03.
     """
     if not isinstance(block, ResNeXtBlock):
-        raise ValueError(f"convert() takes a ResNeXtBlock, got {type(block).__name__}. "
-                         "Build one with resnext_edu.blocks.ResNeXtBlock(...).")
+        raise ValueError(
+            f"convert() takes a ResNeXtBlock, got {type(block).__name__}. "
+            "Build one with resnext_edu.blocks.ResNeXtBlock(...)."
+        )
     check_choice("form", form, FORMS)
     weight = next(block.parameters())
-    new = ResNeXtBlock(block.in_channels, block.out_channels, stride=block.stride, cardinality=block.cardinality,
-                       bottleneck_width=block.bottleneck_width, form=form, shortcut=block.shortcut,
-                       residual=block.residual).to(device=weight.device, dtype=weight.dtype)
+    new = ResNeXtBlock(
+        block.in_channels,
+        block.out_channels,
+        stride=block.stride,
+        cardinality=block.cardinality,
+        bottleneck_width=block.bottleneck_width,
+        form=form,
+        shortcut=block.shortcut,
+        residual=block.residual,
+    ).to(device=weight.device, dtype=weight.dtype)
     branches = _branch_params(block)
     target = {}
     if form == "C":
-        for key in ("conv1.weight", "conv2.weight", "bn1.weight", "bn1.bias", "bn1.running_mean",
-                    "bn1.running_var", "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var"):
+        for key in (
+            "conv1.weight",
+            "conv2.weight",
+            "bn1.weight",
+            "bn1.bias",
+            "bn1.running_mean",
+            "bn1.running_var",
+            "bn2.weight",
+            "bn2.bias",
+            "bn2.running_mean",
+            "bn2.running_var",
+        ):
             target[key] = torch.cat([b[key] for b in branches], dim=0)
         target["conv3.weight"] = torch.cat([b["conv3.weight"] for b in branches], dim=1)
         for bn in ("bn1", "bn2"):

@@ -11,8 +11,15 @@ from __future__ import annotations
 import operator
 
 
-def check_int(name: str, value, *, low: int | None = None, high: int | None = None, unit: str = "",
-              hint: str = "") -> int:
+def check_int(
+    name: str,
+    value,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    unit: str = "",
+    hint: str = "",
+) -> int:
     """Return ``value`` as an ``int`` if it is a whole number in ``[low, high]`` (either bound optional).
 
     Raises a ValueError such as "crop_padding is a whole number of pixels from 0 to 16, got 17. The paper pads by 4."
@@ -24,10 +31,19 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
         except TypeError:
             pass
     if number is None or (low is not None and number < low) or (high is not None and number > high):
-        allowed = (f" from {low} to {high}" if low is not None and high is not None else
-                   f" >= {low}" if low is not None else f" <= {high}" if high is not None else "")
-        raise ValueError(f"{name} is a whole number{' of ' + unit if unit else ''}{allowed}, got {value!r}."
-                         f"{' ' + hint if hint else ''}")
+        allowed = (
+            f" from {low} to {high}"
+            if low is not None and high is not None
+            else f" >= {low}"
+            if low is not None
+            else f" <= {high}"
+            if high is not None
+            else ""
+        )
+        raise ValueError(
+            f"{name} is a whole number{' of ' + unit if unit else ''}{allowed}, got {value!r}."
+            f"{' ' + hint if hint else ''}"
+        )
     return number
 
 
@@ -36,8 +52,10 @@ def check_positive_int(name: str, value, hint: str = "") -> int:
     try:
         return check_int(name, value, low=1)
     except ValueError:
-        raise ValueError(f"{name} must be a positive integer (1, 2, 3, ...), got {value!r}."
-                         f"{' ' + hint if hint else ''}") from None
+        raise ValueError(
+            f"{name} must be a positive integer (1, 2, 3, ...), got {value!r}."
+            f"{' ' + hint if hint else ''}"
+        ) from None
 
 
 def check_choice(name: str, value, allowed) -> str:
@@ -49,20 +67,27 @@ def check_choice(name: str, value, allowed) -> str:
 
 def check_fraction(name: str, value, *, closed_high: bool = False, hint: str = "") -> float:
     """Return ``value`` if it is a number in [0, 1) (or [0, 1] with ``closed_high``), else raise a ValueError."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (0 <= value <= 1 if closed_high
-                                                                               else 0 <= value < 1)
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (0 <= value <= 1 if closed_high else 0 <= value < 1)
+    )
     if not ok:
-        raise ValueError(f"{name} is a fraction in [0, 1{']' if closed_high else ')'}, got {value!r}."
-                         f"{' ' + hint if hint else ''}")
+        raise ValueError(
+            f"{name} is a fraction in [0, 1{']' if closed_high else ')'}, got {value!r}."
+            f"{' ' + hint if hint else ''}"
+        )
     return value
 
 
 def check_batch_fits(batch_size: int, images: int) -> int:
     """Return ``batch_size`` if an epoch of ``images`` holds at least one full batch of it (lessons 05 and 06)."""
     if batch_size > images:
-        raise ValueError(f"batch_size {batch_size:,} is larger than the {images:,} training images, so an epoch "
-                         f"would have no full batch. Use a batch size of at most {images:,} (128 is the paper's), "
-                         f"or more data.")
+        raise ValueError(
+            f"batch_size {batch_size:,} is larger than the {images:,} training images, so an epoch "
+            f"would have no full batch. Use a batch size of at most {images:,} (128 is the paper's), "
+            f"or more data."
+        )
     return batch_size
 
 

@@ -20,7 +20,9 @@ import torch
 from torch import Tensor, nn
 
 
-def paths(widths: list[int], layers: list[int], in_channels: int, out_channels: int, seed: int = 0) -> nn.ModuleList:
+def paths(
+    widths: list[int], layers: list[int], in_channels: int, out_channels: int, seed: int = 0
+) -> nn.ModuleList:
     """One path per entry of ``widths``: convolutions of kernel sizes ``layers`` (e.g. [3, 3] for Fig. 4's depth 2,
     [1, 3, 1] for the bottleneck), ``in -> width -> ... -> width -> out``, ReLU between them, no bias, no BN."""
     torch.manual_seed(seed)
@@ -49,14 +51,20 @@ def collapse_depth2(branches: nn.ModuleList) -> nn.Sequential:
     """Fig. 4 right: the C depth-2 paths as one dense block, (k x k, in -> sum of widths), ReLU, (k x k, -> out)."""
     firsts, seconds = zip(*(_convs(b) for b in branches))
     if any(len(_convs(b)) != 2 for b in branches):
-        raise ValueError("collapse_depth2 takes paths of exactly two convolutions (Fig. 4); use paths(..., [3, 3]).")
+        raise ValueError(
+            "collapse_depth2 takes paths of exactly two convolutions (Fig. 4); use paths(..., [3, 3])."
+        )
     k = firsts[0].kernel_size[0]
     wide = sum(c.out_channels for c in firsts)
     first = nn.Conv2d(firsts[0].in_channels, wide, k, padding=k // 2, bias=False)
     second = nn.Conv2d(wide, seconds[0].out_channels, k, padding=k // 2, bias=False)
     with torch.no_grad():
-        first.weight.copy_(torch.cat([c.weight for c in firsts], dim=0))     # stacked: every output sees all inputs
-        second.weight.copy_(torch.cat([c.weight for c in seconds], dim=1))   # side by side: [W_1 ... W_C]
+        first.weight.copy_(
+            torch.cat([c.weight for c in firsts], dim=0)
+        )  # stacked: every output sees all inputs
+        second.weight.copy_(
+            torch.cat([c.weight for c in seconds], dim=1)
+        )  # side by side: [W_1 ... W_C]
     return nn.Sequential(first, nn.ReLU(), second)
 
 
@@ -66,7 +74,7 @@ def off_diagonal_share(weight: Tensor, widths: list[int]) -> float:
     mask = torch.ones(weight.shape[:2], dtype=torch.bool)
     start = 0
     for w in widths:
-        mask[start:start + w, start:start + w] = False
+        mask[start : start + w, start : start + w] = False
         start += w
     nonzero = weight.detach().abs().sum(dim=(2, 3)) != 0
     return (nonzero & mask).sum().item() / mask.sum().clamp(min=1).item()
@@ -79,7 +87,7 @@ def middle_dense(branches: nn.ModuleList) -> Tensor:
     dense = torch.zeros(total, total, *middles[0].shape[2:])
     start = 0
     for w in middles:
-        dense[start:start + w.shape[0], start:start + w.shape[1]] = w
+        dense[start : start + w.shape[0], start : start + w.shape[1]] = w
         start += w.shape[0]
     return dense
 
@@ -98,7 +106,9 @@ def stacked(branches: nn.ModuleList, middle: nn.Module) -> nn.Module:
 
 def dense_conv(weight: Tensor) -> nn.Conv2d:
     """A plain convolution holding ``weight`` (zeros included)."""
-    conv = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2], padding=weight.shape[2] // 2, bias=False)
+    conv = nn.Conv2d(
+        weight.shape[1], weight.shape[0], weight.shape[2], padding=weight.shape[2] // 2, bias=False
+    )
     with torch.no_grad():
         conv.weight.copy_(weight)
     return conv
@@ -109,9 +119,13 @@ def closest_grouped(dense: Tensor, groups: int) -> nn.Conv2d:
     drop every weight outside them (a grouped layer has no place for it)."""
     channels = dense.shape[0]
     if channels % groups:
-        raise ValueError(f"{channels} channels cannot be cut into {groups} equal groups; try a divisor of {channels}.")
+        raise ValueError(
+            f"{channels} channels cannot be cut into {groups} equal groups; try a divisor of {channels}."
+        )
     size = channels // groups
-    conv = nn.Conv2d(channels, channels, dense.shape[2], padding=dense.shape[2] // 2, groups=groups, bias=False)
+    conv = nn.Conv2d(
+        channels, channels, dense.shape[2], padding=dense.shape[2] // 2, groups=groups, bias=False
+    )
     with torch.no_grad():
         for g in range(groups):
             rows = slice(g * size, (g + 1) * size)

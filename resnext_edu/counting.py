@@ -33,8 +33,8 @@ M = 1e6
 class LayerCount:
     """One layer (a module that holds parameters or does MACs)."""
 
-    name: str      # dotted name, as in model.named_modules()
-    kind: str      # class name, e.g. "Conv2d"
+    name: str  # dotted name, as in model.named_modules()
+    kind: str  # class name, e.g. "Conv2d"
     params: int
     macs: int
 
@@ -65,16 +65,24 @@ class Counts:
         return list(order.values())
 
     def as_dict(self, by_stage: bool = False) -> dict:
-        out = {"model": self.model, "input_size": self.input_size, "params": self.params, "macs": self.macs,
-               "flops": self.flops, "units": "params: learnable numbers; macs: multiply-accumulates per image "
-                                             "(conv + fc); flops = 2 x macs"}
+        out = {
+            "model": self.model,
+            "input_size": self.input_size,
+            "params": self.params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "units": "params: learnable numbers; macs: multiply-accumulates per image "
+            "(conv + fc); flops = 2 x macs",
+        }
         if by_stage:
             out["stages"] = self.by_stage()
         return out
 
     def __str__(self) -> str:
-        return (f"{self.model} at {self.input_size}x{self.input_size}: {self.params:,} params ({self.params / M:.2f} M), "
-                f"{self.macs / G:.3f} G MACs = {self.flops / G:.3f} G FLOPs per image")
+        return (
+            f"{self.model} at {self.input_size}x{self.input_size}: {self.params:,} params ({self.params / M:.2f} M), "
+            f"{self.macs / G:.3f} G MACs = {self.flops / G:.3f} G FLOPs per image"
+        )
 
 
 def default_input_size(model: nn.Module) -> int:
@@ -99,17 +107,28 @@ def count(model: nn.Module | str, input_size: int | None = None) -> Counts:
         name = name_of(model.config)
     if input_size is None:
         input_size = default_input_size(model)
-    input_size = check_positive_int("input_size", input_size, "It is the height (= width) of the input image in "
-                                                              "pixels.")
-    channels = getattr(model, "in_channels", 3)  # a block takes its in_channels, a model an RGB image
+    input_size = check_positive_int(
+        "input_size", input_size, "It is the height (= width) of the input image in pixels."
+    )
+    channels = getattr(
+        model, "in_channels", 3
+    )  # a block takes its in_channels, a model an RGB image
     first = next(model.parameters())
     # Shapes decide params and MACs, so the pass runs on the meta device (no memory, no arithmetic): the model's
     # own tensors are stood in for by empty meta ones, and any input size is counted in a blink.
-    stand_ins = {k: torch.empty_like(v, device="meta") for k, v in [*model.named_parameters(), *model.named_buffers()]}
+    stand_ins = {
+        k: torch.empty_like(v, device="meta")
+        for k, v in [*model.named_parameters(), *model.named_buffers()]
+    }
     x = torch.empty(1, channels, input_size, input_size, device="meta", dtype=first.dtype)
     feature_bytes = []
-    hooks = [m.register_forward_hook(lambda m, i, out: feature_bytes.append(out.numel() * out.element_size()))
-             for m in model.modules() if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(
+            lambda m, i, out: feature_bytes.append(out.numel() * out.element_size())
+        )
+        for m in model.modules()
+        if not list(m.children())
+    ]
     was_training = model.training
     model.eval()
     try:
@@ -125,9 +144,15 @@ def count(model: nn.Module | str, input_size: int | None = None) -> Counts:
     layers = []
     for module_name, module in model.named_modules():
         own_params = sum(p.numel() for p in module.parameters(recurse=False))
-        own_flops = sum(flops_by_module.get(prefix + module_name, {}).values()) if not list(module.children()) else 0
+        own_flops = (
+            sum(flops_by_module.get(prefix + module_name, {}).values())
+            if not list(module.children())
+            else 0
+        )
         if own_params or own_flops:
-            layers.append(LayerCount(module_name, type(module).__name__, own_params, own_flops // 2))
+            layers.append(
+                LayerCount(module_name, type(module).__name__, own_params, own_flops // 2)
+            )
     params = sum(p.numel() for p in model.parameters())
     return Counts(name, input_size, params, counter.get_total_flops() // 2, layers)
 
@@ -136,7 +161,10 @@ def count(model: nn.Module | str, input_size: int | None = None) -> Counts:
 # Closed forms: what a learner derives by hand (lesson 04)
 # ---------------------------------------------------------------------------------------------------------------
 
-def eq4_params(cardinality: int, bottleneck_width: int, in_channels: int = 256, out_channels: int = 256) -> int:
+
+def eq4_params(
+    cardinality: int, bottleneck_width: int, in_channels: int = 256, out_channels: int = 256
+) -> int:
     """The paper's Eq. 4: C·(in·d + 3·3·d·d + d·out), the conv weights of a ResNeXt block (no BN, no shortcut).
 
     With in = out = 256: C=1, d=64 gives 69,632 (ResNet's bottleneck); C=32, d=4 gives 70,144 (Table 2).
@@ -145,30 +173,49 @@ def eq4_params(cardinality: int, bottleneck_width: int, in_channels: int = 256, 
     return C * (in_channels * d + 3 * 3 * d * d + d * out_channels)
 
 
-def block_params(in_channels: int, out_channels: int, *, cardinality: int, bottleneck_width: int,
-                 stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED) -> int:
+def block_params(
+    in_channels: int,
+    out_channels: int,
+    *,
+    cardinality: int,
+    bottleneck_width: int,
+    stride: int = 1,
+    shortcut: str = PROJECTION_WHEN_NEEDED,
+) -> int:
     """All learnable numbers of a ResNeXt block: Eq. 4, plus BN's gamma and beta (2 per channel of bn1, bn2, bn3),
     plus the projection shortcut (1x1 conv + BN) where there is one. The same for forms A, B and C."""
     width = group_width(cardinality, bottleneck_width)
-    params = eq4_params(cardinality, bottleneck_width, in_channels, out_channels) + 2 * (width + width + out_channels)
+    params = eq4_params(cardinality, bottleneck_width, in_channels, out_channels) + 2 * (
+        width + width + out_channels
+    )
     if projects(in_channels, out_channels, stride, shortcut):
         params += in_channels * out_channels + 2 * out_channels
     return params
 
 
-def block_macs(in_channels: int, out_channels: int, *, cardinality: int, bottleneck_width: int,
-               input_size: int, stride: int = 1, shortcut: str = PROJECTION_WHEN_NEEDED) -> int:
+def block_macs(
+    in_channels: int,
+    out_channels: int,
+    *,
+    cardinality: int,
+    bottleneck_width: int,
+    input_size: int,
+    stride: int = 1,
+    shortcut: str = PROJECTION_WHEN_NEEDED,
+) -> int:
     """MACs of a ResNeXt block on an ``input_size`` x ``input_size`` map: each conv's weights times the number of
     output positions it is applied at. The first 1x1 runs at the input size, the rest after the stride:
 
         H·W·in·C·d  +  H'·W'·(3·3·d·d·C + C·d·out)  [+ H'·W'·in·out for a projection]
     """
     width = group_width(cardinality, bottleneck_width)
-    out_size = (input_size - 1) // stride + 1        # 3x3, padding 1 (and 1x1, no padding) with this stride
-    macs = input_size ** 2 * in_channels * width
-    macs += out_size ** 2 * (3 * 3 * bottleneck_width * width + width * out_channels)
+    out_size = (
+        input_size - 1
+    ) // stride + 1  # 3x3, padding 1 (and 1x1, no padding) with this stride
+    macs = input_size**2 * in_channels * width
+    macs += out_size**2 * (3 * 3 * bottleneck_width * width + width * out_channels)
     if projects(in_channels, out_channels, stride, shortcut):
-        macs += out_size ** 2 * in_channels * out_channels
+        macs += out_size**2 * in_channels * out_channels
     return macs
 
 
@@ -176,8 +223,15 @@ def block_macs(in_channels: int, out_channels: int, *, cardinality: int, bottlen
 # Complexity-matched widths (Table 2)
 # ---------------------------------------------------------------------------------------------------------------
 
-def solve_bottleneck_width(cardinality: int, *, in_channels: int = 256, out_channels: int = 256,
-                           resnet_width: int = 64, budget: int | None = None) -> int:
+
+def solve_bottleneck_width(
+    cardinality: int,
+    *,
+    in_channels: int = 256,
+    out_channels: int = 256,
+    resnet_width: int = 64,
+    budget: int | None = None,
+) -> int:
     """The bottleneck width d whose block (Eq. 4) is closest to the budget, by default that of ResNet's block
     (C = 1, d = ``resnet_width``). Reproduces Table 2: C = 1, 2, 4, 8, 32 -> d = 64, 40, 24, 14, 4.
 
@@ -187,8 +241,11 @@ def solve_bottleneck_width(cardinality: int, *, in_channels: int = 256, out_chan
     check_positive_int("resnet_width", resnet_width)
     if budget is None:
         budget = eq4_params(1, resnet_width, in_channels, out_channels)
-    return closest_width(lambda d: eq4_params(cardinality, d, in_channels, out_channels), budget,
-                          f"C = {cardinality} with {in_channels} -> {out_channels} channels")
+    return closest_width(
+        lambda d: eq4_params(cardinality, d, in_channels, out_channels),
+        budget,
+        f"C = {cardinality} with {in_channels} -> {out_channels} channels",
+    )
 
 
 def closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
@@ -197,12 +254,14 @@ def closest_width(params_of, budget: int, what: str, smallest: int = 1) -> int:
     smallest.
     ``what`` names the model in the error raised when even d = ``smallest`` is over the budget."""
     if params_of(smallest) > budget:
-        raise ValueError(f"The budget of {budget:,} params cannot hold {what}: even the thinnest bottleneck width, "
-                         f"d = {smallest}, needs {params_of(smallest):,}. Use a smaller cardinality or a larger budget.")
+        raise ValueError(
+            f"The budget of {budget:,} params cannot hold {what}: even the thinnest bottleneck width, "
+            f"d = {smallest}, needs {params_of(smallest):,}. Use a smaller cardinality or a larger budget."
+        )
     low, high = smallest, 2 * smallest
     while params_of(high) <= budget:
         low, high = high, 2 * high
-    while high - low > 1:                  # invariant: params_of(low) <= budget < params_of(high)
+    while high - low > 1:  # invariant: params_of(low) <= budget < params_of(high)
         mid = (low + high) // 2
         low, high = (mid, high) if params_of(mid) <= budget else (low, mid)
     best = min((low, high), key=lambda d: (abs(params_of(d) - budget), d))
@@ -216,6 +275,7 @@ def match_base_width(baseline: str, cardinality: int, **overrides) -> int:
     count closest to ``create(baseline, **overrides)`` (a model name, e.g. "resnet29"): the complexity-matched models
     of a cardinality sweep (Table 3's settings, e.g. ResNeXt-50 1x64d vs 32x4d; lesson 05). Counts are measured on the
     meta device. (:func:`solve_bottleneck_width` does the same for one block, Table 2.)"""
+
     def params_of(d: int, C: int = cardinality) -> int:
         with torch.device("meta"):
             model = create(baseline, **{**overrides, "cardinality": C, "base_width": d})

@@ -20,23 +20,38 @@ from . import __version__
 from .device import pick_device
 from .i18n import language  # noqa: F401  (the Chinese lessons call course.language("zh"))
 
-REPOSITORY = "resnext-edu/resnext-edu"      # GitHub owner/name
-REVISION = f"v{__version__}"               # the release tag: Colab opens the lessons and installs the package from it
+REPOSITORY = "resnext-edu/resnext-edu"  # GitHub owner/name
+REVISION = (
+    f"v{__version__}"  # the release tag: Colab opens the lessons and installs the package from it
+)
 REPO_URL = f"https://github.com/{REPOSITORY}"
-INSTALL = f"resnext-edu @ git+{REPO_URL}@{REVISION}"   # what the setup cell installs on Colab (a pip argument)
-INSTALL_ENV = "RESNEXT_EDU_INSTALL"         # overrides INSTALL, e.g. a checkout's path (the Colab simulation test)
+INSTALL = f"resnext-edu @ git+{REPO_URL}@{REVISION}"  # what the setup cell installs on Colab (a pip argument)
+INSTALL_ENV = (
+    "RESNEXT_EDU_INSTALL"  # overrides INSTALL, e.g. a checkout's path (the Colab simulation test)
+)
 QUICK_ENV = "RESNEXT_EDU_QUICK"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-GPU_LESSONS = ("05", "06", "07")            # lessons that train for minutes: Colab opens them on a GPU runtime
-ON_A_MAC = ("On a Mac with Apple silicon it runs on the GPU through MPS, in fp32 "
-            "(resnext_edu.device says what MPS does and does not do).")
-RUNTIME_GPU = ("**Runtime:** a GPU. Colab opens this lesson on a GPU runtime (Runtime > Change runtime type "
-               "shows it); a CPU runs it too. " + ON_A_MAC)
+GPU_LESSONS = (
+    "05",
+    "06",
+    "07",
+)  # lessons that train for minutes: Colab opens them on a GPU runtime
+ON_A_MAC = (
+    "On a Mac with Apple silicon it runs on the GPU through MPS, in fp32 "
+    "(resnext_edu.device says what MPS does and does not do)."
+)
+RUNTIME_GPU = (
+    "**Runtime:** a GPU. Colab opens this lesson on a GPU runtime (Runtime > Change runtime type "
+    "shows it); a CPU runs it too. " + ON_A_MAC
+)
 RUNTIME_CPU = "**Runtime:** a CPU is enough (Colab's default runtime; no GPU needed). " + ON_A_MAC
 SETUP_TITLE = "# @title Setup: installs resnext-edu on Colab, does nothing elsewhere"
 # The setup cell's metadata: Colab shows a form cell as its title only; JupyterLab collapses a hidden source.
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
-SETUP_STARTS = ("# Setup:", "# @title Setup:")   # how the setup cell begins, in older lessons and now
+SETUP_STARTS = (
+    "# Setup:",
+    "# @title Setup:",
+)  # how the setup cell begins, in older lessons and now
 
 
 def colab_badge(notebook: str) -> str:
@@ -57,7 +72,11 @@ def runtime_line(notebook: str) -> str:
 
 def colab_metadata(notebook: str) -> dict:
     """The notebook-level metadata Colab reads: ``accelerator: GPU`` (and a T4, the free GPU) opens a GPU runtime."""
-    return {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}} if wants_gpu(notebook) else {}
+    return (
+        {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+        if wants_gpu(notebook)
+        else {}
+    )
 
 
 def setup_cell() -> str:
@@ -104,9 +123,11 @@ def _with_runtime_line(markdown: str, notebook: str) -> str:
     lines = [line for line in markdown.splitlines() if not line.startswith("**Runtime:**")]
     badge = next(i for i, line in enumerate(lines) if "colab-badge.svg" in line)
     lines[badge] = colab_badge(notebook)
-    while badge + 1 < len(lines) and not lines[badge + 1].strip():   # the blank lines the old runtime line left
+    while (
+        badge + 1 < len(lines) and not lines[badge + 1].strip()
+    ):  # the blank lines the old runtime line left
         del lines[badge + 1]
-    lines[badge + 1:badge + 1] = ["", runtime_line(notebook), ""]
+    lines[badge + 1 : badge + 1] = ["", runtime_line(notebook), ""]
     return "\n".join(lines)
 
 
@@ -138,5 +159,8 @@ def update_notebooks(folder: Path = NOTEBOOKS) -> list[str]:
 
 if __name__ == "__main__":
     names = update_notebooks()
-    print("updated: " + (", ".join(names) if names else "nothing (all notebooks agree with course.py)"))
+    print(
+        "updated: "
+        + (", ".join(names) if names else "nothing (all notebooks agree with course.py)")
+    )
     sys.exit(0)

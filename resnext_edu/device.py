@@ -35,18 +35,18 @@ import torch
 from .checks import check_choice
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-BF16_CAPABILITY = (8, 0)        # CUDA compute capability from which bf16 runs on tensor cores (Ampere)
+BF16_CAPABILITY = (8, 0)  # CUDA compute capability from which bf16 runs on tensor cores (Ampere)
 
 
 @dataclass(frozen=True)
 class Precision:
     """The arithmetic a run actually uses, after resolving "auto"."""
 
-    name: str                        # "fp32", "bf16" or "fp16"
-    autocast: torch.dtype | None     # None: no autocast
-    grad_scaler: bool                # scale the loss so fp16 gradients do not underflow
-    channels_last: bool              # NHWC layout for model and inputs
-    reason: str                      # why, in words (printed by lessons, stored in the history)
+    name: str  # "fp32", "bf16" or "fp16"
+    autocast: torch.dtype | None  # None: no autocast
+    grad_scaler: bool  # scale the loss so fp16 gradients do not underflow
+    channels_last: bool  # NHWC layout for model and inputs
+    reason: str  # why, in words (printed by lessons, stored in the history)
 
     def autocast_context(self, device_type: str) -> torch.autocast:
         """``torch.autocast`` for this precision on a device of ``device_type`` (disabled for fp32)."""
@@ -74,26 +74,36 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
         try:
             asked = torch.device(device)
         except (RuntimeError, TypeError):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps', got {device!r}.") \
-                from None
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps', got {device!r}."
+            ) from None
     if asked.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device {str(device)!r} was asked for, but PyTorch sees no CUDA GPU here. Use device "
-                             f"'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU).")
+            raise ValueError(
+                f"device {str(device)!r} was asked for, but PyTorch sees no CUDA GPU here. Use device "
+                f"'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU)."
+            )
         if asked.index is not None and asked.index >= torch.cuda.device_count():
-            raise ValueError(f"device {str(device)!r} was asked for, but this machine shows "
-                             f"{torch.cuda.device_count()} GPU(s), numbered from 0. Use 'cuda' or 'cuda:0'.")
+            raise ValueError(
+                f"device {str(device)!r} was asked for, but this machine shows "
+                f"{torch.cuda.device_count()} GPU(s), numbered from 0. Use 'cuda' or 'cuda:0'."
+            )
     elif asked.type == "mps" and not mps_available():
-        raise ValueError("device 'mps' (Apple's Metal GPU) was asked for, but this PyTorch sees none. Use 'auto' "
-                         "or 'cpu'.")
+        raise ValueError(
+            "device 'mps' (Apple's Metal GPU) was asked for, but this PyTorch sees none. Use 'auto' "
+            "or 'cpu'."
+        )
     elif asked.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps', got {device!r}.")
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps', got {device!r}."
+        )
     return asked
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # What the hardware computes natively
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
@@ -139,8 +149,9 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
     return device.type == "cpu" and cpu_has_native_bf16()
 
 
-def resolve_precision(precision: str, device: str | torch.device,
-                      channels_last: bool | None = None) -> Precision:
+def resolve_precision(
+    precision: str, device: str | torch.device, channels_last: bool | None = None
+) -> Precision:
     """Turn "auto" into what this hardware runs fastest (the module's table); keep an explicit choice as it is.
 
     ``channels_last=None`` turns NHWC on with autocast and off in plain fp32.
@@ -151,8 +162,10 @@ def resolve_precision(precision: str, device: str | torch.device,
     if precision == "auto":
         precision, reason = _auto(device)
     if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision 'fp16' needs a CUDA GPU (its gradient scaler is CUDA's). On a CPU use 'bf16' "
-                         "(fast with AVX512-BF16 or AMX) or 'fp32'; on a Mac (MPS) use 'fp32'.")
+        raise ValueError(
+            "precision 'fp16' needs a CUDA GPU (its gradient scaler is CUDA's). On a CPU use 'bf16' "
+            "(fast with AVX512-BF16 or AMX) or 'fp32'; on a Mac (MPS) use 'fp32'."
+        )
     autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     if channels_last is None:
         channels_last = autocast is not None
@@ -169,13 +182,20 @@ def _auto(device: torch.device) -> tuple[str, str]:
     if device.type == "mps":
         return "fp32", "auto: Apple MPS: fp32 (the course does not use autocast on MPS)"
     if device.type == "cpu" and cpu_has_native_bf16():
-        return "bf16", "auto: CPU with native bf16 (AVX512-BF16 / AMX), faster than fp32: bf16 autocast"
-    return "fp32", f"auto: {device.type.upper()} without native bf16 (it would be emulated, slower than fp32): fp32"
+        return (
+            "bf16",
+            "auto: CPU with native bf16 (AVX512-BF16 / AMX), faster than fp32: bf16 autocast",
+        )
+    return (
+        "fp32",
+        f"auto: {device.type.upper()} without native bf16 (it would be emulated, slower than fp32): fp32",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Naming and waiting for the device
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def describe_device(device: str | torch.device | None = None) -> str:
     """One line naming the hardware, e.g. ``"cpu: AMD EPYC ... (2 cores, 2 torch threads, avx512_bf16)"`` or
@@ -184,15 +204,21 @@ def describe_device(device: str | torch.device | None = None) -> str:
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         props = torch.cuda.get_device_properties(index)
-        return (f"cuda: {props.name} ({props.total_memory / 2**30:.0f} GiB, compute capability "
-                f"{props.major}.{props.minor}, native bf16 {'yes' if native_bf16(device) else 'no'})")
+        return (
+            f"cuda: {props.name} ({props.total_memory / 2**30:.0f} GiB, compute capability "
+            f"{props.major}.{props.minor}, native bf16 {'yes' if native_bf16(device) else 'no'})"
+        )
     if device.type == "mps":
-        return f"mps: Apple GPU via Metal ({platform.machine()}, macOS {platform.mac_ver()[0] or '?'})"
+        return (
+            f"mps: Apple GPU via Metal ({platform.machine()}, macOS {platform.mac_ver()[0] or '?'})"
+        )
     if device.type != "cpu":
         return f"{device.type}: {platform.machine()}"
     extras = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
-    return (f"cpu: {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-            f"{', ' + ', '.join(extras) if extras else ''})")
+    return (
+        f"cpu: {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+        f"{', ' + ', '.join(extras) if extras else ''})"
+    )
 
 
 def synchronize(device: str | torch.device) -> None:

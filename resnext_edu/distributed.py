@@ -47,9 +47,13 @@ from torch import Tensor, nn
 
 from .device import pick_device
 
-DEFAULT_TIMEOUT = 300.0     # seconds a rank waits for the others (process group set-up and every collective)
+DEFAULT_TIMEOUT = (
+    300.0  # seconds a rank waits for the others (process group set-up and every collective)
+)
 LR_RULES = ("none", "linear")
-REFERENCE_BATCH = 128       # the paper's CIFAR batch, at lr 0.1: the reference of the linear scaling rule
+REFERENCE_BATCH = (
+    128  # the paper's CIFAR batch, at lr 0.1: the reference of the linear scaling rule
+)
 
 T = TypeVar("T")
 
@@ -65,12 +69,14 @@ class Distributed:
     Every method is a no-op (or the identity) for world size 1, so the training loop has one code path.
     """
 
-    rank: int = 0                        # this process's number, 0 .. world_size - 1 (rank 0 does the writing)
-    world_size: int = 1                  # number of processes training together
-    local_rank: int = 0                  # this process's number on its machine (its GPU index)
-    device: torch.device | None = None   # the device this rank trains on; None: TrainConfig.device decides
-    backend: str | None = None           # "nccl" (CUDA) or "gloo" (CPU); None without a process group
-    timeout: float = DEFAULT_TIMEOUT     # seconds any collective waits before failing
+    rank: int = 0  # this process's number, 0 .. world_size - 1 (rank 0 does the writing)
+    world_size: int = 1  # number of processes training together
+    local_rank: int = 0  # this process's number on its machine (its GPU index)
+    device: torch.device | None = (
+        None  # the device this rank trains on; None: TrainConfig.device decides
+    )
+    backend: str | None = None  # "nccl" (CUDA) or "gloo" (CPU); None without a process group
+    timeout: float = DEFAULT_TIMEOUT  # seconds any collective waits before failing
 
     @property
     def is_main(self) -> bool:
@@ -89,8 +95,10 @@ class Distributed:
         if self.world_size == 1:
             return device
         if self.device is None or self.device.type != device.type:
-            raise ValueError(f"config.device {asked!r} is a {device.type} device, but this rank of the torchrun "
-                             f"job was set up for {self.device}. Pass the same device to both.")
+            raise ValueError(
+                f"config.device {asked!r} is a {device.type} device, but this rank of the torchrun "
+                f"job was set up for {self.device}. Pass the same device to both."
+            )
         return self.device
 
     # --- data -------------------------------------------------------------------------------------------------
@@ -98,11 +106,19 @@ class Distributed:
     def per_rank_batch(self, global_batch: int) -> int:
         """Images per rank and step: ``global_batch / world_size``, which must be a whole number."""
         if global_batch % self.world_size:
-            fits = [b for b in (global_batch - global_batch % self.world_size,
-                                global_batch - global_batch % self.world_size + self.world_size) if b > 0]
-            raise ValueError(f"The batch size {global_batch} (the global batch, over all ranks) cannot be split "
-                             f"evenly over {self.world_size} ranks. Use a multiple of {self.world_size}, e.g. "
-                             f"--batch-size {' or '.join(map(str, fits))}, or another --nproc_per_node.")
+            fits = [
+                b
+                for b in (
+                    global_batch - global_batch % self.world_size,
+                    global_batch - global_batch % self.world_size + self.world_size,
+                )
+                if b > 0
+            ]
+            raise ValueError(
+                f"The batch size {global_batch} (the global batch, over all ranks) cannot be split "
+                f"evenly over {self.world_size} ranks. Use a multiple of {self.world_size}, e.g. "
+                f"--batch-size {' or '.join(map(str, fits))}, or another --nproc_per_node."
+            )
         return global_batch // self.world_size
 
     def shard(self, n: int) -> slice:
@@ -151,14 +167,16 @@ class Distributed:
             except Exception as raised:
                 error = raised
                 message[0] = ("error", type(raised), str(raised))
-        torch_dist.broadcast_object_list(message, src=0, device=self.device if self.backend == "nccl" else None)
+        torch_dist.broadcast_object_list(
+            message, src=0, device=self.device if self.backend == "nccl" else None
+        )
         if error is not None:
             raise error
         if message[0][0] == "error":
             _, kind, text = message[0]
             try:
                 error = kind(text)
-            except TypeError:          # an exception class that cannot be built from one message
+            except TypeError:  # an exception class that cannot be built from one message
                 error = RuntimeError(f"rank 0 failed ({kind.__name__}): {text}")
             raise error
         return message[0][1]
@@ -191,15 +209,22 @@ class Distributed:
         # A 1x1 convolution's weight gradient may come back with other strides for its size-1 dimensions than the
         # weight (the same memory order); DDP then warns that it copies it. Harmless, and not the learner's doing.
         warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-        device_ids = [self.device.index] if self.device is not None and self.device.type == "cuda" else None
+        device_ids = (
+            [self.device.index] if self.device is not None and self.device.type == "cuda" else None
+        )
         return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
     def describe(self, global_batch: int, model: nn.Module | None = None) -> dict:
         """The facts of this job for the history: ranks, backend, device, per-rank and global batch, SyncBatchNorm."""
-        return {"world_size": self.world_size, "backend": self.backend,
-                "device": str(self.device) if self.device is not None else None,
-                "global_batch": global_batch, "per_rank_batch": self.per_rank_batch(global_batch),
-                "sync_batchnorm": model is not None and any(isinstance(m, nn.SyncBatchNorm) for m in model.modules())}
+        return {
+            "world_size": self.world_size,
+            "backend": self.backend,
+            "device": str(self.device) if self.device is not None else None,
+            "global_batch": global_batch,
+            "per_rank_batch": self.per_rank_batch(global_batch),
+            "sync_batchnorm": model is not None
+            and any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()),
+        }
 
     def close(self) -> None:
         """Leave the process group (at the end of a run, on every rank)."""
@@ -220,8 +245,10 @@ def _env_int(name: str, low: int = 0, high: int | None = None) -> int:
         number = None
     if number is None or number < low or (high is not None and number > high):
         allowed = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise ValueError(f"The environment variable {name} is {value!r}; it must be a whole number {allowed}. "
-                         f"torchrun sets it; outside torchrun, unset it (unset {name}) to train in one process.")
+        raise ValueError(
+            f"The environment variable {name} is {value!r}; it must be a whole number {allowed}. "
+            f"torchrun sets it; outside torchrun, unset it (unset {name}) to train in one process."
+        )
     return number
 
 
@@ -239,21 +266,32 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
     world_size = _env_int("WORLD_SIZE", low=1)
     if world_size == 1:
         return SINGLE_PROCESS
-    missing = [k for k in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    missing = [
+        k for k in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ
+    ]
     if missing:
-        raise DistributedSetupError(f"WORLD_SIZE is {world_size} but {', '.join(missing)} "
-                                    f"{'is' if len(missing) == 1 else 'are'} not set. Start "
-                                    f"distributed runs with torchrun (e.g. torchrun --nproc_per_node=2 -m "
-                                    f"resnext_edu train ...), which sets them all; for one process, unset WORLD_SIZE.")
-    rank, local_rank = _env_int("RANK", high=world_size - 1), _env_int("LOCAL_RANK", high=world_size - 1)
+        raise DistributedSetupError(
+            f"WORLD_SIZE is {world_size} but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set. Start "
+            f"distributed runs with torchrun (e.g. torchrun --nproc_per_node=2 -m "
+            f"resnext_edu train ...), which sets them all; for one process, unset WORLD_SIZE."
+        )
+    rank, local_rank = (
+        _env_int("RANK", high=world_size - 1),
+        _env_int("LOCAL_RANK", high=world_size - 1),
+    )
     if not timeout > 0:
-        raise ValueError(f"The process-group timeout must be a positive number of seconds, got {timeout!r}.")
+        raise ValueError(
+            f"The process-group timeout must be a positive number of seconds, got {timeout!r}."
+        )
     device = pick_device(device)
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise DistributedSetupError(f"Local rank {local_rank} needs GPU {local_rank}, but this machine shows "
-                                        f"{torch.cuda.device_count()} GPU(s). Start at most that many processes per "
-                                        f"machine (--nproc_per_node), or check CUDA_VISIBLE_DEVICES.")
+            raise DistributedSetupError(
+                f"Local rank {local_rank} needs GPU {local_rank}, but this machine shows "
+                f"{torch.cuda.device_count()} GPU(s). Start at most that many processes per "
+                f"machine (--nproc_per_node), or check CUDA_VISIBLE_DEVICES."
+            )
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
         backend = "nccl"
@@ -261,14 +299,18 @@ def from_environment(device: str = "auto", *, timeout: float = DEFAULT_TIMEOUT) 
         device, backend = torch.device("cpu"), "gloo"
     address = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
     try:
-        torch_dist.init_process_group(backend, timeout=timedelta(seconds=timeout),
-                                      device_id=device if backend == "nccl" else None)
+        torch_dist.init_process_group(
+            backend,
+            timeout=timedelta(seconds=timeout),
+            device_id=device if backend == "nccl" else None,
+        )
     except Exception as error:
         raise DistributedSetupError(
             f"Rank {rank} of {world_size} could not join the process group at {address} ({backend}) within "
             f"{timeout:g} s: {type(error).__name__}: {error}. Check that every machine can reach that address and "
             f"port (firewall; torchrun's --rdzv-endpoint), that all were started with the same --nnodes and "
-            f"--nproc_per_node, or allow more time with --dist-timeout.") from error
+            f"--nproc_per_node, or allow more time with --dist-timeout."
+        ) from error
     return Distributed(rank, world_size, local_rank, device, backend, float(timeout))
 
 
@@ -282,15 +324,19 @@ def scaled_lr(lr: float, global_batch: int, rule: str = "none") -> float:
       lr 0.4. For when you raise the global batch itself; large batches also want a warm-up (``--warmup``).
     """
     if rule not in LR_RULES:
-        raise ValueError(f"The learning-rate scaling rule must be one of {', '.join(LR_RULES)}, got {rule!r}.")
+        raise ValueError(
+            f"The learning-rate scaling rule must be one of {', '.join(LR_RULES)}, got {rule!r}."
+        )
     return lr * global_batch / REFERENCE_BATCH if rule == "linear" else lr
 
 
 def describe_lr(lr: float, global_batch: int, rule: str) -> str:
     """The learning rate and how it was reached, in words (printed at the start of a run)."""
     if rule == "linear":
-        return (f"lr {scaled_lr(lr, global_batch, rule):g} = {lr:g} x {global_batch} / {REFERENCE_BATCH} "
-                f"(linear scaling rule, reference batch {REFERENCE_BATCH})")
+        return (
+            f"lr {scaled_lr(lr, global_batch, rule):g} = {lr:g} x {global_batch} / {REFERENCE_BATCH} "
+            f"(linear scaling rule, reference batch {REFERENCE_BATCH})"
+        )
     return f"lr {lr:g} for the global batch of {global_batch} (as given: --lr-scaling none)"
 
 
@@ -304,7 +350,9 @@ def sync_batchnorm(model: nn.Module, distributed: Distributed) -> nn.Module:
     if distributed.world_size == 1:
         return model
     if distributed.device is None or distributed.device.type != "cuda":
-        raise ValueError("SyncBatchNorm (--sync-bn) needs CUDA GPUs: PyTorch does not implement it for CPU "
-                         "processes. Leave out --sync-bn on CPU (each rank then normalises its own part of the "
-                         "batch, like plain BatchNorm with a smaller batch).")
+        raise ValueError(
+            "SyncBatchNorm (--sync-bn) needs CUDA GPUs: PyTorch does not implement it for CPU "
+            "processes. Leave out --sync-bn on CPU (each rank then normalises its own part of the "
+            "batch, like plain BatchNorm with a smaller batch)."
+        )
     return nn.SyncBatchNorm.convert_sync_batchnorm(model)

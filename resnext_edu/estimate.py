@@ -40,8 +40,8 @@ from .device import describe_device, pick_device, resolve_precision, synchronize
 from .paper import table
 from .train import train_step
 
-FORWARD_BACKWARD = 3.0      # cost of a training step (forward + backward) in forward passes
-FLOPS_PER_MAC = 2           # one multiply + one add
+FORWARD_BACKWARD = 3.0  # cost of a training step (forward + backward) in forward passes
+FLOPS_PER_MAC = 2  # one multiply + one add
 
 # A Colab T4's stated peak (NVIDIA T4 datasheet: 65 TFLOPS mixed precision FP16/FP32 on its tensor cores; 8.1 TFLOPS
 # FP32; no bf16). Peak is never sustained in training. The assumed utilisation is a judgement, not a measurement:
@@ -49,8 +49,12 @@ FLOPS_PER_MAC = 2           # one multiply + one add
 # on a T4 in inference (948 img/s x 2 x 7.97 G MACs, 23% of 65) and about 20% of a V100's tensor-core peak in
 # training (535 img/s x 6 x 7.97 G MACs of 125 TFLOPS). Small 32x32 CIFAR maps and grouped convolutions are no
 # kinder to a GPU, so the course assumes 20% and shows 10% and 40% beside it.
-T4 = {"name": "NVIDIA T4 (Colab)", "peak_tflops": 65.0, "precision": "fp16 tensor cores (autocast + grad scaler)",
-      "source": "NVIDIA T4 datasheet: 65 TFLOPS mixed precision (FP16/FP32)"}
+T4 = {
+    "name": "NVIDIA T4 (Colab)",
+    "peak_tflops": 65.0,
+    "precision": "fp16 tensor cores (autocast + grad scaler)",
+    "source": "NVIDIA T4 datasheet: 65 TFLOPS mixed precision (FP16/FP32)",
+}
 T4_UTILISATION = 0.20
 T4_UTILISATION_RANGE = (0.10, 0.40)
 
@@ -61,10 +65,10 @@ class Recipe:
     progressive-resizing ``resize_schedule`` (``TrainConfig.resize_schedule``), some epochs on smaller images."""
 
     epochs: int
-    train_images: int = 50_000      # CIFAR-10's training set
-    test_images: int = 10_000       # evaluated after every epoch (forward only); 0 for none
-    batch_size: int = 128           # the loop drops the last partial batch of each epoch (train.fit)
-    resize_schedule: tuple = ()     # ((side, fraction of the epochs), ...) before the full-size epochs
+    train_images: int = 50_000  # CIFAR-10's training set
+    test_images: int = 10_000  # evaluated after every epoch (forward only); 0 for none
+    batch_size: int = 128  # the loop drops the last partial batch of each epoch (train.fit)
+    resize_schedule: tuple = ()  # ((side, fraction of the epochs), ...) before the full-size epochs
 
     def __post_init__(self):
         for name in ("epochs", "train_images", "batch_size"):
@@ -111,13 +115,15 @@ def paper_recipe() -> Recipe:
 class Throughput:
     """Training images per second on some device, and where that number came from."""
 
-    img_per_s: float        # training images per second (forward + backward + update)
-    measured: bool          # True: timed here (:func:`measure`); False: derived from stated figures (:func:`from_peak`)
-    detail: str             # how, in words: device, model, precision, batch, or peak x utilisation
+    img_per_s: float  # training images per second (forward + backward + update)
+    measured: bool  # True: timed here (:func:`measure`); False: derived from stated figures (:func:`from_peak`)
+    detail: str  # how, in words: device, model, precision, batch, or peak x utilisation
 
     def __post_init__(self):
         if not self.img_per_s > 0:
-            raise ValueError(f"A throughput must be a positive number of images per second, got {self.img_per_s!r}.")
+            raise ValueError(
+                f"A throughput must be a positive number of images per second, got {self.img_per_s!r}."
+            )
 
     @property
     def eval_img_per_s(self) -> float:
@@ -131,11 +137,15 @@ class Throughput:
 def training_flops_per_image(forward_macs: float) -> float:
     """FLOPs of one training image: 2 FLOPs per MAC x 3 (forward + backward) x the forward MACs."""
     if not forward_macs > 0:
-        raise ValueError(f"forward_macs must be positive (MACs per image from counting.count), got {forward_macs!r}.")
+        raise ValueError(
+            f"forward_macs must be positive (MACs per image from counting.count), got {forward_macs!r}."
+        )
     return FLOPS_PER_MAC * FORWARD_BACKWARD * forward_macs
 
 
-def from_peak(forward_macs: float, peak_tflops: float, utilisation: float, *, device: str = "a GPU") -> Throughput:
+def from_peak(
+    forward_macs: float, peak_tflops: float, utilisation: float, *, device: str = "a GPU"
+) -> Throughput:
     """The training throughput of a model of ``forward_macs`` MACs per image on a device that sustains
     ``utilisation`` of its stated peak of ``peak_tflops`` x 10^12 FLOP/s.
 
@@ -145,22 +155,37 @@ def from_peak(forward_macs: float, peak_tflops: float, utilisation: float, *, de
     if not peak_tflops > 0:
         raise ValueError(f"peak_tflops must be positive, got {peak_tflops!r} (a T4: 65 in fp16).")
     if not 0 < utilisation <= 1:
-        raise ValueError(f"utilisation is the fraction of peak the run sustains, in (0, 1], got {utilisation!r}. "
-                         f"Training rarely sustains more than 0.5; the course assumes {T4_UTILISATION} for a T4.")
+        raise ValueError(
+            f"utilisation is the fraction of peak the run sustains, in (0, 1], got {utilisation!r}. "
+            f"Training rarely sustains more than 0.5; the course assumes {T4_UTILISATION} for a T4."
+        )
     flops = training_flops_per_image(forward_macs)
     rate = utilisation * peak_tflops * 1e12 / flops
-    return Throughput(rate, measured=False,
-                      detail=f"{device}, {utilisation:.0%} of a {peak_tflops:g} TFLOP/s peak sustained, "
-                             f"{flops / 1e9:,.1f} GFLOPs per training image (2 x 3 x {forward_macs / 1e9:.3f} G MACs)")
+    return Throughput(
+        rate,
+        measured=False,
+        detail=f"{device}, {utilisation:.0%} of a {peak_tflops:g} TFLOP/s peak sustained, "
+        f"{flops / 1e9:,.1f} GFLOPs per training image (2 x 3 x {forward_macs / 1e9:.3f} G MACs)",
+    )
 
 
 def t4_throughput(forward_macs: float, utilisation: float = T4_UTILISATION) -> Throughput:
     """:func:`from_peak` for a Colab T4 (:data:`T4`, fp16 tensor cores)."""
-    return from_peak(forward_macs, T4["peak_tflops"], utilisation, device=f"{T4['name']}, {T4['precision']}")
+    return from_peak(
+        forward_macs, T4["peak_tflops"], utilisation, device=f"{T4['name']}, {T4['precision']}"
+    )
 
 
-def measure(model: nn.Module, *, batch_size: int = 32, steps: int = 3, warmup: int = 1, precision: str = "auto",
-            device: str | torch.device | None = None, lr: float = 0.01) -> Throughput:
+def measure(
+    model: nn.Module,
+    *,
+    batch_size: int = 32,
+    steps: int = 3,
+    warmup: int = 1,
+    precision: str = "auto",
+    device: str | torch.device | None = None,
+    lr: float = 0.01,
+) -> Throughput:
     """Time ``steps`` real training steps of a copy of ``model`` on random CIFAR-shaped batches; the median step
     gives the images per second. ``warmup`` untimed steps come first (kernel choice, memory allocation).
 
@@ -185,15 +210,20 @@ def measure(model: nn.Module, *, batch_size: int = 32, steps: int = 3, warmup: i
     for i in range(warmup + steps):
         synchronize(device)
         t0 = time.perf_counter()
-        train_step(net, optimizer, x, y, scaler=scaler, precision=p)   # what train.fit does per batch
+        train_step(
+            net, optimizer, x, y, scaler=scaler, precision=p
+        )  # what train.fit does per batch
         synchronize(device)
         if i >= warmup:
             seconds.append(time.perf_counter() - t0)
     median = statistics.median(seconds)
     layout = ", channels_last" if p.channels_last else ""
-    return Throughput(batch_size / median, measured=True,
-                      detail=f"{describe_device(device)}, {p.name}{layout}, batch {batch_size}, median of {steps} "
-                             f"training steps ({median * 1e3:,.0f} ms each), data loading not included")
+    return Throughput(
+        batch_size / median,
+        measured=True,
+        detail=f"{describe_device(device)}, {p.name}{layout}, batch {batch_size}, median of {steps} "
+        f"training steps ({median * 1e3:,.0f} ms each), data loading not included",
+    )
 
 
 @dataclass(frozen=True)
@@ -221,18 +251,27 @@ class Estimate:
         return self.seconds / 3600
 
     def __str__(self) -> str:
-        r, kind = self.recipe, "from a measured throughput" if self.throughput.measured else "from assumed figures"
+        r, kind = (
+            self.recipe,
+            "from a measured throughput" if self.throughput.measured else "from assumed figures",
+        )
         head = f"ESTIMATE ({kind})" + (f", {self.label}" if self.label else "")
-        shrunk = ("" if r.pixel_share == 1 else f", x {r.pixel_share:.2f} for the smaller images of progressive "
-                  f"resizing (the rate is of 32x32 images; time assumed to follow the pixels)")
-        return (f"{head}: about {format_duration(self.seconds)}\n"
-                f"  training:   {r.epochs:,} epochs x {r.steps_per_epoch:,} steps x {r.batch_size:,} images = "
-                f"{r.images:,} images{shrunk} at {self.throughput.img_per_s:,.1f} img/s = "
-                f"{format_duration(self.train_seconds)}\n"
-                f"  evaluation: {r.epochs:,} x {r.test_images:,} test images at {self.throughput.eval_img_per_s:,.1f} "
-                f"img/s (assumed {FORWARD_BACKWARD:g}x the training rate: forward only) = "
-                f"{format_duration(self.eval_seconds)}\n"
-                f"  throughput: {self.throughput}")
+        shrunk = (
+            ""
+            if r.pixel_share == 1
+            else f", x {r.pixel_share:.2f} for the smaller images of progressive "
+            f"resizing (the rate is of 32x32 images; time assumed to follow the pixels)"
+        )
+        return (
+            f"{head}: about {format_duration(self.seconds)}\n"
+            f"  training:   {r.epochs:,} epochs x {r.steps_per_epoch:,} steps x {r.batch_size:,} images = "
+            f"{r.images:,} images{shrunk} at {self.throughput.img_per_s:,.1f} img/s = "
+            f"{format_duration(self.train_seconds)}\n"
+            f"  evaluation: {r.epochs:,} x {r.test_images:,} test images at {self.throughput.eval_img_per_s:,.1f} "
+            f"img/s (assumed {FORWARD_BACKWARD:g}x the training rate: forward only) = "
+            f"{format_duration(self.eval_seconds)}\n"
+            f"  throughput: {self.throughput}"
+        )
 
 
 def estimate(recipe: Recipe, throughput: Throughput, label: str = "") -> Estimate:
@@ -244,7 +283,12 @@ def format_duration(seconds: float) -> str:
     """A duration in the unit a person would use: "45 s", "12.5 min", "7.4 h", "3.2 days", "1.4 years"."""
     if seconds < 0:
         raise ValueError(f"A duration cannot be negative, got {seconds!r}.")
-    for unit, size, limit in (("s", 1, 90), ("min", 60, 90 * 60), ("h", 3600, 48 * 3600), ("days", 86400, 730 * 86400)):
+    for unit, size, limit in (
+        ("s", 1, 90),
+        ("min", 60, 90 * 60),
+        ("h", 3600, 48 * 3600),
+        ("days", 86400, 730 * 86400),
+    ):
         if seconds < limit:
             value = seconds / size
             return f"{value:.0f} {unit}" if unit == "s" else f"{value:.1f} {unit}"

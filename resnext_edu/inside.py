@@ -20,7 +20,7 @@ from .models import ResNeXt
 
 
 def block_names(model: ResNeXt) -> list[str]:
-    """"layer1.0", "layer1.1", ...: every block, as named in ``model.named_modules()``."""
+    """ "layer1.0", "layer1.1", ...: every block, as named in ``model.named_modules()``."""
     return [f"layer{s + 1}.{b}" for s, stage in enumerate(model.stages) for b in range(len(stage))]
 
 
@@ -29,10 +29,16 @@ def block_inputs(model: nn.Module, x: Tensor, names: list[str]) -> dict[str, Ten
     modules = dict(model.named_modules())
     unknown = [n for n in names if n not in modules]
     if unknown:
-        raise ValueError(f"No block named {', '.join(unknown)}. Blocks are named like 'layer3.0': see block_names().")
+        raise ValueError(
+            f"No block named {', '.join(unknown)}. Blocks are named like 'layer3.0': see block_names()."
+        )
     seen: dict[str, Tensor] = {}
-    handles = [modules[n].register_forward_pre_hook(lambda m, args, n=n: seen.__setitem__(n, args[0].detach()))
-               for n in names]
+    handles = [
+        modules[n].register_forward_pre_hook(
+            lambda m, args, n=n: seen.__setitem__(n, args[0].detach())
+        )
+        for n in names
+    ]
     try:
         with torch.no_grad():
             model(x)
@@ -47,9 +53,13 @@ def path_maps(block: ResNeXtBlock, x: Tensor) -> Tensor:
     and ReLU) on the block input ``x``. Works on form "C" (slices of the grouped layer) and forms "A"/"B"."""
     with torch.no_grad():
         if block.form == "C":
-            y = block.relu(block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x))))))   # (N, C·d, H', W')
+            y = block.relu(
+                block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
+            )  # (N, C·d, H', W')
             return y.unflatten(1, (block.cardinality, block.bottleneck_width)).mean(dim=2)
-        return torch.stack([branch[:6](x).mean(dim=1) for branch in block.branches], dim=1)  # up to relu2
+        return torch.stack(
+            [branch[:6](x).mean(dim=1) for branch in block.branches], dim=1
+        )  # up to relu2
 
 
 def dense_weight(conv: nn.Conv2d) -> Tensor:
@@ -60,11 +70,15 @@ def dense_weight(conv: nn.Conv2d) -> Tensor:
     d_out = out_channels // conv.groups
     dense = weight.new_zeros(out_channels, d_in * conv.groups, *weight.shape[2:])
     for g in range(conv.groups):
-        dense[g * d_out:(g + 1) * d_out, g * d_in:(g + 1) * d_in] = weight[g * d_out:(g + 1) * d_out]
+        dense[g * d_out : (g + 1) * d_out, g * d_in : (g + 1) * d_in] = weight[
+            g * d_out : (g + 1) * d_out
+        ]
     return dense
 
 
-def grad_cam(model: nn.Module, x: Tensor, class_idx: list[int] | None = None, layer: str = "layer4") -> Tensor:
+def grad_cam(
+    model: nn.Module, x: Tensor, class_idx: list[int] | None = None, layer: str = "layer4"
+) -> Tensor:
     """Grad-CAM maps (N, h, w) in [0, 1] at ``layer``'s resolution, for ``class_idx`` (default: each image's top-1),
     by ``torchcam.methods.GradCAM``. The model's mode and gradients are left as they were."""
     from torchcam.methods import GradCAM  # heavy optional dependency (the notebook extra)
@@ -85,7 +99,11 @@ def grad_cam(model: nn.Module, x: Tensor, class_idx: list[int] | None = None, la
 
 def upsample(maps: Tensor, size: tuple[int, int]) -> np.ndarray:
     """(N, h, w) maps resized (bilinear) to ``size`` = (H, W), as a numpy array for drawing over a photo."""
-    return F.interpolate(maps[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0].cpu().numpy()
+    return (
+        F.interpolate(maps[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
+        .cpu()
+        .numpy()
+    )
 
 
 def draw_paths(image: np.ndarray, maps: Tensor, path: int, title: str = "") -> Figure:
@@ -98,7 +116,7 @@ def draw_paths(image: np.ndarray, maps: Tensor, path: int, title: str = "") -> F
     grid = fig.add_gridspec(rows, cols + 4)
     ax = fig.add_subplot(grid[:, :4])
     ax.imshow(image)
-    ax.imshow(upsample(maps[path:path + 1], image.shape[:2])[0], cmap="magma", alpha=0.6)
+    ax.imshow(upsample(maps[path : path + 1], image.shape[:2])[0], cmap="magma", alpha=0.6)
     ax.set_title(f"path {path} over the photo", fontsize=9)
     ax.set_axis_off()
     for i in range(C):

@@ -17,11 +17,11 @@ from torch import Tensor, nn
 class ShapeStep:
     """One call of a leaf module (one that has no children) during a forward pass."""
 
-    name: str                 # dotted name in model.named_modules(); "(output)" for the whole module's result
-    layer: str                # e.g. "Conv2d 256->64, 1x1, stride 1"
+    name: str  # dotted name in model.named_modules(); "(output)" for the whole module's result
+    layer: str  # e.g. "Conv2d 256->64, 1x1, stride 1"
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
-    params: int               # learnable numbers of this layer (counted once even if it runs twice)
+    params: int  # learnable numbers of this layer (counted once even if it runs twice)
 
 
 def describe(module: nn.Module) -> str:
@@ -47,11 +47,19 @@ def trace_shapes(module: nn.Module, x: Tensor) -> list[ShapeStep]:
         def hook(layer: nn.Module, inputs: tuple, output: Tensor) -> None:
             params = 0 if name in seen else sum(p.numel() for p in layer.parameters(recurse=False))
             seen.add(name)
-            steps.append(ShapeStep(name, describe(layer), tuple(inputs[0].shape), tuple(output.shape), params))
+            steps.append(
+                ShapeStep(
+                    name, describe(layer), tuple(inputs[0].shape), tuple(output.shape), params
+                )
+            )
+
         return hook
 
-    handles = [m.register_forward_hook(record(name)) for name, m in module.named_modules()
-               if name and not list(m.children())]
+    handles = [
+        m.register_forward_hook(record(name))
+        for name, m in module.named_modules()
+        if name and not list(m.children())
+    ]
     was_training = module.training
     module.eval()
     try:
@@ -61,8 +69,17 @@ def trace_shapes(module: nn.Module, x: Tensor) -> list[ShapeStep]:
         module.train(was_training)
         for handle in handles:
             handle.remove()
-    steps.append(ShapeStep("(output)", "F(x) + shortcut(x), then ReLU" if hasattr(module, "_finish")
-                           else "the module's result", tuple(x.shape), tuple(out.shape), 0))
+    steps.append(
+        ShapeStep(
+            "(output)",
+            "F(x) + shortcut(x), then ReLU"
+            if hasattr(module, "_finish")
+            else "the module's result",
+            tuple(x.shape),
+            tuple(out.shape),
+            0,
+        )
+    )
     return steps
 
 
@@ -71,7 +88,9 @@ def shape_table(module: nn.Module, x: Tensor) -> str:
     steps = trace_shapes(module, x)
     width = max(len(s.name) for s in steps)
     kind = max(len(s.layer) for s in steps)
-    lines = [f"{'module':<{width}}  {'layer':<{kind}}  {'input shape':<18} -> {'output shape':<18} {'params':>9}"]
+    lines = [
+        f"{'module':<{width}}  {'layer':<{kind}}  {'input shape':<18} -> {'output shape':<18} {'params':>9}"
+    ]
     for s in steps:
         shapes = f"{str(s.input_shape):<18} -> {str(s.output_shape):<18}"
         lines.append(f"{s.name:<{width}}  {s.layer:<{kind}}  {shapes} {s.params:>9,}")

@@ -32,16 +32,21 @@ class LiveCurves:
         epochs: the x-axis length; default: the run's ``config["epochs"]`` from the history.
     """
 
-    def __init__(self, title: str = "", reference: tuple[float, str] | None = None, epochs: int | None = None):
-        if reference is not None and not (isinstance(reference, tuple) and len(reference) == 2
-                                          and 0 <= reference[0] <= 1):
-            raise ValueError(f"reference must be (accuracy between 0 and 1, label), e.g. (0.9635, 'paper'); "
-                             f"got {reference!r}.")
+    def __init__(
+        self, title: str = "", reference: tuple[float, str] | None = None, epochs: int | None = None
+    ):
+        if reference is not None and not (
+            isinstance(reference, tuple) and len(reference) == 2 and 0 <= reference[0] <= 1
+        ):
+            raise ValueError(
+                f"reference must be (accuracy between 0 and 1, label), e.g. (0.9635, 'paper'); "
+                f"got {reference!r}."
+            )
         self.title = title
         self.reference = reference
         self.epochs = epochs
-        self.records: list[dict] = []       # one dict per epoch, copied from history["epochs"]
-        self.resumed_at: list[int] = []     # epochs after which a run was resumed (history["resumed"])
+        self.records: list[dict] = []  # one dict per epoch, copied from history["epochs"]
+        self.resumed_at: list[int] = []  # epochs after which a run was resumed (history["resumed"])
         self.draws = 0
         self.output = widgets.Output()
 
@@ -62,7 +67,9 @@ class LiveCurves:
         """(epochs, values) of one series: "train_loss", "test_loss", "train_acc", "test_acc" or "lr"."""
         if key not in SERIES:
             raise ValueError(f"No series {key!r}; choose one of {', '.join(SERIES)}.")
-        kept = [r for r in self.records if r.get(key) is not None]     # None: an epoch not evaluated (eval_from)
+        kept = [
+            r for r in self.records if r.get(key) is not None
+        ]  # None: an epoch not evaluated (eval_from)
         return [r["epoch"] for r in kept], [r[key] for r in kept]
 
     # -- drawing -------------------------------------------------------------------------------------------------
@@ -88,11 +95,21 @@ class LiveCurves:
         if self.reference is not None:
             acc, label = self.reference
             acc_ax.axhline(100 * acc, color="tab:red", ls=":", lw=1)
-            acc_ax.text(0.02, 100 * acc, f" {label}: {100 * acc:.2f}%", color="tab:red", va="top", fontsize=8,
-                        transform=acc_ax.get_yaxis_transform())
+            acc_ax.text(
+                0.02,
+                100 * acc,
+                f" {label}: {100 * acc:.2f}%",
+                color="tab:red",
+                va="top",
+                fontsize=8,
+                transform=acc_ax.get_yaxis_transform(),
+            )
             acc_ax.set_ylim(0, 100)
-        for ax, ylabel in ((loss_ax, "cross-entropy loss"), (acc_ax, "accuracy (%)"),
-                           (lr_ax, "learning rate (end of epoch)")):
+        for ax, ylabel in (
+            (loss_ax, "cross-entropy loss"),
+            (acc_ax, "accuracy (%)"),
+            (lr_ax, "learning rate (end of epoch)"),
+        ):
             for at in self.resumed_at:
                 ax.axvline(at + 0.5, color="k", ls="--", lw=0.8)
             ax.set_xlabel("epoch")
@@ -103,8 +120,14 @@ class LiveCurves:
         loss_ax.legend(fontsize=8)
         acc_ax.legend(fontsize=8, loc="lower right")
         if self.resumed_at:
-            lr_ax.text(self.resumed_at[-1] + 0.5, lr_ax.get_ylim()[1], " resumed", va="top", fontsize=8)
-        done = f"{len(self.records)}/{self.epochs} epochs" if self.epochs else f"{len(self.records)} epochs"
+            lr_ax.text(
+                self.resumed_at[-1] + 0.5, lr_ax.get_ylim()[1], " resumed", va="top", fontsize=8
+            )
+        done = (
+            f"{len(self.records)}/{self.epochs} epochs"
+            if self.epochs
+            else f"{len(self.records)} epochs"
+        )
         figure.suptitle(f"{self.title} ({done})" if self.title else done, fontsize=10)
         figure.tight_layout()
         return figure

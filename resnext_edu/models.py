@@ -31,7 +31,9 @@ from .checks import check_choice, check_positive_int
 from .limits import check_params
 
 EXPANSION = 4  # block output = 4 x stage width, in both templates
-REFERENCE_PLANES = 64  # the stage width at which d is stated (the first stage of the paper's models)
+REFERENCE_PLANES = (
+    64  # the stage width at which d is stated (the first stage of the paper's models)
+)
 IMAGENET_STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
@@ -39,16 +41,16 @@ IMAGENET_STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 class ResNeXtConfig:
     """Everything that defines a model. Build one with :func:`create` rather than by hand."""
 
-    template: str                          # "cifar" (Appendix A) or "imagenet" (Table 1)
-    blocks_per_stage: tuple[int, ...]      # (3, 3, 3) for ResNeXt-29, (3, 4, 6, 3) for ResNeXt-50
-    cardinality: int = 1                   # C: transformations per block (Eq. 2); 1 is ResNet
-    base_width: int = 64                   # d at a stage of 64 planes (the name's "64d"); blocks scale it
-    stage_widths: tuple[int, ...] = ()     # "planes" per stage; the block output is EXPANSION x this
-    stem_width: int = 64                   # channels of the stem convolution
+    template: str  # "cifar" (Appendix A) or "imagenet" (Table 1)
+    blocks_per_stage: tuple[int, ...]  # (3, 3, 3) for ResNeXt-29, (3, 4, 6, 3) for ResNeXt-50
+    cardinality: int = 1  # C: transformations per block (Eq. 2); 1 is ResNet
+    base_width: int = 64  # d at a stage of 64 planes (the name's "64d"); blocks scale it
+    stage_widths: tuple[int, ...] = ()  # "planes" per stage; the block output is EXPANSION x this
+    stem_width: int = 64  # channels of the stem convolution
     num_classes: int = 10
-    form: str = "C"                        # block form of Fig. 3, for every block
+    form: str = "C"  # block form of Fig. 3, for every block
     shortcut: str = PROJECTION_WHEN_NEEDED  # or "projection-always" (blocks.projection)
-    residual: bool = True                  # False gives the "plain" network (Table 3, without residual)
+    residual: bool = True  # False gives the "plain" network (Table 3, without residual)
 
     @property
     def depth(self) -> int:
@@ -74,13 +76,23 @@ class ResNeXt(nn.Module):
         self.bn1 = nn.BatchNorm2d(c.stem_width)
         self.relu = nn.ReLU(inplace=True)
         in_channels = c.stem_width
-        for s, (n_blocks, width, d) in enumerate(zip(c.blocks_per_stage, c.stage_widths,
-                                                     c.stage_bottleneck_widths())):
+        for s, (n_blocks, width, d) in enumerate(
+            zip(c.blocks_per_stage, c.stage_widths, c.stage_bottleneck_widths())
+        ):
             blocks = []
             for b in range(n_blocks):
-                blocks.append(ResNeXtBlock(in_channels, EXPANSION * width, stride=2 if (s > 0 and b == 0) else 1,
-                                           cardinality=c.cardinality, bottleneck_width=d, form=c.form,
-                                           shortcut=c.shortcut, residual=c.residual))
+                blocks.append(
+                    ResNeXtBlock(
+                        in_channels,
+                        EXPANSION * width,
+                        stride=2 if (s > 0 and b == 0) else 1,
+                        cardinality=c.cardinality,
+                        bottleneck_width=d,
+                        form=c.form,
+                        shortcut=c.shortcut,
+                        residual=c.residual,
+                    )
+                )
                 in_channels = EXPANSION * width
             self.add_module(f"layer{s + 1}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -97,10 +109,10 @@ class ResNeXt(nn.Module):
         return [getattr(self, f"layer{s + 1}") for s in range(len(self.config.blocks_per_stage))]
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))   # (N, stem, H', W')
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, stem, H', W')
         for stage in self.stages:
-            x = stage(x)                                       # halves H, W in each later stage
-        return self.fc(self.avgpool(x).flatten(1))             # (N, num_classes)
+            x = stage(x)  # halves H, W in each later stage
+        return self.fc(self.avgpool(x).flatten(1))  # (N, num_classes)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -108,8 +120,18 @@ class ResNeXt(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 
 MODEL_NAMES = (
-    "resnet29", "resnext29_2x64d", "resnext29_4x64d", "resnext29_8x64d", "resnext29_16x64d", "resnext29_32x4d",
-    "resnet50", "resnext50_32x4d", "resnet101", "resnext101_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+    "resnet29",
+    "resnext29_2x64d",
+    "resnext29_4x64d",
+    "resnext29_8x64d",
+    "resnext29_16x64d",
+    "resnext29_32x4d",
+    "resnet50",
+    "resnext50_32x4d",
+    "resnet101",
+    "resnext101_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
 )
 _NAME = re.compile(r"^(?:resnet(?P<rdepth>\d+)|resnext(?P<depth>\d+)_(?P<C>\d+)x(?P<d>\d+)d)$")
 OVERRIDES = tuple(f.name for f in fields(ResNeXtConfig) if f.name != "template")
@@ -120,11 +142,23 @@ def list_models(filter: str | list[str] = "") -> list[str]:
     list of them, as in ``timm.list_models(filter=...)``; case-sensitive. Any ``resnext<depth>_<C>x<d>d`` is also
     accepted by :func:`create` (depth 29, 38, ... on CIFAR: (depth - 2) divisible by 9; 50, 101, 152 on ImageNet),
     and ``resnet<depth>`` (= 1x64d)."""
-    patterns = [filter] if isinstance(filter, str) else list(filter) if isinstance(filter, (list, tuple)) else [None]
+    patterns = (
+        [filter]
+        if isinstance(filter, str)
+        else list(filter)
+        if isinstance(filter, (list, tuple))
+        else [None]
+    )
     if not all(isinstance(p, str) for p in patterns):
-        raise TypeError(f"filter must be a pattern string such as 'resnext*' or a list of them, got {filter!r}.")
+        raise TypeError(
+            f"filter must be a pattern string such as 'resnext*' or a list of them, got {filter!r}."
+        )
     patterns = [p for p in patterns if p]
-    return [name for name in MODEL_NAMES if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    return [
+        name
+        for name in MODEL_NAMES
+        if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    ]
 
 
 def config_for(name: str, **overrides) -> ResNeXtConfig:
@@ -132,32 +166,42 @@ def config_for(name: str, **overrides) -> ResNeXtConfig:
     match = _NAME.match(name) if isinstance(name, str) else None
     if match is None:
         close = difflib.get_close_matches(str(name), MODEL_NAMES, n=3, cutoff=0.5)
-        raise ValueError(f"Unknown model {name!r}. Did you mean {', '.join(close) or 'one of the listed names'}? "
-                         f"Valid: {', '.join(MODEL_NAMES)}, or any resnext29_<C>x<d>d (e.g. resnext29_4x16d).")
+        raise ValueError(
+            f"Unknown model {name!r}. Did you mean {', '.join(close) or 'one of the listed names'}? "
+            f"Valid: {', '.join(MODEL_NAMES)}, or any resnext29_<C>x<d>d (e.g. resnext29_4x16d)."
+        )
     if match["rdepth"]:
         depth, cardinality, width = int(match["rdepth"]), 1, 64
     else:
         depth, cardinality, width = int(match["depth"]), int(match["C"]), int(match["d"])
     if depth in IMAGENET_STAGES:
-        config = ResNeXtConfig("imagenet", IMAGENET_STAGES[depth], stage_widths=(64, 128, 256, 512), num_classes=1000)
+        config = ResNeXtConfig(
+            "imagenet", IMAGENET_STAGES[depth], stage_widths=(64, 128, 256, 512), num_classes=1000
+        )
     elif depth >= 11 and (depth - 2) % 9 == 0:
         n = (depth - 2) // 9
         config = ResNeXtConfig("cifar", (n, n, n), stage_widths=(64, 128, 256), num_classes=10)
     else:
-        raise ValueError(f"Model {name!r} has depth {depth}, which no template supports. CIFAR depths need "
-                         f"(depth - 2) divisible by 9 (11, 20, 29, 38, ...); ImageNet depths are 50, 101 and 152.")
+        raise ValueError(
+            f"Model {name!r} has depth {depth}, which no template supports. CIFAR depths need "
+            f"(depth - 2) divisible by 9 (11, 20, 29, 38, ...); ImageNet depths are 50, 101 and 152."
+        )
     return _checked(replace(config, cardinality=cardinality, base_width=width), overrides)
 
 
 def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
-        raise ValueError(f"Unknown override(s) {', '.join(unknown)}. Allowed: {', '.join(OVERRIDES)}.")
+        raise ValueError(
+            f"Unknown override(s) {', '.join(unknown)}. Allowed: {', '.join(OVERRIDES)}."
+        )
     for key in ("stage_widths", "blocks_per_stage"):
         if overrides.get(key) is not None:
             if isinstance(overrides[key], (str, bytes)) or not hasattr(overrides[key], "__iter__"):
-                raise TypeError(f"{key} is one whole number per stage, e.g. {getattr(config, key)}, got "
-                                f"{overrides[key]!r}.")
+                raise TypeError(
+                    f"{key} is one whole number per stage, e.g. {getattr(config, key)}, got "
+                    f"{overrides[key]!r}."
+                )
             overrides[key] = tuple(overrides[key])
     n_stages = len(config.blocks_per_stage)
     blocks = overrides.get("blocks_per_stage")
@@ -165,29 +209,50 @@ def _checked(config: ResNeXtConfig, overrides: dict) -> ResNeXtConfig:
         try:
             if len(blocks) != n_stages:
                 raise ValueError
-            overrides["blocks_per_stage"] = tuple(check_positive_int("blocks_per_stage", b) for b in blocks)
+            overrides["blocks_per_stage"] = tuple(
+                check_positive_int("blocks_per_stage", b) for b in blocks
+            )
         except ValueError:
-            raise ValueError(f"blocks_per_stage needs {n_stages} whole numbers >= 1 for the {config.template} "
-                             f"template (one per stage), got {blocks!r}. Example: {config.blocks_per_stage}.") from None
+            raise ValueError(
+                f"blocks_per_stage needs {n_stages} whole numbers >= 1 for the {config.template} "
+                f"template (one per stage), got {blocks!r}. Example: {config.blocks_per_stage}."
+            ) from None
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    config = replace(config, **{k: check_positive_int(k, getattr(config, k), hint) for k, hint in (
-        ("cardinality", "C counts the parallel transformations in a block."),
-        ("base_width", "It is d at a stage of 64 planes, the 64 of 1x64d."), ("stem_width", ""), ("num_classes", ""))})
+    config = replace(
+        config,
+        **{
+            k: check_positive_int(k, getattr(config, k), hint)
+            for k, hint in (
+                ("cardinality", "C counts the parallel transformations in a block."),
+                ("base_width", "It is d at a stage of 64 planes, the 64 of 1x64d."),
+                ("stem_width", ""),
+                ("num_classes", ""),
+            )
+        },
+    )
     check_choice("form", config.form, FORMS)
     check_residual(config.residual, check_shortcut(config.shortcut))
     n_stages = len(config.blocks_per_stage)
     if len(config.stage_widths) != n_stages:
-        raise ValueError(f"stage_widths needs {n_stages} values for the {config.template} template "
-                         f"(one per stage), got {config.stage_widths!r}. Example: {(16, 32, 64, 128)[:n_stages]}.")
-    config = replace(config, stage_widths=tuple(check_positive_int("each stage width", w, f"Got stage_widths="
-                                                                   f"{config.stage_widths!r}.")
-                                                for w in config.stage_widths))
+        raise ValueError(
+            f"stage_widths needs {n_stages} values for the {config.template} template "
+            f"(one per stage), got {config.stage_widths!r}. Example: {(16, 32, 64, 128)[:n_stages]}."
+        )
+    config = replace(
+        config,
+        stage_widths=tuple(
+            check_positive_int("each stage width", w, f"Got stage_widths={config.stage_widths!r}.")
+            for w in config.stage_widths
+        ),
+    )
     for s, d in enumerate(config.stage_bottleneck_widths()):
         if d < 1:
-            raise ValueError(f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
-                             f"{config.base_width} / {REFERENCE_PLANES}) = 0, and a transformation needs at "
-                             f"least one channel. Use base_width >= {thinnest_base_width(config.stage_widths)} "
-                             f"or wider stages.")
+            raise ValueError(
+                f"Stage {s + 1} would have bottleneck width floor({config.stage_widths[s]} x "
+                f"{config.base_width} / {REFERENCE_PLANES}) = 0, and a transformation needs at "
+                f"least one channel. Use base_width >= {thinnest_base_width(config.stage_widths)} "
+                f"or wider stages."
+            )
     return config
 
 
@@ -207,7 +272,7 @@ def create(name: str, **overrides) -> ResNeXt:
     try:
         with torch.device("meta"):
             params = sum(p.numel() for p in ResNeXt(config).parameters())
-    except ValueError as error:                   # one block alone is over a limit
+    except ValueError as error:  # one block alone is over a limit
         raise ValueError(f"{what}: {error}") from None
     check_params(what, params)
     return ResNeXt(config)

@@ -52,11 +52,16 @@ def format_table(name: str, columns: dict[str, str] | None = None) -> str:
     rows = t.get("rows", [])
     columns = columns or {key: key for key in (rows[0] if rows else {})}
     cells = [[_cell(row.get(key)) for key in columns] for row in rows]
-    widths = [max([len(heading)] + [len(r[i]) for r in cells]) for i, heading in enumerate(columns.values())]
+    widths = [
+        max([len(heading)] + [len(r[i]) for r in cells])
+        for i, heading in enumerate(columns.values())
+    ]
 
     def line(values):
         """The first column left-aligned, the others right-aligned, two spaces between."""
-        aligned = [v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))]
+        aligned = [
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))
+        ]
         return "  " + "  ".join(aligned)
 
     lines = [f"{t['caption']}  {MARK}", line(list(columns.values()))] + [line(r) for r in cells]

@@ -32,7 +32,12 @@ from .blocks import FORMS, ResNeXtBlock, convert
 from .checks import check_choice
 from .models import ResNeXt, create
 
-ARCHITECTURES = ("resnet50", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")  # torchvision has weights
+ARCHITECTURES = (
+    "resnet50",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+)  # torchvision has weights
 
 
 class WeightsUnavailable(RuntimeError):
@@ -51,39 +56,60 @@ def weights_for(name: str, weights: str | WeightsEnum = "DEFAULT") -> WeightsEnu
     try:
         return enum[weights]
     except (KeyError, TypeError):
-        raise ValueError(f"{name} has no weights {weights!r}. Allowed: 'DEFAULT', "
-                         f"{', '.join(repr(m.name) for m in enum)}.") from None
+        raise ValueError(
+            f"{name} has no weights {weights!r}. Allowed: 'DEFAULT', "
+            f"{', '.join(repr(m.name) for m in enum)}."
+        ) from None
 
 
 def cache_file(weights: WeightsEnum, url: str | None = None) -> Path:
     """Where torch's hub cache keeps the weight file (it may not exist yet)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url or weights.url).path)
+    return (
+        Path(torch.hub.get_dir())
+        / "checkpoints"
+        / os.path.basename(urlparse(url or weights.url).path)
+    )
 
 
-def fetch_state_dict(weights: WeightsEnum, *, url: str | None = None, progress: bool = False) -> dict:
+def fetch_state_dict(
+    weights: WeightsEnum, *, url: str | None = None, progress: bool = False
+) -> dict:
     """The state dict of ``weights``, from torch's hub cache or downloaded into it (``url`` overrides the address,
     e.g. a mirror or a ``file://`` path; its file name must keep the hash). Raises :class:`WeightsUnavailable`."""
     url = url or weights.url
     file = cache_file(weights, url)
     what = f"the {weights} weights"
     try:
-        return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location="cpu",
-                                                  progress=progress, check_hash=True, weights_only=True)
-    except Exception as error:  # any failure of the download or of torch.load becomes the one clear line below
-        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no details'}"
+        return torch.hub.load_state_dict_from_url(
+            url,
+            model_dir=str(file.parent),
+            map_location="cpu",
+            progress=progress,
+            check_hash=True,
+            weights_only=True,
+        )
+    except (
+        Exception
+    ) as error:  # any failure of the download or of torch.load becomes the one clear line below
+        reason = (
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no details'}"
+        )
         if file.is_file():  # complete on disk, but unreadable: a file copied in half, or damaged
             file.unlink()
             raise WeightsUnavailable(
                 f"The cached file {file} of {what} could not be read ({reason}); it was removed from the cache. "
-                f"Run again to download it afresh, or copy a complete {file.name} there.") from error
+                f"Run again to download it afresh, or copy a complete {file.name} there."
+            ) from error
         if "hash" in str(error):
             raise WeightsUnavailable(
                 f"The download of {what} from {url} was incomplete or altered (its SHA-256 does not start with the "
-                f"hash in its name); nothing was saved in {file.parent}. Run again to retry.") from error
+                f"hash in its name); nothing was saved in {file.parent}. Run again to retry."
+            ) from error
         raise WeightsUnavailable(
             f"Could not download {what} from {url} ({reason}). They need the internet once, then stay in "
             f"{file.parent}. Without internet, copy {file.name} there from a machine that has it (or set "
-            f"TORCH_HOME); behind a proxy, set HTTPS_PROXY; or pass untrained_ok=True to go on untrained.") from error
+            f"TORCH_HOME); behind a proxy, set HTTPS_PROXY; or pass untrained_ok=True to go on untrained."
+        ) from error
 
 
 def to_form(model: ResNeXt, form: str) -> ResNeXt:
@@ -99,8 +125,14 @@ def to_form(model: ResNeXt, form: str) -> ResNeXt:
     return new
 
 
-def build(name: str, weights: str | WeightsEnum | None = "DEFAULT", *, form: str = "C", url: str | None = None,
-          progress: bool = False) -> ResNeXt:
+def build(
+    name: str,
+    weights: str | WeightsEnum | None = "DEFAULT",
+    *,
+    form: str = "C",
+    url: str | None = None,
+    progress: bool = False,
+) -> ResNeXt:
     """The project's ``name`` model with torchvision's ImageNet ``weights`` loaded (``strict=True``), in ``form``,
     in eval mode. ``weights=None`` gives the untrained model. Raises :class:`WeightsUnavailable` when the weight file
     cannot be fetched (see :func:`fetch_state_dict`).
@@ -111,7 +143,9 @@ def build(name: str, weights: str | WeightsEnum | None = "DEFAULT", *, form: str
     check_choice("form", form, FORMS)
     model = create(name)
     if weights is not None:
-        model.load_state_dict(fetch_state_dict(weights_for(name, weights), url=url, progress=progress), strict=True)
+        model.load_state_dict(
+            fetch_state_dict(weights_for(name, weights), url=url, progress=progress), strict=True
+        )
     return to_form(model, form).eval() if form != "C" else model.eval()
 
 
@@ -119,11 +153,11 @@ def build(name: str, weights: str | WeightsEnum | None = "DEFAULT", *, form: str
 class Pretrained:
     """A model with what lesson 07 shows beside it: the weights' categories, preprocessing and published accuracy."""
 
-    name: str                   # e.g. "resnext50_32x4d"
-    model: ResNeXt              # in eval mode
-    weights: WeightsEnum        # torchvision's enum member: its metadata is real even when the file was not fetched
-    trained: bool               # False: the file could not be fetched and the weights are random
-    note: str                   # where the weights came from, or why they are untrained
+    name: str  # e.g. "resnext50_32x4d"
+    model: ResNeXt  # in eval mode
+    weights: WeightsEnum  # torchvision's enum member: its metadata is real even when the file was not fetched
+    trained: bool  # False: the file could not be fetched and the weights are random
+    note: str  # where the weights came from, or why they are untrained
 
     @property
     def categories(self) -> list[str]:
@@ -144,8 +178,15 @@ class Pretrained:
         return text if self.trained else f"{text} [untrained: meaningless]"
 
 
-def load(name: str, weights: str | WeightsEnum = "DEFAULT", *, form: str = "C", untrained_ok: bool = False,
-         url: str | None = None, progress: bool = False) -> Pretrained:
+def load(
+    name: str,
+    weights: str | WeightsEnum = "DEFAULT",
+    *,
+    form: str = "C",
+    untrained_ok: bool = False,
+    url: str | None = None,
+    progress: bool = False,
+) -> Pretrained:
     """:func:`build` wrapped in a :class:`Pretrained`. With ``untrained_ok``, a weight file that cannot be fetched
     gives the untrained model (``trained=False``, the reason in ``note``; seeded, so every run shows the same
     meaningless predictions) instead of an error."""
@@ -155,7 +196,9 @@ def load(name: str, weights: str | WeightsEnum = "DEFAULT", *, form: str = "C", 
     except WeightsUnavailable as error:
         if not untrained_ok:
             raise
-        with torch.random.fork_rng(devices=[]):   # the same untrained weights every run; the caller's RNG untouched
+        with torch.random.fork_rng(
+            devices=[]
+        ):  # the same untrained weights every run; the caller's RNG untouched
             torch.manual_seed(0)
             model = build(name, None, form=form)
         return Pretrained(name, model, member, False, str(error))
@@ -168,6 +211,8 @@ def status(loaded: list[Pretrained]) -> str:
     if not untrained:
         return "Trained ImageNet weights: " + "; ".join(p.note for p in loaded) + "."
     names = " and ".join(p.name for p in untrained)
-    return (f"OFFLINE: the weights of {names} are UNTRAINED (random) here, so every prediction below is meaningless "
-            f"and marked so; with the internet (or the files in torch's cache) the same cells show trained results. "
-            f"Why: {untrained[0].note}")
+    return (
+        f"OFFLINE: the weights of {names} are UNTRAINED (random) here, so every prediction below is meaningless "
+        f"and marked so; with the internet (or the files in torch's cache) the same cells show trained results. "
+        f"Why: {untrained[0].note}"
+    )

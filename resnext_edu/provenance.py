@@ -25,11 +25,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 def git_commit(repo: str | os.PathLike = REPO) -> dict | None:
     """``{"commit": sha, "dirty": bool}`` of the checkout holding the package, or None outside a git checkout."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+        return {
+            "commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        }
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -38,12 +44,19 @@ def describe(device: str | torch.device = "cpu") -> dict:
     """Plain data for a JSON record: date (UTC), git commit, Python/torch/torchvision versions, device."""
     try:
         import torchvision  # optional: the record says None without it
+
         tv = torchvision.__version__
     except ImportError:
         tv = None
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git": git_commit(),
-            "python": platform.python_version(), "torch": str(torch.__version__), "torchvision": str(tv) if tv else None,
-            "platform": platform.platform(), "device": describe_device(device)}
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(),
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "torchvision": str(tv) if tv else None,
+        "platform": platform.platform(),
+        "device": describe_device(device),
+    }
 
 
 def command_line() -> str:
@@ -69,6 +82,7 @@ def code_fingerprint() -> dict:
     for name, module in sorted(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if name.startswith("resnext_edu") and path and path.endswith(".py"):
-            out[Path(path).resolve().relative_to(root).as_posix()] = \
-                hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+            out[Path(path).resolve().relative_to(root).as_posix()] = hashlib.sha256(
+                Path(path).read_bytes()
+            ).hexdigest()[:16]
     return out

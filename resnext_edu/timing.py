@@ -32,10 +32,10 @@ class Timing:
     """The result of :func:`time_module`. All times in milliseconds per step."""
 
     label: str
-    mode: str                    # "forward" or "forward+backward"
-    batch_size: int              # images per step
-    device: str                  # e.g. "cpu", "cuda"
-    precision: str               # "fp32" or "bf16 (autocast)"
+    mode: str  # "forward" or "forward+backward"
+    batch_size: int  # images per step
+    device: str  # e.g. "cpu", "cuda"
+    precision: str  # "fp32" or "bf16 (autocast)"
     channels_last: bool
     samples_ms: list[float] = field(repr=False)
 
@@ -56,9 +56,11 @@ class Timing:
         return self.batch_size / (self.median_ms / 1e3)
 
     def __str__(self) -> str:
-        return (f"{self.label}: {self.median_ms:.2f} ms per step of {self.batch_size} images "
-                f"({self.images_per_second:,.0f} img/s), {self.mode}, {self.precision}"
-                f"{', channels_last' if self.channels_last else ''}, median of {len(self.samples_ms)}")
+        return (
+            f"{self.label}: {self.median_ms:.2f} ms per step of {self.batch_size} images "
+            f"({self.images_per_second:,.0f} img/s), {self.mode}, {self.precision}"
+            f"{', channels_last' if self.channels_last else ''}, median of {len(self.samples_ms)}"
+        )
 
 
 def table(timings: list[Timing]) -> str:
@@ -69,8 +71,10 @@ def table(timings: list[Timing]) -> str:
     lines = [f"{'':{width}}  {'median ms':>10}  {'min-max ms':>15}  {'img/s':>8}  mode, precision"]
     for t in timings:
         spread = f"{t.min_ms:.2f}-{t.max_ms:.2f}"
-        lines.append(f"{t.label:{width}}  {t.median_ms:10.2f}  {spread:>15}  {t.images_per_second:8,.0f}  "
-                     f"{t.mode}, {t.precision}{', channels_last' if t.channels_last else ''}")
+        lines.append(
+            f"{t.label:{width}}  {t.median_ms:10.2f}  {spread:>15}  {t.images_per_second:8,.0f}  "
+            f"{t.mode}, {t.precision}{', channels_last' if t.channels_last else ''}"
+        )
     return "\n".join(lines)
 
 
@@ -90,8 +94,17 @@ def bf16_supported(device: torch.device | str) -> bool:
     return native_bf16(device)
 
 
-def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats: int = 5, warmup: int = 2,
-                bf16: bool = False, channels_last: bool = False, label: str | None = None) -> Timing:
+def time_module(
+    module: nn.Module,
+    x: Tensor,
+    *,
+    mode: str = "forward",
+    repeats: int = 5,
+    warmup: int = 2,
+    bf16: bool = False,
+    channels_last: bool = False,
+    label: str | None = None,
+) -> Timing:
     """Time ``module`` on the batch ``x`` (on ``x``'s device): ``warmup`` untimed steps, then ``repeats`` timed ones.
 
     Args:
@@ -105,12 +118,27 @@ def time_module(module: nn.Module, x: Tensor, *, mode: str = "forward", repeats:
         label: the name printed with the result (default: the module's class name).
     """
     label = label or type(module).__name__
-    return time_interleaved({label: module}, x, mode=mode, repeats=repeats, warmup=warmup, bf16=bf16,
-                            channels_last=channels_last)[0]
+    return time_interleaved(
+        {label: module},
+        x,
+        mode=mode,
+        repeats=repeats,
+        warmup=warmup,
+        bf16=bf16,
+        channels_last=channels_last,
+    )[0]
 
 
-def time_interleaved(modules: dict[str, nn.Module], x: Tensor, *, mode: str = "forward", repeats: int = 5,
-                     warmup: int = 2, bf16: bool = False, channels_last: bool = False) -> list[Timing]:
+def time_interleaved(
+    modules: dict[str, nn.Module],
+    x: Tensor,
+    *,
+    mode: str = "forward",
+    repeats: int = 5,
+    warmup: int = 2,
+    bf16: bool = False,
+    channels_last: bool = False,
+) -> list[Timing]:
     """Time several modules on the same batch ``x``, their timed steps interleaved: round r times every module once,
     starting from module r (mod n), so that a slow spell of the machine (another program, a frequency change) falls
     on all of them alike instead of on whichever was timed then. Each result is the median of its ``repeats`` steps.
@@ -131,7 +159,9 @@ def time_interleaved(modules: dict[str, nn.Module], x: Tensor, *, mode: str = "f
     device = x.device
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    steps = {label: _step(module, x, mode, bf16, channels_last) for label, module in modules.items()}
+    steps = {
+        label: _step(module, x, mode, bf16, channels_last) for label, module in modules.items()
+    }
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -146,8 +176,10 @@ def time_interleaved(modules: dict[str, nn.Module], x: Tensor, *, mode: str = "f
             synchronize(device)
             samples[label].append((time.perf_counter() - start) * 1e3)
     precision = "bf16 (autocast)" if bf16 else "fp32"
-    return [Timing(label, mode, x.shape[0], device.type, precision, channels_last, samples[label])
-            for label in labels]
+    return [
+        Timing(label, mode, x.shape[0], device.type, precision, channels_last, samples[label])
+        for label in labels
+    ]
 
 
 def _step(module: nn.Module, x: Tensor, mode: str, bf16: bool, channels_last: bool):

@@ -30,8 +30,8 @@ from pathlib import Path
 SITE = Path(__file__).resolve().parent
 REPO = SITE.parent
 BUILD = SITE / "_build"
-VENDOR = BUILD / "vendor"               # files fetched for the site (MathJax), kept between builds
-MATHJAX = "mathjax@3"                   # npm's MathJax 3: one self-contained es5/ folder, fonts included
+VENDOR = BUILD / "vendor"  # files fetched for the site (MathJax), kept between builds
+MATHJAX = "mathjax@3"  # npm's MathJax 3: one self-contained es5/ folder, fonts included
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "adaptors")
 
 sys.path.insert(0, str(REPO))
@@ -47,12 +47,22 @@ REFERENCE_MODULES = ("blocks", "models", "counting", "train", "sweep", "pretrain
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--language", default="en", help="the edition's language (Sphinx's `language`)")
-    parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
-                        help="the folder of the lessons (*.ipynb) and glossary.md of this edition")
+    parser.add_argument(
+        "--language", default="en", help="the edition's language (Sphinx's `language`)"
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=REPO / "notebooks",
+        help="the folder of the lessons (*.ipynb) and glossary.md of this edition",
+    )
     parser.add_argument("--out", type=Path, default=BUILD / "html", help="where the HTML goes")
-    parser.add_argument("--cache", type=Path, default=BUILD / "jupyter-cache",
-                        help="the folder of MyST-NB's execution caches")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=BUILD / "jupyter-cache",
+        help="the folder of MyST-NB's execution caches",
+    )
     args = parser.parse_args(argv)
 
     quick = course.quick_mode(False)
@@ -64,17 +74,44 @@ def main(argv: list[str] | None = None) -> int:
     env = kernel_environment(quick)
     # -E: every page is read again (from the execution cache: nothing is executed again for it), because
     # sphinx-codeautolink keeps the links of .ipynb pages only for the pages it has just read.
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-c", str(SITE),
-               "-d", str(work / "doctrees"),
-               "-D", f"language={args.language}", "-D", f"nb_execution_cache_path={cache}",
-               "-D", f"resnext_edu_mode={mode}", "-D", f"nb_execution_timeout={TIMEOUTS[mode][0]}",
-               "-D", f"resnext_edu_lesson_timeout={TIMEOUTS[mode][1]}", str(source), str(args.out.resolve())]
-    print(f"site: {mode} mode, {args.language}, lessons from {args.notebooks}, into {args.out}", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-E",
+        "-W",
+        "--keep-going",
+        "-c",
+        str(SITE),
+        "-d",
+        str(work / "doctrees"),
+        "-D",
+        f"language={args.language}",
+        "-D",
+        f"nb_execution_cache_path={cache}",
+        "-D",
+        f"resnext_edu_mode={mode}",
+        "-D",
+        f"nb_execution_timeout={TIMEOUTS[mode][0]}",
+        "-D",
+        f"resnext_edu_lesson_timeout={TIMEOUTS[mode][1]}",
+        str(source),
+        str(args.out.resolve()),
+    ]
+    print(
+        f"site: {mode} mode, {args.language}, lessons from {args.notebooks}, into {args.out}",
+        flush=True,
+    )
     status = subprocess.run(command, env=env, check=False).returncode
     if status != 0:
-        print(f"site: the build failed (sphinx-build exit {status}); the lessons it read are copies of "
-              f"{args.notebooks}/ in {source / 'notebooks'}/ (a failed cell is shown above, after "
-              "'Executing notebook failed')", flush=True)
+        print(
+            f"site: the build failed (sphinx-build exit {status}); the lessons it read are copies of "
+            f"{args.notebooks}/ in {source / 'notebooks'}/ (a failed cell is shown above, after "
+            "'Executing notebook failed')",
+            flush=True,
+        )
     return status
 
 
@@ -110,7 +147,7 @@ def stage(source: Path, notebooks: Path, language: str = "en") -> Path:
         if not target.is_file() or target.read_bytes() != path.read_bytes():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-    for old in (source / "notebooks").iterdir():       # a lesson renamed or removed since the last build
+    for old in (source / "notebooks").iterdir():  # a lesson renamed or removed since the last build
         if f"notebooks/{old.name}" not in copies:
             old.unlink()
     return source
@@ -128,12 +165,16 @@ def title_of(path: Path) -> str:
     for line in "".join(cells[0]["source"]).splitlines():
         if line.startswith("# "):
             return line[2:].strip()
-    raise SystemExit(f"site: {path.name} does not start with a title (a markdown cell whose first line is '# ...')")
+    raise SystemExit(
+        f"site: {path.name} does not start with a title (a markdown cell whose first line is '# ...')"
+    )
 
 
 #: The home page's words by edition: the lesson table's header, "Appendix", the two runtimes.
-HOME_WORDS = {"en": ("| | Lesson | Runtime |", "Appendix", "GPU (a CPU runs it too)", "CPU"),
-              "zh_CN": ("| | 课程 | 运行环境 |", "附录", "GPU（CPU 也能运行）", "CPU")}
+HOME_WORDS = {
+    "en": ("| | Lesson | Runtime |", "Appendix", "GPU (a CPU runs it too)", "CPU"),
+    "zh_CN": ("| | 课程 | 运行环境 |", "附录", "GPU（CPU 也能运行）", "CPU"),
+}
 
 
 def home_page(found: list[Path], notebooks: Path, language: str = "en") -> str:
@@ -148,9 +189,13 @@ def home_page(found: list[Path], notebooks: Path, language: str = "en") -> str:
     pages = [f"notebooks/{path.stem}" for path in found]
     if (notebooks / "glossary.md").is_file():
         pages.append("notebooks/glossary")
-    toctree = "\n".join(["```{toctree}", ":maxdepth: 1", ":hidden:", "", *pages, "reference", "```"])
+    toctree = "\n".join(
+        ["```{toctree}", ":maxdepth: 1", ":hidden:", "", *pages, "reference", "```"]
+    )
     translated = SITE / "pages" / language / "index.md"
-    template = (translated if translated.is_file() else SITE / "pages" / "index.md").read_text(encoding="utf-8")
+    template = (translated if translated.is_file() else SITE / "pages" / "index.md").read_text(
+        encoding="utf-8"
+    )
     return template.replace("{{ lesson_table }}", "\n".join(rows)).replace("{{ toctree }}", toctree)
 
 
@@ -164,7 +209,9 @@ def reference_page() -> str:
         inside = sorted(m.name for m in pkgutil.iter_modules(getattr(module, "__path__", [])))
         for qualified in [f"resnext_edu.{name}"] + [f"resnext_edu.{name}.{m}" for m in inside]:
             members = "" if qualified == f"resnext_edu.{name}" and inside else "   :members:\n"
-            sections.append(f"## `{qualified}`\n\n```{{eval-rst}}\n.. automodule:: {qualified}\n{members}```\n")
+            sections.append(
+                f"## `{qualified}`\n\n```{{eval-rst}}\n.. automodule:: {qualified}\n{members}```\n"
+            )
     template = (SITE / "pages" / "reference.md").read_text(encoding="utf-8")
     return template.replace("{{ modules }}", "\n".join(sections))
 
@@ -176,7 +223,9 @@ def package_fingerprint() -> str:
     """A hash of every file of the package (code and shipped results): the lessons' outputs depend on all of it."""
     digest = hashlib.sha256()
     package = REPO / "resnext_edu"
-    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for path in sorted(
+        p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -210,14 +259,19 @@ def cifar10_folder() -> Path | None:
 def kernel_environment(quick: bool) -> dict[str, str]:
     """The environment of sphinx-build and so of the lessons' kernels."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])  # this checkout
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO), *filter(None, [env.get("PYTHONPATH")])]
+    )  # this checkout
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env[course.QUICK_ENV] = "1" if quick else "0"
     folder = cifar10_folder()
     if folder is None:
-        print("site: no real CIFAR-10 found ($RESNEXT_EDU_DATA, data/cifar10-jpeg, ../shared/data): the lessons "
-              "will try torchvision's download", flush=True)
+        print(
+            "site: no real CIFAR-10 found ($RESNEXT_EDU_DATA, data/cifar10-jpeg, ../shared/data): the lessons "
+            "will try torchvision's download",
+            flush=True,
+        )
     else:
         env["RESNEXT_EDU_DATA"] = str(folder)
     return env
@@ -233,20 +287,35 @@ def vendor_mathjax() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit(f"site: the math needs MathJax from npm ({MATHJAX}); install Node.js with npm and retry")
+        raise SystemExit(
+            f"site: the math needs MathJax from npm ({MATHJAX}); install Node.js with npm and retry"
+        )
     VENDOR.mkdir(parents=True, exist_ok=True)
-    packed = subprocess.run([npm, "pack", MATHJAX, "--silent", "--pack-destination", str(VENDOR)],
-                            capture_output=True, text=True, check=False)
+    packed = subprocess.run(
+        [npm, "pack", MATHJAX, "--silent", "--pack-destination", str(VENDOR)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if packed.returncode != 0:
-        raise SystemExit(f"site: `npm pack {MATHJAX}` failed: {packed.stderr.strip() or packed.stdout.strip()}")
+        raise SystemExit(
+            f"site: `npm pack {MATHJAX}` failed: {packed.stderr.strip() or packed.stdout.strip()}"
+        )
     tarball = VENDOR / packed.stdout.strip().splitlines()[-1]
     staging = VENDOR / "mathjax.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     with tarfile.open(tarball) as tar:
-        members = [m for m in tar.getmembers()
-                   if any(m.name == f"package/es5/{p}" or m.name.startswith(f"package/es5/{p}/")
-                          for p in MATHJAX_PARTS)]
-        if hasattr(tarfile, "data_filter"):       # Python >= 3.10.12: refuse links and paths outside staging
+        members = [
+            m
+            for m in tar.getmembers()
+            if any(
+                m.name == f"package/es5/{p}" or m.name.startswith(f"package/es5/{p}/")
+                for p in MATHJAX_PARTS
+            )
+        ]
+        if hasattr(
+            tarfile, "data_filter"
+        ):  # Python >= 3.10.12: refuse links and paths outside staging
             tar.extractall(staging, members=members, filter="data")
         else:
             tar.extractall(staging, members=members)

@@ -14,36 +14,36 @@ html_title = "ResNeXt, an interactive course"
 author = "the resnext-edu authors"
 copyright = "the resnext-edu authors, MIT License"
 version = release = __version__
-language = "en"                               # build.py: -D language=...
-resnext_edu_mode = "default"                  # build.py: -D resnext_edu_mode=quick|default
+language = "en"  # build.py: -D language=...
+resnext_edu_mode = "default"  # build.py: -D resnext_edu_mode=quick|default
 
 extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx_codeautolink",
-    "course_site",                            # site/_ext/course_site.py
-    "language_switch",                        # site/_ext/language_switch.py
+    "course_site",  # site/_ext/course_site.py
+    "language_switch",  # site/_ext/language_switch.py
 ]
 
 # -- MyST and the notebooks -------------------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-nb_execution_mode = "cache"                   # build.py: -D nb_execution_cache_path=...
-nb_execution_in_temp = True                   # each lesson runs in a fresh folder, as in the tests
-nb_execution_raise_on_error = True            # a cell error fails the build
+nb_execution_mode = "cache"  # build.py: -D nb_execution_cache_path=...
+nb_execution_in_temp = True  # each lesson runs in a fresh folder, as in the tests
+nb_execution_raise_on_error = True  # a cell error fails the build
 nb_execution_show_tb = True
-nb_execution_timeout = 2400                   # seconds for one cell (build.py: by mode)
-resnext_edu_lesson_timeout = 5400             # seconds for all the cells of one lesson (build.py: by mode)
+nb_execution_timeout = 2400  # seconds for one cell (build.py: by mode)
+resnext_edu_lesson_timeout = 5400  # seconds for all the cells of one lesson (build.py: by mode)
 nb_merge_streams = True
-nb_ipywidgets_js = {}                         # no widget JavaScript (from a CDN): course_site shows them statically
+nb_ipywidgets_js = {}  # no widget JavaScript (from a CDN): course_site shows them statically
 
 # -- The reference (autodoc) and the links from the lessons' code to it -------------------------------------------
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "signature"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
-codeautolink_concat_default = True            # a lesson's cells share their imports, as in the kernel
+codeautolink_concat_default = True  # a lesson's cells share their imports, as in the kernel
 
 # -- HTML ---------------------------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -55,10 +55,15 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,
 }
-html_static_path = ["_static", str(SITE / "_build" / "vendor")]   # vendor/: MathJax, fetched by build.py
+html_static_path = [
+    "_static",
+    str(SITE / "_build" / "vendor"),
+]  # vendor/: MathJax, fetched by build.py
 html_css_files = ["course.css"]
 html_favicon = "_static/favicon.svg"
-html_context = {"default_mode": "auto"}      # the reader's colour scheme picks the light or the dark theme
+html_context = {
+    "default_mode": "auto"
+}  # the reader's colour scheme picks the light or the dark theme
 html_last_updated_fmt = ""
-mathjax_path = "mathjax/tex-chtml.js"         # MathJax 3 from npm, served with the site (no CDN)
+mathjax_path = "mathjax/tex-chtml.js"  # MathJax 3 from npm, served with the site (no CDN)
 exclude_patterns = ["**/.ipynb_checkpoints"]

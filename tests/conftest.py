@@ -30,12 +30,16 @@ def _extract_shared_copy() -> Path | None:
     tmp = Path(tempfile.mkdtemp(dir=EXTRACTED.parent, prefix=".cifar10-jpeg-"))
     try:
         with tarfile.open(SHARED_TARBALL) as tar:
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12: refuse links and paths outside tmp
+            if hasattr(
+                tarfile, "data_filter"
+            ):  # Python >= 3.10.12: refuse links and paths outside tmp
                 tar.extractall(tmp, filter="data")
             else:
                 tar.extractall(tmp)
         if not ((tmp / "train").is_dir() and (tmp / "test").is_dir()):
-            raise RuntimeError(f"{SHARED_TARBALL} does not hold train/ and test/ folders at its top level.")
+            raise RuntimeError(
+                f"{SHARED_TARBALL} does not hold train/ and test/ folders at its top level."
+            )
         try:
             os.rename(tmp, EXTRACTED)
         except OSError:  # another process (a parallel test run) got there first
@@ -58,7 +62,9 @@ def real_cifar_dir() -> Path:
     """The real CIFAR-10 image folder (train/<class>/, test/<class>/), or a skip saying where it was looked for."""
     folder = os.environ.get("RESNEXT_EDU_DATA")
     if not folder or not (Path(folder) / "train").is_dir():
-        pytest.skip(f"real CIFAR-10 is absent: RESNEXT_EDU_DATA is {folder!r} and {SHARED_TARBALL} does not exist")
+        pytest.skip(
+            f"real CIFAR-10 is absent: RESNEXT_EDU_DATA is {folder!r} and {SHARED_TARBALL} does not exist"
+        )
     return Path(folder)
 
 
@@ -66,6 +72,7 @@ def real_cifar_dir() -> Path:
 def synthetic_data():
     """The small synthetic stand-in (2,000 train / 500 test, CPU). Tests must not modify it."""
     from resnext_edu.data import load_cifar10
+
     return load_cifar10(dataset="synthetic")
 
 
@@ -73,10 +80,13 @@ def synthetic_data():
 def small_data():
     """256 training and 100 test images of the synthetic set: enough for a few SGD steps. Tests must not modify it."""
     from resnext_edu.data import load_cifar10
+
     return load_cifar10(dataset="synthetic", subset=256, test_subset=100)
 
 
-TINY = dict(stage_widths=(8, 16, 32), stem_width=8)      # a lesson-size ResNeXt-11: about 20 k parameters
+TINY = dict(
+    stage_widths=(8, 16, 32), stem_width=8
+)  # a lesson-size ResNeXt-11: about 20 k parameters
 
 
 def make_tiny_model(seed: int = 0, name: str = "resnext11_2x32d"):
@@ -84,6 +94,7 @@ def make_tiny_model(seed: int = 0, name: str = "resnext11_2x32d"):
     import torch
 
     from resnext_edu.models import create
+
     torch.manual_seed(seed)
     return create(name, **TINY)
 
@@ -99,6 +110,7 @@ def one_thread():
     """One intra-op thread: tiny models gain nothing from two, and on a busy 2-core machine (tests run beside other
     work) two threads waiting on each other are several times slower. Restored afterwards."""
     import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -17,6 +17,7 @@ and the rendered page ("Error displaying widget", a traceback inside an `Output`
 Selectors are those of JupyterLab 4 with ipywidgets 8 (`.noUi-handle`); the jQuery-UI handle of ipywidgets 7
 (`.ui-slider-handle`) is accepted as well.
 """
+
 from __future__ import annotations
 
 import time
@@ -221,11 +222,14 @@ JS_SCROLLER = """(offset) => {
 
 
 # True once the cells' height has stayed the same for half a second (state in window.harness.lastHeight).
-JS_HEIGHT_SETTLED = """() => {
+JS_HEIGHT_SETTLED = (
+    """() => {
     const [height] = (%s)(null), last = window.harness.lastHeight, now = performance.now();
     if (height !== last.height) { last.height = height; last.since = now; return false; }
     return now - last.since > 500;
-}""" % JS_SCROLLER
+}"""
+    % JS_SCROLLER
+)
 
 # True once JupyterLab has laid the notebook out to the window's height (its bottom edge near the window's).
 JS_FILLS_WINDOW = """() => {
@@ -249,8 +253,10 @@ class NotebookReport:
 
     def summary(self) -> str:
         """A readable account for the assertion message and the test log."""
-        lines = [f"{self.notebook}: {self.code_cells} code cells, {self.visible_widgets} visible widgets, "
-                 + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())]
+        lines = [
+            f"{self.notebook}: {self.code_cells} code cells, {self.visible_widgets} visible widgets, "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())
+        ]
         lines += [f"  moved: {move}" for move in self.moves]
         lines += [f"  PROBLEM: {problem}" for problem in self.problems]
         lines += [f"  screenshot: {path}" for path in self.screenshots]
@@ -259,10 +265,14 @@ class NotebookReport:
 
 def open_notebook(page, server: LabServer, relpath: str, timeout_s: float = 180) -> None:
     """Open a notebook in JupyterLab and wait until its kernel is started and idle; start listening to it."""
-    page.goto(f"{server.url}/lab/tree/{relpath}?token={server.token}", wait_until="domcontentloaded")
+    page.goto(
+        f"{server.url}/lab/tree/{relpath}?token={server.token}", wait_until="domcontentloaded"
+    )
     page.wait_for_function(JS_NOTEBOOK_READY, arg=relpath, timeout=timeout_s * 1000, polling=250)
     page.evaluate(JS_LISTEN_TO_KERNEL)
-    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser takes width from figures
+    page.evaluate(
+        "() => window.jupyterapp.shell.collapseLeft()"
+    )  # the file browser takes width from figures
     page.evaluate(f"() => {{ window.harness.snapshot = {JS_EXPLORER_SNAPSHOT}; }}")
 
 
@@ -271,10 +281,14 @@ def run_all_cells(page, timeout_s: float) -> None:
     page.evaluate(JS_RUN_ALL)
     page.wait_for_function(JS_RUN_FINISHED, timeout=timeout_s * 1000, polling=500)
     if page.evaluate(JS_KERNEL_STATUS) not in ("dead", "unknown", "none"):
-        wait_for_kernel_quiet(page, 60)  # widget views that render late may still ask the kernel for their state
+        wait_for_kernel_quiet(
+            page, 60
+        )  # widget views that render late may still ask the kernel for their state
 
 
-def collect_problems(page, report: NotebookReport, expect_widgets: bool, finished: bool = True) -> None:
+def collect_problems(
+    page, report: NotebookReport, expect_widgets: bool, finished: bool = True
+) -> None:
     """Add to the report: unfinished cells, error outputs, kernel errors, broken or missing widget views.
 
     Args:
@@ -284,8 +298,10 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool, finishe
     report.code_cells = len(cells)
     running = [cell for cell in cells if cell["running"]]
     if not finished and running:
-        report.problems.append(f"cell {running[0]['index']} ({running[0]['firstLine']!r}) was still running; "
-                               f"{len(running) - 1} cell(s) after it were waiting")
+        report.problems.append(
+            f"cell {running[0]['index']} ({running[0]['firstLine']!r}) was still running; "
+            f"{len(running) - 1} cell(s) after it were waiting"
+        )
     elif finished:
         status = page.evaluate(JS_KERNEL_STATUS)
         if status != "idle":
@@ -295,14 +311,22 @@ def collect_problems(page, report: NotebookReport, expect_widgets: bool, finishe
         if finished and cell["executionCount"] is None:
             report.problems.append(f"{where} did not run (no execution count)")
         report.problems += [f"{where} error output: {error}" for error in cell["errors"]]
-    report.problems += [f"kernel error: {error}" for error in page.evaluate("() => window.harness.errors.splice(0)")]
+    report.problems += [
+        f"kernel error: {error}" for error in page.evaluate("() => window.harness.errors.splice(0)")
+    ]
     rendered = page.evaluate(JS_RENDERED, list(BROKEN_TEXTS))
     report.problems += [f"the page shows {text!r}" for text in rendered["broken"]]
     if rendered["widgetErrorViews"]:
-        report.problems.append(f"{rendered['widgetErrorViews']} widget view(s) failed to render (.widget-error)")
-    report.problems += [f"cell {cell}: a widget output rendered no widget" for cell in rendered["emptyWidgetViews"]]
-    report.problems += [f"cell {cell}: a figure is shown as text ('<Figure size ...>'), not drawn"
-                        for cell in rendered["figuresAsText"]]
+        report.problems.append(
+            f"{rendered['widgetErrorViews']} widget view(s) failed to render (.widget-error)"
+        )
+    report.problems += [
+        f"cell {cell}: a widget output rendered no widget" for cell in rendered["emptyWidgetViews"]
+    ]
+    report.problems += [
+        f"cell {cell}: a figure is shown as text ('<Figure size ...>'), not drawn"
+        for cell in rendered["figuresAsText"]
+    ]
     report.visible_widgets = rendered["visibleWidgets"]
     if finished and expect_widgets and rendered["visibleWidgets"] == 0:
         report.problems.append("the notebook uses widgets but no widget is visible")
@@ -314,7 +338,9 @@ def fit_viewport_to_notebook(page, width: int = 1280, max_height: int = 15000) -
     Waits for the images to load and the cells' height to settle first (typeset math and late figures grow it), and
     after the resize until JupyterLab has laid the notebook out to the window's new height.
     """
-    page.wait_for_function("() => [...document.images].every(image => image.complete)", timeout=30000)
+    page.wait_for_function(
+        "() => [...document.images].every(image => image.complete)", timeout=30000
+    )
     page.evaluate("() => { window.harness.lastHeight = {height: -1, since: 0}; }")
     page.wait_for_function(JS_HEIGHT_SETTLED, timeout=30000, polling=100)
     height, _ = page.evaluate(JS_SCROLLER, None)
@@ -330,7 +356,11 @@ def wait_for_kernel_quiet(page, timeout_s: float) -> None:
 def move_slider(handle) -> str:
     """Focus a slider handle and press an arrow key like a person (right, or left when it sits at its maximum)."""
     now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
-    key = "ArrowLeft" if now is not None and top is not None and float(now) >= float(top) else "ArrowRight"
+    key = (
+        "ArrowLeft"
+        if now is not None and top is not None and float(now) >= float(top)
+        else "ArrowRight"
+    )
     handle.focus()
     handle.press(key)
     return key
@@ -365,10 +395,14 @@ VALUE_PART = {"slider": "readouts", "dropdown": "selected", "checkbox": "checked
 
 def describe_change(before: dict, after: dict) -> list[str]:
     """Which parts of an explorer's snapshot changed (readouts, selection, images, text)."""
-    return [part for part in (*VALUE_PART.values(), "images", "text") if before[part] != after[part]]
+    return [
+        part for part in (*VALUE_PART.values(), "images", "text") if before[part] != after[part]
+    ]
 
 
-def exercise_control(page, report: NotebookReport, cell: int, control: dict, timeout_s: float) -> None:
+def exercise_control(
+    page, report: NotebookReport, cell: int, control: dict, timeout_s: float
+) -> None:
     """Move one control of the explorer in `cell` and check that its value and what it drives both changed.
 
     Args:
@@ -395,15 +429,21 @@ def exercise_control(page, report: NotebookReport, cell: int, control: dict, tim
     try:  # the value shown changes in the page at once, before the kernel hears of it
         page.wait_for_function(
             "([cell, part, before]) => JSON.stringify(window.harness.snapshot(cell)[part]) !== JSON.stringify(before)",
-            arg=[cell, value_part, before[value_part]], timeout=5000, polling=100,
+            arg=[cell, value_part, before[value_part]],
+            timeout=5000,
+            polling=100,
         )
     except Exception:  # noqa: BLE001 - a Playwright timeout
-        report.problems.append(f"{where}: {key} did not change the value shown ({before[value_part]})")
+        report.problems.append(
+            f"{where}: {key} did not change the value shown ({before[value_part]})"
+        )
         return
     try:
         wait_for_kernel_quiet(page, timeout_s)
     except Exception:  # noqa: BLE001 - a Playwright timeout: the kernel never answered
-        report.problems.append(f"{where}: after {key}, the kernel did not process the change within {timeout_s} s")
+        report.problems.append(
+            f"{where}: after {key}, the kernel did not process the change within {timeout_s} s"
+        )
         return
     try:  # the frontend renders what the kernel sent; wait briefly for the drawing to arrive
         page.wait_for_function(
@@ -411,13 +451,17 @@ def exercise_control(page, report: NotebookReport, cell: int, control: dict, tim
                 const now = window.harness.snapshot(cell);
                 return JSON.stringify([now.images, now.text]) !== JSON.stringify([before.images, before.text]);
             }""",
-            arg=[cell, before], timeout=5000, polling=100,
+            arg=[cell, before],
+            timeout=5000,
+            polling=100,
         )
     except Exception:  # noqa: BLE001 - nothing changed: reported below
         pass
     after = page.evaluate(JS_EXPLORER_SNAPSHOT, cell)
     changed = describe_change(before, after)
-    report.moves.append(f"{where} {key}: {before[value_part]} -> {after[value_part]}, changed {changed}")
+    report.moves.append(
+        f"{where} {key}: {before[value_part]} -> {after[value_part]}, changed {changed}"
+    )
     if "images" not in changed and "text" not in changed:
         report.problems.append(f"{where}: {key} changed neither the figure nor the numbers shown")
     if len(after["images"]) != len(set(after["images"])):
@@ -440,7 +484,10 @@ def screenshot(page, report: NotebookReport, artifacts: Path, label: str) -> Non
     artifacts.mkdir(parents=True, exist_ok=True)
     content, visible = page.evaluate(JS_SCROLLER, 0)
     last = max(content - visible, 0)
-    offsets = [*range(0, last, max(visible, 1)), last]  # window after window, the last one flush with the end
+    offsets = [
+        *range(0, last, max(visible, 1)),
+        last,
+    ]  # window after window, the last one flush with the end
     for part, offset in enumerate(offsets, start=1):
         page.evaluate(JS_SCROLLER, offset)
         suffix = f"-part{part}" if len(offsets) > 1 else ""
@@ -489,8 +536,15 @@ def close_notebook(page) -> None:
         pass
 
 
-def check_notebook(page, server: LabServer, relpath: str, artifacts: Path, expect_widgets: bool = True,
-                   run_timeout_s: float = 600, move_timeout_s: float = 120) -> NotebookReport:
+def check_notebook(
+    page,
+    server: LabServer,
+    relpath: str,
+    artifacts: Path,
+    expect_widgets: bool = True,
+    run_timeout_s: float = 600,
+    move_timeout_s: float = 120,
+) -> NotebookReport:
     """Open `relpath`, run all cells, check errors and widgets, move the explorers' controls, take screenshots.
 
     Args:
@@ -522,6 +576,8 @@ def check_notebook(page, server: LabServer, relpath: str, artifacts: Path, expec
     exercise_explorers(page, report, move_timeout_s)
     report.seconds["explore"] = time.monotonic() - start
     collect_problems(page, report, expect_widgets)
-    report.problems = list(dict.fromkeys(report.problems))  # each problem once, though seen before and after
+    report.problems = list(
+        dict.fromkeys(report.problems)
+    )  # each problem once, though seen before and after
     screenshot(page, report, artifacts, "2-after-moves")
     return report

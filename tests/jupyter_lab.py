@@ -10,6 +10,7 @@
 
 `jupyter_browser.py` drives the notebooks in the page.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,7 +50,9 @@ WIDGET_MODULES = {"tqdm.auto", "tqdm.notebook", "tqdm.autonotebook"}
 #: JupyterLab user settings for the test server: no news/update toasts over the cells; every cell attached to the
 #: DOM (the default windowing leaves off-screen cells unrendered, which hides them from checks and screenshots).
 #: JupyterLab's dark theme, for the dark-theme test (tests/test_browser_dark.py).
-DARK_THEME_SETTINGS = {"@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": "JupyterLab Dark"}}
+DARK_THEME_SETTINGS = {
+    "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": "JupyterLab Dark"}
+}
 
 LAB_USER_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
@@ -68,7 +71,11 @@ LAB_USER_SETTINGS = {
 # ----------------------------------------------------------------------------------------------------------------
 def chromium_path() -> str | None:
     """The system Chromium executable (Debian's `chromium` package), or None."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -107,7 +114,9 @@ def imported_modules(source: str, module: str = "", is_package: bool = False) ->
                 base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    parents = {".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 1)}
+    parents = {
+        ".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 1)
+    }
     return (names | parents) - {""}
 
 
@@ -121,7 +130,10 @@ def module_imports_ipywidgets(name: str, package_dir: Path, seen: set[str] | Non
         return False
     seen.add(name)
     relative = Path(*name.split(".")[1:])
-    for path, is_package in ((package_dir / relative / "__init__.py", True), (package_dir / f"{relative}.py", False)):
+    for path, is_package in (
+        (package_dir / relative / "__init__.py", True),
+        (package_dir / f"{relative}.py", False),
+    ):
         if path.is_file():
             imports = imported_modules(path.read_text(encoding="utf-8"), name, is_package)
             return any(module_imports_ipywidgets(other, package_dir, seen) for other in imports)
@@ -161,8 +173,14 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, root: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90,
-              settings: dict[str, dict] | None = None) -> LabServer:
+    def start(
+        cls,
+        root: Path,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        timeout_s: float = 90,
+        settings: dict[str, dict] | None = None,
+    ) -> LabServer:
         """Start `python -m jupyterlab` serving `root`; config, runtime and settings live under `workdir`.
 
         Args:
@@ -180,7 +198,9 @@ class LabServer:
             (workdir / name).mkdir(exist_ok=True)
         port, token = free_port(), secrets.token_hex(16)
         command = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
@@ -200,15 +220,24 @@ class LabServer:
             **os.environ,
             "JUPYTER_CONFIG_DIR": str(workdir / "config"),  # ignore the user's ~/.jupyter
             "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
-            "JUPYTER_DATA_DIR": str(workdir / "data"),  # the notebook-signing key goes here, not to ~/.local
-            "IPYTHONDIR": str(workdir / "ipython"),  # no startup files or history of the user's profile
+            "JUPYTER_DATA_DIR": str(
+                workdir / "data"
+            ),  # the notebook-signing key goes here, not to ~/.local
+            "IPYTHONDIR": str(
+                workdir / "ipython"
+            ),  # no startup files or history of the user's profile
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
         log_path = workdir / "lab.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                command, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=root,
+                env=server_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         server = cls(process=process, port=port, token=token, root=root, log_path=log_path)
         try:
@@ -232,13 +261,17 @@ class LabServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with code {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"JupyterLab exited with code {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 self.api("GET", "/api/status", timeout_s=2)
                 return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.25)  # polling a socket: there is no event to wait on
-        raise TimeoutError(f"JupyterLab did not answer within {timeout_s:.0f} s:\n{self.log_tail()}")
+        raise TimeoutError(
+            f"JupyterLab did not answer within {timeout_s:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, n_chars: int = 4000) -> str:
         """The end of the server's log (its kernels write there too)."""

@@ -34,7 +34,9 @@ class NudgingClient(nbclient.NotebookClient):
     SLICE_SECONDS = 2
     NUDGE_SECONDS = 20
     SLOW_CELL_SECONDS = 120
-    late_messages = 0      # messages found only by a slice's last check: lost wake-ups (or a message just in time)
+    late_messages = (
+        0  # messages found only by a slice's last check: lost wake-ups (or a message just in time)
+    )
 
     def _wait_in_slices(self, channel) -> None:
         if getattr(channel, "waits_in_slices", False):
@@ -44,12 +46,18 @@ class NudgingClient(nbclient.NotebookClient):
         async def sliced(timeout=None):
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
-                left = self.SLICE_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+                left = (
+                    self.SLICE_SECONDS
+                    if deadline is None
+                    else max(0.0, deadline - time.monotonic())
+                )
                 wait = min(self.SLICE_SECONDS, left)
                 started = time.monotonic()
                 try:
                     msg = await get_msg(timeout=wait)
-                    if wait > 0 and time.monotonic() - started >= wait:    # found by the slice's last check
+                    if (
+                        wait > 0 and time.monotonic() - started >= wait
+                    ):  # found by the slice's last check
                         self.late_messages += 1
                     return msg
                 except Empty:
@@ -78,12 +86,18 @@ class NudgingClient(nbclient.NotebookClient):
         task = asyncio.ensure_future(nudge())
         start = time.monotonic()
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            return await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
         finally:
             task.cancel()
             seconds = time.monotonic() - start
             late, self.late_messages = self.late_messages, 0
-            if seconds > self.SLOW_CELL_SECONDS or late:    # evidence for the next stall: which cell, how long
-                warnings.warn(f"cell {cell_index} ({cell.source.splitlines()[0][:60] if cell.source else ''!r}) "
-                              f"took {seconds:.0f} s; {late} message(s) found only by the end of a "
-                              f"{self.SLICE_SECONDS} s wait (a lost wake-up, or one just in time)")
+            if (
+                seconds > self.SLOW_CELL_SECONDS or late
+            ):  # evidence for the next stall: which cell, how long
+                warnings.warn(
+                    f"cell {cell_index} ({cell.source.splitlines()[0][:60] if cell.source else ''!r}) "
+                    f"took {seconds:.0f} s; {late} message(s) found only by the end of a "
+                    f"{self.SLICE_SECONDS} s wait (a lost wake-up, or one just in time)"
+                )

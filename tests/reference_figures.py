@@ -22,17 +22,33 @@ import torch
 # ResNeXt-29 8x64d and 16x64d; the exact counts and the other ResNeXt-29 sizes are the Appendix A template counted
 # exactly.
 PARAMS = {
-    "resnet50": 25_557_032, "resnext50_32x4d": 25_028_904, "resnet101": 44_549_160, "resnext101_32x4d": 44_177_704,
-    "resnext101_32x8d": 88_791_336, "resnext101_64x4d": 83_455_272,
-    "resnext29_8x64d": 34_426_698, "resnext29_16x64d": 68_155_210, "resnet29": 4_914_250,
-    "resnext29_2x64d": 9_130_314, "resnext29_4x64d": 17_562_442, "resnext29_32x4d": 4_775_754,
+    "resnet50": 25_557_032,
+    "resnext50_32x4d": 25_028_904,
+    "resnet101": 44_549_160,
+    "resnext101_32x4d": 44_177_704,
+    "resnext101_32x8d": 88_791_336,
+    "resnext101_64x4d": 83_455_272,
+    "resnext29_8x64d": 34_426_698,
+    "resnext29_16x64d": 68_155_210,
+    "resnet29": 4_914_250,
+    "resnext29_2x64d": 9_130_314,
+    "resnext29_4x64d": 17_562_442,
+    "resnext29_32x4d": 4_775_754,
 }
 
 # --- MACs per image, in G (10^9) ------------------------------------------------------------------------------------
 # Table 1: ResNet-50 4.1 G, ResNeXt-50 4.2 G; the three-decimal figures are torchvision's recorded _ops. ResNeXt-29 at
 # 32x32: about 5.39 G (8x64d) and 10.69 G (16x64d), the Appendix A template's conv + fc MACs.
-GMACS = {"resnet50": 4.089, "resnext50_32x4d": 4.230, "resnet101": 7.80, "resnext101_32x4d": 7.97,
-         "resnext101_32x8d": 16.41, "resnext101_64x4d": 15.46, "resnext29_8x64d": 5.39, "resnext29_16x64d": 10.69}
+GMACS = {
+    "resnet50": 4.089,
+    "resnext50_32x4d": 4.230,
+    "resnet101": 7.80,
+    "resnext101_32x4d": 7.97,
+    "resnext101_32x8d": 16.41,
+    "resnext101_64x4d": 15.46,
+    "resnext29_8x64d": 5.39,
+    "resnext29_16x64d": 10.69,
+}
 
 # --- Table 2: bottleneck width d at about the complexity of ResNet's conv2 block (256 -> 256) ------------------------
 TABLE2_D = {1: 64, 2: 40, 4: 24, 8: 14, 32: 4}
@@ -40,15 +56,23 @@ TABLE2_D = {1: 64, 2: 40, 4: 24, 8: 14, 32: 4}
 TABLE2_EQ4 = {1: 69_632, 2: 69_760, 4: 69_888, 8: 71_456, 32: 70_144}
 
 # --- Appendix A: the CIFAR recipe ------------------------------------------------------------------------------------
-CIFAR_RECIPE = {"epochs": 300, "batch_size": 128, "lr": 0.1, "lr_drops_at_epochs": (150, 225),
-                "train_images": 50_000, "test_images": 10_000}
+CIFAR_RECIPE = {
+    "epochs": 300,
+    "batch_size": 128,
+    "lr": 0.1,
+    "lr_drops_at_epochs": (150, 225),
+    "train_images": 50_000,
+    "test_images": 10_000,
+}
 
 
 # --- independent computations ----------------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=4096)
 def _params(name: str, overrides: tuple) -> int:
     from resnext_edu import models
+
     with torch.device("meta"):
         return sum(p.numel() for p in models.create(name, **dict(overrides)).parameters())
 
@@ -56,7 +80,10 @@ def _params(name: str, overrides: tuple) -> int:
 def params_of(name: str, **overrides) -> int:
     """A parameter count that does not use the project's counter: build the model on the meta device (shapes only)
     and add up its tensors' sizes."""
-    return _params(name, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items())))
+    return _params(
+        name,
+        tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items())),
+    )
 
 
 def brute_force_base_width(cardinality: int, target: int, *, depth: int = 29, **overrides) -> int:
@@ -67,15 +94,21 @@ def brute_force_base_width(cardinality: int, target: int, *, depth: int = 29, **
     for d in range(1, 100_000):
         try:
             counts[d] = params_of(f"resnext{depth}_{cardinality}x{d}d", **overrides)
-        except ValueError:              # some stage would get d < 1 channel: not a model
+        except ValueError:  # some stage would get d < 1 channel: not a model
             continue
         if counts[d] > target:
             break
     return min(counts, key=lambda d: (abs(counts[d] - target), d))
 
 
-def cifar_macs_by_hand(cardinality: int, base_width: int, stage_widths, stem_width: int, depth: int = 29,
-                       num_classes: int = 10) -> int:
+def cifar_macs_by_hand(
+    cardinality: int,
+    base_width: int,
+    stage_widths,
+    stem_width: int,
+    depth: int = 29,
+    num_classes: int = 10,
+) -> int:
     """MACs per 32x32 image of a CIFAR ResNeXt (Appendix A), written out layer by layer without the project's code:
     a conv's MACs are its weights times the output positions it is applied at.
 
@@ -89,7 +122,9 @@ def cifar_macs_by_hand(cardinality: int, base_width: int, stage_widths, stem_wid
         for b in range((depth - 2) // 9):
             stride = 2 if (s > 0 and b == 0) else 1
             after = size // stride
-            macs += size * size * in_channels * width + after * after * (9 * d * width + width * out)
+            macs += size * size * in_channels * width + after * after * (
+                9 * d * width + width * out
+            )
             if stride != 1 or in_channels != out:
                 macs += after * after * in_channels * out
             in_channels, size = out, after

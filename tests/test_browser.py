@@ -12,6 +12,7 @@ The harness checks itself: a copy of the fixture whose slider callback raises mu
 Needs the system Chromium (`apt-get install -y chromium`) and Playwright for Python (`pip install -e .[test]`);
 without them every test here is skipped with one line saying so. Select or deselect with `-m browser`.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ if SKIP_REASON:  # one line in the summary, for the whole module
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "widget_smoke.ipynb"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-FIXTURE_DIR = "_harness_fixtures"  # where the fixture and its broken copies sit inside the server's root
+FIXTURE_DIR = (
+    "_harness_fixtures"  # where the fixture and its broken copies sit inside the server's root
+)
 
 #: Seconds that running all cells of one lesson may take in quick mode (the lessons aim at 1-2 minutes).
 RUN_TIMEOUT_S = float(os.environ.get("RESNEXT_EDU_BROWSER_RUN_TIMEOUT", "600"))
@@ -83,12 +86,16 @@ def lab_server(tmp_path_factory):
     """JupyterLab on a temporary copy of `notebooks/` (plus the harness fixtures), in quick mode; stopped at the end."""
     root = tmp_path_factory.mktemp("lab") / "notebooks"
     if (REPO / "notebooks").is_dir():
-        shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copytree(
+            REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        )
     (root / FIXTURE_DIR).mkdir(parents=True)
     shutil.copy(FIXTURE, root / FIXTURE_DIR / FIXTURE.name)
     for where in BROKEN_CALLBACKS:
         write_broken_fixture(root / FIXTURE_DIR, where)
-    server = LabServer.start(root, tmp_path_factory.mktemp("lab-server"), env={"RESNEXT_EDU_QUICK": "1"})
+    server = LabServer.start(
+        root, tmp_path_factory.mktemp("lab-server"), env={"RESNEXT_EDU_QUICK": "1"}
+    )
     yield server
     server.stop()
 
@@ -110,9 +117,13 @@ def page(browser):
 def check(page, lab_server, relpath: str, artifacts: Path, expect_widgets: bool = True):
     """Run the harness on one notebook, save its account next to the screenshots, and return the report."""
     try:
-        report = check_notebook(page, lab_server, relpath, artifacts, expect_widgets, run_timeout_s=RUN_TIMEOUT_S)
+        report = check_notebook(
+            page, lab_server, relpath, artifacts, expect_widgets, run_timeout_s=RUN_TIMEOUT_S
+        )
     except Exception as error:
-        raise AssertionError(f"{relpath}: the harness failed: {error}\nJupyterLab log:\n{lab_server.log_tail()}")
+        raise AssertionError(
+            f"{relpath}: the harness failed: {error}\nJupyterLab log:\n{lab_server.log_tail()}"
+        )
     report.problems += [f"JavaScript error in the page: {error}" for error in page.errors]
     (artifacts / f"{Path(relpath).stem}.txt").write_text(report.summary() + "\n", encoding="utf-8")
     print(report.summary())
@@ -140,11 +151,17 @@ def test_notebook_in_browser(page, lab_server, relpath):
     expect_widgets = Path(relpath).name not in WIDGETS_OFF_BY_DEFAULT
     report = check(page, lab_server, relpath, ARTIFACTS, expect_widgets)
     assert not report.problems, report.summary()
-    if relpath.startswith(FIXTURE_DIR):  # the fixture has an explorer: the harness must find and move its slider
+    if relpath.startswith(
+        FIXTURE_DIR
+    ):  # the fixture has an explorer: the harness must find and move its slider
         assert report.moves and "no explorer" not in report.moves[0], report.summary()
-    exercised = {kind for kind in CONTROL_KINDS for move in report.moves if f" {kind} " in move.split(":")[0]}
+    exercised = {
+        kind for kind in CONTROL_KINDS for move in report.moves if f" {kind} " in move.split(":")[0]
+    }
     missing = EXPECTED_CONTROLS.get(Path(relpath).name, set()) - exercised
-    assert not missing, f"{relpath}: no {', '.join(sorted(missing))} was exercised\n{report.summary()}"
+    assert not missing, (
+        f"{relpath}: no {', '.join(sorted(missing))} was exercised\n{report.summary()}"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -153,4 +170,6 @@ def test_harness_catches_a_broken_callback(page, lab_server, where):
     """A slider callback that raises makes the harness report the error (so a broken lesson fails the test)."""
     relpath = f"{FIXTURE_DIR}/{broken_fixture_name(where)}"
     report = check(page, lab_server, relpath, ARTIFACTS / "harness-self-test")
-    assert any("deliberately broken callback" in problem for problem in report.problems), report.summary()
+    assert any("deliberately broken callback" in problem for problem in report.problems), (
+        report.summary()
+    )

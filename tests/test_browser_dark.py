@@ -8,6 +8,7 @@ opaque ancestor) and must reach 4.5:1. The fixture also shows a box styled as th
 
 Same requirements as tests/test_browser.py (system Chromium, Playwright); skipped with one line without them.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "dark_theme_feedback.ipynb"
 ARTIFACTS = REPO / "test-artifacts" / "browser-dark"
 LESSONS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-MIN_CONTRAST = 4.5           # WCAG AA for normal text
+MIN_CONTRAST = 4.5  # WCAG AA for normal text
 
 # For each element matched by the selector: its text, its colour and the background behind it (the element's and
 # its ancestors' backgrounds composited up to the first opaque one), and the WCAG contrast ratio of the two.
@@ -60,8 +61,10 @@ JS_CONTRAST = """(selector) => {
         return {text: el.textContent.trim().slice(0, 40), ratio: (hi + 0.05) / (lo + 0.05)};
     });
 }"""
-COURSE_TEXT = (".resnext-edu-feedback, .resnext-edu-feedback b, .resnext-edu-feedback i, "
-               ".widget-html-content b, .widget-html-content td, .widget-label, .widget-readout")
+COURSE_TEXT = (
+    ".resnext-edu-feedback, .resnext-edu-feedback b, .resnext-edu-feedback i, "
+    ".widget-html-content b, .widget-html-content td, .widget-label, .widget-readout"
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +72,12 @@ def dark_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-dark") / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(FIXTURE, root / FIXTURE.name)
-    server = LabServer.start(root, tmp_path_factory.mktemp("lab-dark-server"), env={"RESNEXT_EDU_QUICK": "1"},
-                             settings=DARK_THEME_SETTINGS)
+    server = LabServer.start(
+        root,
+        tmp_path_factory.mktemp("lab-dark-server"),
+        env={"RESNEXT_EDU_QUICK": "1"},
+        settings=DARK_THEME_SETTINGS,
+    )
     yield server
     server.stop()
 
@@ -88,7 +95,9 @@ def page(browser):
 
 
 def assert_dark(page):
-    assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false", "the dark theme is not active"
+    assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false", (
+        "the dark theme is not active"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -103,7 +112,14 @@ def test_feedback_and_widget_text_read_in_the_dark_theme(page, dark_server):
     page.screenshot(path=str(ARTIFACTS / "dark_theme_feedback.png"))
     measured = page.evaluate(JS_CONTRAST, COURSE_TEXT)
     texts = " | ".join(m["text"] for m in measured)
-    for expected in ("a right answer", "a wrong answer", "a hint", "explorer's error", "a muted note", "C"):
+    for expected in (
+        "a right answer",
+        "a wrong answer",
+        "a hint",
+        "explorer's error",
+        "a muted note",
+        "C",
+    ):
         assert expected in texts, f"{expected!r} was not measured: {texts}"
     low = [m for m in measured if m["ratio"] < MIN_CONTRAST]
     assert not low, f"text below {MIN_CONTRAST}:1 in the dark theme: {low}"

@@ -22,7 +22,9 @@ def test_whole_numbers_include_numpy_integers_but_not_bools_or_floats():
 
 def test_ranges_and_units_are_named_in_the_message():
     assert check_int("crop_padding", 0, low=0, high=16) == 0
-    with pytest.raises(ValueError, match=r"crop_padding is a whole number of pixels from 0 to 16, got 17\. Try 4\."):
+    with pytest.raises(
+        ValueError, match=r"crop_padding is a whole number of pixels from 0 to 16, got 17\. Try 4\."
+    ):
         check_int("crop_padding", 17, low=0, high=16, unit="pixels", hint="Try 4.")
     with pytest.raises(ValueError, match="seed is a whole number >= 0, got -1"):
         check_int("seed", -1, low=0)

@@ -8,7 +8,9 @@ from reference_figures import PARAMS
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "resnext_edu", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "resnext_edu", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_count_prints_the_papers_parameter_count():
@@ -28,13 +30,19 @@ def test_count_json():
 
 def test_models_lists_names():
     result = run("models")
-    assert result.returncode == 0 and "resnext29_8x64d" in result.stdout and "resnext101_64x4d" in result.stdout
+    assert (
+        result.returncode == 0
+        and "resnext29_8x64d" in result.stdout
+        and "resnext101_64x4d" in result.stdout
+    )
 
 
 def test_bad_input_is_one_clear_line_and_exit_code_2():
-    for args, message in [(("count", "resnext29_8x64"), "Did you mean resnext29_8x64d"),
-                          (("count", "resnext29_8x64d", "--stage-widths", "0", "8", "16"), "positive integer"),
-                          (("count", "resnext29_8x64d", "--input-size", "-3"), "input_size must be a positive")]:
+    for args, message in [
+        (("count", "resnext29_8x64"), "Did you mean resnext29_8x64d"),
+        (("count", "resnext29_8x64d", "--stage-widths", "0", "8", "16"), "positive integer"),
+        (("count", "resnext29_8x64d", "--input-size", "-3"), "input_size must be a positive"),
+    ]:
         result = run(*args)
         assert result.returncode == 2, result
         assert message in result.stderr and "Traceback" not in result.stderr

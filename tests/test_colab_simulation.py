@@ -32,10 +32,12 @@ from kernel_client import NudgingClient  # noqa: E402  (tests/kernel_client.py)
 REPO = Path(__file__).resolve().parent.parent
 FAKE_COLAB = Path(__file__).resolve().parent / "fixtures" / "fake_colab"
 LESSON = os.environ.get("RESNEXT_EDU_COLAB_LESSON", "06_train_resnext29")
-INSTALL_ENV = "RESNEXT_EDU_INSTALL"    # resnext_edu.course.INSTALL_ENV (not imported: the package is not installed)
+INSTALL_ENV = "RESNEXT_EDU_INSTALL"  # resnext_edu.course.INSTALL_ENV (not imported: the package is not installed)
 
-pytestmark = pytest.mark.skipif(os.environ.get("RESNEXT_EDU_COLAB_SIMULATION") != "1",
-                                reason="the Colab simulation runs in its own environment: `make test-colab`")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("RESNEXT_EDU_COLAB_SIMULATION") != "1",
+    reason="the Colab simulation runs in its own environment: `make test-colab`",
+)
 
 # The last cell appended to the lesson: what the Colab kernel actually imported.
 REPORT_CELL = """\
@@ -48,22 +50,30 @@ print("COLAB-REPORT " + json.dumps({"package_file": resnext_edu.__file__, "prefi
 
 
 def pip(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
-def test_a_lesson_runs_on_simulated_colab_after_its_setup_cell_installs_the_package(tmp_path, monkeypatch):
-    content = tmp_path / "content"                 # Colab's working folder; the checkout is not on its path
+def test_a_lesson_runs_on_simulated_colab_after_its_setup_cell_installs_the_package(
+    tmp_path, monkeypatch
+):
+    content = tmp_path / "content"  # Colab's working folder; the checkout is not on its path
     content.mkdir()
     # as on a fresh runtime: neither the package nor its dependency that Colab lacks (torchinfo) is installed yet
     uninstall = pip("uninstall", "-y", "resnext-edu", "torchinfo", cwd=content)
     assert uninstall.returncode == 0, uninstall.stderr
-    cache = REPO / "data" / "cifar10-uint8.pt"       # the data a Colab user would download, when there is a copy
+    cache = (
+        REPO / "data" / "cifar10-uint8.pt"
+    )  # the data a Colab user would download, when there is a copy
     if cache.exists():
         (content / "data").mkdir()
         (content / "data" / cache.name).symlink_to(cache)
     elif not os.environ.get("RESNEXT_EDU_DATA"):
-        pytest.fail(f"no CIFAR-10 for the lesson: neither {cache} nor RESNEXT_EDU_DATA (tests/conftest.py sets it "
-                    f"when ../shared/data/cifar10-jpeg.tar.gz is there)")
+        pytest.fail(
+            f"no CIFAR-10 for the lesson: neither {cache} nor RESNEXT_EDU_DATA (tests/conftest.py sets it "
+            f"when ../shared/data/cifar10-jpeg.tar.gz is there)"
+        )
 
     monkeypatch.setenv("PYTHONPATH", str(FAKE_COLAB))
     monkeypatch.setenv(INSTALL_ENV, str(REPO))
@@ -71,26 +81,39 @@ def test_a_lesson_runs_on_simulated_colab_after_its_setup_cell_installs_the_pack
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(REPO / "notebooks" / f"{LESSON}.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
-    client = NudgingClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(content)}})
+    client = NudgingClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(content)}}
+    )
     try:
         client.execute()
     finally:
         artifacts = REPO / "test-artifacts" / "colab"
         artifacts.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, artifacts / f"{LESSON}.ipynb")        # the executed lesson, for a look when it failed
-    errors = [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
+        nbformat.write(
+            nb, artifacts / f"{LESSON}.ipynb"
+        )  # the executed lesson, for a look when it failed
+    errors = [
+        f"{o.get('ename')}: {o.get('evalue')}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors, f"{LESSON} on simulated Colab: {errors}"
 
     lines = [o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"]
     report = json.loads("".join(lines).split("COLAB-REPORT ", 1)[1])
     assert report["colab"], "the fake google.colab was not imported at kernel start"
-    assert Path(report["package_file"]).is_relative_to(Path(report["prefix"])), \
+    assert Path(report["package_file"]).is_relative_to(Path(report["prefix"])), (
         f"the kernel imported {report['package_file']}, not the package installed into {report['prefix']}"
-    assert not Path(report["package_file"]).is_relative_to(REPO / "resnext_edu"), "it imported the checkout"
+    )
+    assert not Path(report["package_file"]).is_relative_to(REPO / "resnext_edu"), (
+        "it imported the checkout"
+    )
     assert report["direct_url"].get("url") == REPO.as_uri(), report["direct_url"]
-    assert not report["direct_url"].get("dir_info", {}).get("editable", False), "installed editable; Colab's is not"
+    assert not report["direct_url"].get("dir_info", {}).get("editable", False), (
+        "installed editable; Colab's is not"
+    )
     assert report["ipywidgets"].startswith("7.7."), report["ipywidgets"]
     assert not report["jupyterlab"], "JupyterLab is installed; Colab has none"
     shutil.rmtree(content, ignore_errors=True)

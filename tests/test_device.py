@@ -9,10 +9,12 @@ import torch
 from resnext_edu import device as D
 
 # name, compute capability, what "auto" must choose, whether a gradient scaler is needed
-GPUS = [("Tesla V100-SXM2-16GB", (7, 0), "fp16", True),
-        ("Tesla T4", (7, 5), "fp16", True),
-        ("NVIDIA A100-SXM4-40GB", (8, 0), "bf16", False),
-        ("NVIDIA H100 80GB HBM3", (9, 0), "bf16", False)]
+GPUS = [
+    ("Tesla V100-SXM2-16GB", (7, 0), "fp16", True),
+    ("Tesla T4", (7, 5), "fp16", True),
+    ("NVIDIA A100-SXM4-40GB", (8, 0), "bf16", False),
+    ("NVIDIA H100 80GB HBM3", (9, 0), "bf16", False),
+]
 
 
 def fake_gpu(monkeypatch, name, capability):
@@ -25,7 +27,9 @@ def fake_gpu(monkeypatch, name, capability):
 
 
 @pytest.mark.parametrize("name, capability, expected, scaler", GPUS)
-def test_auto_on_cuda_follows_the_compute_capability(monkeypatch, name, capability, expected, scaler):
+def test_auto_on_cuda_follows_the_compute_capability(
+    monkeypatch, name, capability, expected, scaler
+):
     fake_gpu(monkeypatch, name, capability)
     cuda = D.pick_device("auto")
     assert cuda.type == "cuda"
@@ -39,15 +43,25 @@ def test_auto_on_cuda_follows_the_compute_capability(monkeypatch, name, capabili
 
 def test_explicit_precision_is_kept_on_any_gpu(monkeypatch):
     fake_gpu(monkeypatch, "Tesla T4", (7, 5))
-    p = D.resolve_precision("bf16", "cuda")                 # emulated on a T4, but asked for
-    assert (p.name, p.autocast, p.grad_scaler, p.reason) == ("bf16", torch.bfloat16, False, "asked for")
+    p = D.resolve_precision("bf16", "cuda")  # emulated on a T4, but asked for
+    assert (p.name, p.autocast, p.grad_scaler, p.reason) == (
+        "bf16",
+        torch.bfloat16,
+        False,
+        "asked for",
+    )
     assert D.resolve_precision("fp32", "cuda").autocast is None
 
 
-@pytest.mark.parametrize("flags, expected", [({"avx2", "avx512f", "avx512_bf16"}, "bf16"),
-                                             ({"avx2", "amx_bf16"}, "bf16"),
-                                             ({"avx2", "avx512f"}, "fp32"),     # bf16 emulated there
-                                             (set(), "fp32")])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ({"avx2", "avx512f", "avx512_bf16"}, "bf16"),
+        ({"avx2", "amx_bf16"}, "bf16"),
+        ({"avx2", "avx512f"}, "fp32"),  # bf16 emulated there
+        (set(), "fp32"),
+    ],
+)
 def test_auto_on_cpu_follows_the_bf16_instructions(monkeypatch, flags, expected):
     monkeypatch.setattr(D, "cpu_flags", lambda: flags)
     p = D.resolve_precision("auto", "cpu")
@@ -108,6 +122,7 @@ def test_describe_device_names_the_cpu_and_its_bf16_flags(monkeypatch):
 
 def test_timing_and_course_ask_the_same_functions(monkeypatch):
     from resnext_edu import course, timing
+
     for flags in ({"avx512_bf16"}, set()):
         monkeypatch.setattr(D, "cpu_flags", lambda flags=flags: flags)
         assert timing.bf16_supported("cpu") is bool(flags)

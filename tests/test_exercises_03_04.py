@@ -45,14 +45,16 @@ def test_common_slips_get_a_specific_hint():
         shortcut = x if block.downsample is None else block.downsample(x)
         return torch.relu(block.conv3(torch.cat([b(x) for b in block.branches], 1)) + shortcut)
 
-    def summed(block, x):               # sums the branches instead of concatenating: a shape error inside
+    def summed(block, x):  # sums the branches instead of concatenating: a shape error inside
         return torch.relu(block.conv3(sum(b(x) for b in block.branches)) + x)
 
     def wrong_shape(block, x):
         return torch.cat([b(x) for b in block.branches], 1)
 
     assert "ReLU" in lesson03.check_form_b_forward(no_relu).hint
-    identity = lesson03.check_form_b_forward(identity_only)     # passes the first block, raises on the second
+    identity = lesson03.check_form_b_forward(
+        identity_only
+    )  # passes the first block, raises on the second
     assert "projection" in identity.message and "downsample" in identity.hint
     assert "bn3" in lesson03.check_form_b_forward(no_bn3).hint
     raised = lesson03.check_form_b_forward(summed)
@@ -74,12 +76,18 @@ def test_lesson04_checks_use_the_counters_values():
     assert counting.eq4_params(32, 8, 512, 512) == 280_576
     macs = 280_576 * 28 * 28
     assert lesson04.check_conv3_macs(macs).passed
-    assert counting.count(lesson04_block(), input_size=28).macs == macs       # the measured counter agrees
+    assert (
+        counting.count(lesson04_block(), input_size=28).macs == macs
+    )  # the measured counter agrees
     flops = lesson04.check_conv3_macs(2 * macs)
     assert not flops.passed and "FLOPs" in flops.message
-    for check in (lesson04.check_conv3_params, lesson04.check_conv3_macs, lesson04.verify_matched_width):
+    for check in (
+        lesson04.check_conv3_params,
+        lesson04.check_conv3_macs,
+        lesson04.verify_matched_width,
+    ):
         assert "Fill in" in check(...).message and "Fill in" in check(None).message
-        assert not check(None).hint                                        # no hint before a first answer
+        assert not check(None).hint  # no hint before a first answer
         assert not check("sixty-four").passed
 
 
@@ -89,8 +97,12 @@ def test_lesson04_predict_then_verify():
     right = lesson04.verify_matched_width(4)
     assert right.passed and "140,288" in right.message
     wrong = lesson04.verify_matched_width(2)
-    assert not wrong.passed and "d = 4" in wrong.message and wrong.hint     # the measurement is shown either way
-    assert lesson04.verify_matched_width(None).message.startswith("Fill in")  # nothing measured before a prediction
+    assert (
+        not wrong.passed and "d = 4" in wrong.message and wrong.hint
+    )  # the measurement is shown either way
+    assert lesson04.verify_matched_width(None).message.startswith(
+        "Fill in"
+    )  # nothing measured before a prediction
     assert "solver" not in lesson04.verify_matched_width(None).message.split("(")[0]
 
 
@@ -98,16 +110,18 @@ def test_form_b_shortcut_is_recognised():
     feedback = lesson03.check_form_b_forward(lambda block, x: block(x))
     assert not feedback.passed and "block(x)" in feedback.message
 
-    def skips_a_branch(block, x):           # the last branch replaced by zeros: never run
+    def skips_a_branch(block, x):  # the last branch replaced by zeros: never run
         ys = [branch(x) for branch in block.branches[:-1]]
         ys.append(torch.zeros_like(ys[0]))
         out = block.bn3(block.conv3(torch.cat(ys, dim=1)))
         return torch.relu(out + (x if block.downsample is None else block.downsample(x)))
+
     skipped = lesson03.check_form_b_forward(skips_a_branch)
     assert not skipped.passed and "never ran branch 3" in skipped.message
-    assert lesson03.check_form_b_forward(form_b).passed                   # the honest answer still passes
+    assert lesson03.check_form_b_forward(form_b).passed  # the honest answer still passes
 
 
 def lesson04_block():
     from resnext_edu.blocks import ResNeXtBlock
+
     return ResNeXtBlock(**lesson04.CONV3_BLOCK)

@@ -6,7 +6,7 @@ import pytest
 from resnext_edu.exercises import lesson06
 
 # By hand: 300 epochs x 50,000 images x (2 x 3 x 5.387e9 FLOPs) / 20e12 FLOP/s / 3,600 s per hour
-HOURS_BY_HAND = 300 * 50_000 * 6 * 5.387e9 / 20e12 / 3600          # 6.73 h
+HOURS_BY_HAND = 300 * 50_000 * 6 * 5.387e9 / 20e12 / 3600  # 6.73 h
 
 
 def test_the_expected_hours_agree_with_arithmetic_by_hand():
@@ -19,9 +19,16 @@ def test_right_hours_pass(answer):
     assert feedback.passed and "6.7 hours" in feedback.message, str(feedback)
 
 
-@pytest.mark.parametrize("answer, words", [
-    (HOURS_BY_HAND / 2, "MACs as FLOPs"), (HOURS_BY_HAND / 3, "backward"), (HOURS_BY_HAND / 6, "2 x 3"),
-    (HOURS_BY_HAND * 3600, "seconds"), (HOURS_BY_HAND * 60, "minutes")])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (HOURS_BY_HAND / 2, "MACs as FLOPs"),
+        (HOURS_BY_HAND / 3, "backward"),
+        (HOURS_BY_HAND / 6, "2 x 3"),
+        (HOURS_BY_HAND * 3600, "seconds"),
+        (HOURS_BY_HAND * 60, "minutes"),
+    ],
+)
 def test_usual_slips_in_the_hours_get_named(answer, words):
     feedback = lesson06.check_paper_hours(answer)
     assert not feedback.passed and words in feedback.message + feedback.hint, str(feedback)
@@ -31,7 +38,9 @@ def test_usual_slips_in_the_hours_get_named(answer, words):
 def test_unanswered_or_odd_hours_never_raise(answer):
     feedback = lesson06.check_paper_hours(answer)
     assert not feedback.passed and "Not yet." in str(feedback)
-    assert bool(feedback.hint) == (answer not in (None, ...))        # a hint only after a first wrong answer
+    assert bool(feedback.hint) == (
+        answer not in (None, ...)
+    )  # a hint only after a first wrong answer
     assert "Not yet." in feedback._repr_html_()
 
 
@@ -49,7 +58,7 @@ def test_steps_and_first_drop_at_batch_256():
     partial = lesson06.check_paper_steps(300 * 196, 150 * 196)
     assert not partial.passed and "partial batch" in partial.message and "//" in partial.hint
     assert "fraction" in lesson06.check_paper_steps(300 * 50_000 / 256).message
-    assert not lesson06.check_paper_steps(117_000, 58_500).passed           # batch 128's answer
+    assert not lesson06.check_paper_steps(117_000, 58_500).passed  # batch 128's answer
     for unanswered in (None, ...):
         feedback = lesson06.check_paper_steps(unanswered)
         assert not feedback.passed and "Fill in" in feedback.message

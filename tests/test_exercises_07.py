@@ -3,7 +3,7 @@
 from resnext_edu.exercises import lesson07
 
 # By hand, Eq. 4's middle term in stage 3 of ResNeXt-50 (stage width 256, d = floor(256 x 4 / 64) = 16, C = 32)
-STAGE3_BY_HAND = 32 * 3 * 3 * 16 * 16          # 73,728
+STAGE3_BY_HAND = 32 * 3 * 3 * 16 * 16  # 73,728
 
 
 def test_stage3_paths_agree_with_eq4_by_hand():
@@ -17,7 +17,7 @@ def test_top1_check_accepts_argmax_and_rejects_slips():
     def right(logits, categories):
         return [categories[i] for i in logits.argmax(dim=1).tolist()]
 
-    def flat(logits, categories):                   # argmax over the whole tensor: one name
+    def flat(logits, categories):  # argmax over the whole tensor: one name
         return categories[int(logits.argmax()) % len(categories)]
 
     def lowest(logits, categories):

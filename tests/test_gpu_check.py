@@ -22,8 +22,14 @@ SCRIPT = REPO / "benchmarks" / "gpu_check.py"
 
 def run(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the script would run")
@@ -41,11 +47,17 @@ def test_every_part_runs_on_the_cpu_at_toy_sizes(tmp_path):
     result = json.loads(out.read_text())
     assert result["gpu"] == "cpu-smoke" and result["provenance"]["device"].startswith("cpu")
     assert set(result["precision_picks"]) == {"auto", "fp32", "bf16", "fp16"}
-    assert "refused" in result["precision_picks"]["fp16"]            # fp16's grad scaler is CUDA's
+    assert "refused" in result["precision_picks"]["fp16"]  # fp16's grad scaler is CUDA's
     assert [r["precision"] for r in result["training"]] == ["fp32", "bf16"]
     for record in result["training"]:
-        assert record["finite"] and math.isfinite(record["final_train_loss"]) and record["img_per_s"] > 0
+        assert (
+            record["finite"]
+            and math.isfinite(record["final_train_loss"])
+            and record["img_per_s"] > 0
+        )
     assert result["pipeline"]["ratio"] > 0 and len(result["pipeline"]["img_per_s"]["tutorial"]) == 1
     torchrun = result["torchrun"]
-    assert (torchrun["exit_code"], torchrun["backend"], torchrun["world_size"]) == (0, "gloo", 2), torchrun
-    assert "lessons" not in result and "compiled" not in result      # CUDA only
+    assert (torchrun["exit_code"], torchrun["backend"], torchrun["world_size"]) == (0, "gloo", 2), (
+        torchrun
+    )
+    assert "lessons" not in result and "compiled" not in result  # CUDA only

@@ -35,12 +35,12 @@ def test_list_and_help_name_every_registered_model(monkeypatch):
 
 
 def test_load_gives_the_papers_model_and_takes_keyword_overrides():
-    assert n_params(hub_load("resnext29_8x64d")) == 34_426_698              # Table 7 (10 classes)
+    assert n_params(hub_load("resnext29_8x64d")) == 34_426_698  # Table 7 (10 classes)
     # 100 classes: the fc of 1,024 inputs gains 90 rows of 1,024 weights + 1 bias
     assert n_params(hub_load("resnext29_8x64d", num_classes=100)) == 34_426_698 + 90 * 1025
     small = hub_load("resnext29_8x64d", stage_widths=(16, 32, 64), stem_width=16)
     assert small.config.stage_widths == (16, 32, 64)
-    assert n_params(hub_load("resnext50_32x4d")) == 25_028_904               # Table 1, untrained by default
+    assert n_params(hub_load("resnext50_32x4d")) == 25_028_904  # Table 1, untrained by default
 
 
 def test_old_spelling_and_weights_for_cifar_models_get_clear_errors():
@@ -56,17 +56,21 @@ def test_imagenet_weights_from_the_hub_cache_equal_torchvisions(tmp_path, monkey
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     torch.manual_seed(0)
     source = torchvision.models.resnext50_32x4d().eval()
-    for m in source.modules():                   # non-trivial BN statistics, so that a wrong mapping shows
+    for m in source.modules():  # non-trivial BN statistics, so that a wrong mapping shows
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
     url = torchvision.models.ResNeXt50_32X4D_Weights.DEFAULT.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[1]
     cached.parent.mkdir(parents=True)
-    torch.save(source.state_dict(), cached)      # as if an earlier run had downloaded it
-    reference = torchvision.models.resnext50_32x4d(weights="DEFAULT").eval()   # torchvision reads the same file
-    ours, ours_a = hub_load("resnext50_32x4d", weights="DEFAULT"), hub_load("resnext50_32x4d", weights="DEFAULT",
-                                                                           form="A")
+    torch.save(source.state_dict(), cached)  # as if an earlier run had downloaded it
+    reference = torchvision.models.resnext50_32x4d(
+        weights="DEFAULT"
+    ).eval()  # torchvision reads the same file
+    ours, ours_a = (
+        hub_load("resnext50_32x4d", weights="DEFAULT"),
+        hub_load("resnext50_32x4d", weights="DEFAULT", form="A"),
+    )
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         expected = reference(x)

@@ -23,18 +23,28 @@ pytest.importorskip("skimage")
 @pytest.fixture(scope="module")
 def small():
     """ResNeXt-50's template with 1/4 of its widths (C = 32, d = 1, 2, 4, 8): fast at 224x224."""
-    model = with_batchnorm_statistics(create("resnext50_32x4d", stage_widths=(16, 32, 64, 128), stem_width=16))
+    model = with_batchnorm_statistics(
+        create("resnext50_32x4d", stage_widths=(16, 32, 64, 128), stem_width=16)
+    )
     weights = pretrained.weights_for("resnext50_32x4d")
-    return pretrained.Pretrained("resnext50_32x4d", model, weights, False, "untrained, for the tests")
+    return pretrained.Pretrained(
+        "resnext50_32x4d", model, weights, False, "untrained, for the tests"
+    )
 
 
 def test_path_maps_equal_form_a_literal_branches():
-    block = with_batchnorm_statistics(ResNeXtBlock(64, 128, stride=2, cardinality=8, bottleneck_width=4))
+    block = with_batchnorm_statistics(
+        ResNeXtBlock(64, 128, stride=2, cardinality=8, bottleneck_width=4)
+    )
     x = torch.randn(2, 64, 10, 10)
     maps = inside.path_maps(block, x)
     branches = convert(block, "A").branches
-    with torch.no_grad():   # branch i of form A, stopped after its 3x3's ReLU, averaged over its d channels
-        expected = torch.stack([b.relu2(b.bn2(b.conv2(b.relu1(b.bn1(b.conv1(x)))))).mean(1) for b in branches], 1)
+    with (
+        torch.no_grad()
+    ):  # branch i of form A, stopped after its 3x3's ReLU, averaged over its d channels
+        expected = torch.stack(
+            [b.relu2(b.bn2(b.conv2(b.relu1(b.bn1(b.conv1(x)))))).mean(1) for b in branches], 1
+        )
     assert maps.shape == (2, 8, 5, 5)
     assert torch.allclose(maps, expected, atol=1e-6)
     assert torch.allclose(inside.path_maps(convert(block, "B"), x), expected, atol=1e-6)
@@ -45,11 +55,15 @@ def test_dense_weight_is_the_grouped_convolution():
     dense = inside.dense_weight(conv)
     z = torch.randn(2, 12, 6, 6)
     assert torch.allclose(F.conv2d(z, dense, padding=1), conv(z), atol=1e-6)
-    assert int((dense != 0).sum()) == conv.weight.numel() == 4 * 3 * 3 * 3 * 3   # C·d·d·3·3 with d = 3
+    assert (
+        int((dense != 0).sum()) == conv.weight.numel() == 4 * 3 * 3 * 3 * 3
+    )  # C·d·d·3·3 with d = 3
 
 
 def test_grad_cam_follows_its_formula():
-    model = with_batchnorm_statistics(create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8))
+    model = with_batchnorm_statistics(
+        create("resnext29_4x16d", stage_widths=(8, 16, 32), stem_width=8)
+    )
     x = torch.randn(2, 3, 16, 16)
     maps = inside.grad_cam(model, x, [3, 7], layer="layer3")
     # by hand (Selvaraju et al. 2017, Eq. 1-2): w_k = mean of dY_c/dA_k over positions; ReLU(sum_k w_k A_k), then
@@ -93,14 +107,23 @@ def test_photos_ship_with_scikit_image_and_crop_to_224():
 def test_paper_top1_reads_table_3(small):
     # Table 3, 50 layers: 32x4d has 22.2% top-1 error; ResNet-50 (1x64d) 23.9%
     assert photos.paper_top1(small) == 77.8
-    resnet = pretrained.Pretrained("resnet50", create("resnet50"), pretrained.weights_for("resnet50"), False, "")
+    resnet = pretrained.Pretrained(
+        "resnet50", create("resnet50"), pretrained.weights_for("resnet50"), False, ""
+    )
     assert photos.paper_top1(resnet) == 76.1
 
 
 def test_explorer_redraws_for_photo_block_and_path(small):
-    explorer = inside_explorer(small, photos.load_photos(["cat", "coffee"]), blocks=["layer1.0", "layer3.2"])
+    explorer = inside_explorer(
+        small, photos.load_photos(["cat", "coffee"]), blocks=["layer1.0", "layer3.2"]
+    )
     s = explorer.state
-    assert (s["block"], s["cardinality"], s["bottleneck_width"], s["map_size"]) == ("layer3.2", 32, 4, (14, 14))
+    assert (s["block"], s["cardinality"], s["bottleneck_width"], s["map_size"]) == (
+        "layer3.2",
+        32,
+        4,
+        (14, 14),
+    )
     first = s["maps"].clone()
     explorer.controls["path"].value = 5
     assert explorer.state["path"] == 5 and torch.equal(explorer.state["maps"], first)
@@ -114,11 +137,19 @@ def test_explorer_redraws_for_photo_block_and_path(small):
 
 def test_comparison_counts_the_papers_models():
     # torchvision's recorded num_params and _ops (tests/reference_figures.py): Table 1's templates
-    loaded = [pretrained.Pretrained(n, pretrained.build(n, None), pretrained.weights_for(n), False, "")
-              for n in ("resnet50", "resnext50_32x4d")]
+    loaded = [
+        pretrained.Pretrained(n, pretrained.build(n, None), pretrained.weights_for(n), False, "")
+        for n in ("resnet50", "resnext50_32x4d")
+    ]
     rows = photos.compare(loaded, torch.randn(1, 3, 32, 32), repeats=1, warmup=0)
-    assert [(r["params"], round(r["macs"] / 1e9, 3)) for r in rows] == [(25_557_032, 4.089), (25_028_904, 4.230)]
-    assert [r["published_top1"] for r in rows] == [80.858, 81.198]       # torchvision's V2 weights' metadata
+    assert [(r["params"], round(r["macs"] / 1e9, 3)) for r in rows] == [
+        (25_557_032, 4.089),
+        (25_028_904, 4.230),
+    ]
+    assert [r["published_top1"] for r in rows] == [
+        80.858,
+        81.198,
+    ]  # torchvision's V2 weights' metadata
     assert all(r["latency_ms"] > 0 for r in rows)
     text = photos.comparison_table(rows)
     assert "25,028,904" in text and "77.8" in text and "76.1" in text

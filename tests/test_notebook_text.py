@@ -64,8 +64,16 @@ def parses(formula: str) -> str | None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_text_has_no_control_characters(path):
     for i, text in enumerate(markdown_cells(path)):
-        bad = sorted({f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t"})
-        assert not bad, f"{path.name}, markdown cell {i}: control characters {bad} (a non-raw string's \\a, \\b, \\f?)"
+        bad = sorted(
+            {
+                f"U+{ord(ch):04X}"
+                for ch in text
+                if unicodedata.category(ch) == "Cc" and ch not in "\n\t"
+            }
+        )
+        assert not bad, (
+            f"{path.name}, markdown cell {i}: control characters {bad} (a non-raw string's \\a, \\b, \\f?)"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -77,14 +85,16 @@ def test_math_is_balanced_and_renders(path):
             raise AssertionError(f"{path.name}, markdown cell {i}: {error}") from None
         for formula in segments:
             problem = parses(formula)
-            assert problem is None, f"{path.name}, markdown cell {i}: ${formula}$ does not render: {problem}"
+            assert problem is None, (
+                f"{path.name}, markdown cell {i}: ${formula}$ does not render: {problem}"
+            )
 
 
 def test_the_checks_catch_what_they_are_for():
     assert parses(r"\ln 10 \approx 2.30") is None
     assert parses(r"\begin{bmatrix} W_1 & W_2 \end{bmatrix}") is None
-    assert parses(r"\frac{a}{") is not None                       # unbalanced braces
+    assert parses(r"\frac{a}{") is not None  # unbalanced braces
     assert parses(r"\begin{bmatrix} a \end{pmatrix}") is not None
     with pytest.raises(AssertionError, match="odd number"):
         math_segments("costs $C \\cdot d and more")
-    assert "\a" in "\approx" and unicodedata.category("\a") == "Cc"   # the bug this file exists for
+    assert "\a" in "\approx" and unicodedata.category("\a") == "Cc"  # the bug this file exists for

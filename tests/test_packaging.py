@@ -18,14 +18,25 @@ except ModuleNotFoundError:
     tomllib = None
 
 REPO = Path(__file__).resolve().parent.parent
-PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text()) if tomllib else {"project": {"dependencies": []}}
-needs_tomllib = pytest.mark.skipif(tomllib is None, reason="reading pyproject.toml needs tomllib (Python >= 3.11)")
-IMPORT_NAME = {"pillow": "PIL", "scikit-image": "skimage"}   # distributions whose import name differs from their own
+PYPROJECT = (
+    tomllib.loads((REPO / "pyproject.toml").read_text())
+    if tomllib
+    else {"project": {"dependencies": []}}
+)
+needs_tomllib = pytest.mark.skipif(
+    tomllib is None, reason="reading pyproject.toml needs tomllib (Python >= 3.11)"
+)
+IMPORT_NAME = {
+    "pillow": "PIL",
+    "scikit-image": "skimage",
+}  # distributions whose import name differs from their own
 
 
 def declared() -> list[str]:
-    return [re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower()
-            for requirement in PYPROJECT["project"]["dependencies"]]
+    return [
+        re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower()
+        for requirement in PYPROJECT["project"]["dependencies"]
+    ]
 
 
 def imported_anywhere(module: str) -> bool:
@@ -38,8 +49,9 @@ def imported_anywhere(module: str) -> bool:
 @needs_tomllib
 @pytest.mark.parametrize("distribution", declared())
 def test_every_declared_dependency_is_imported(distribution):
-    assert imported_anywhere(IMPORT_NAME.get(distribution, distribution)), \
+    assert imported_anywhere(IMPORT_NAME.get(distribution, distribution)), (
         f"{distribution} is declared in pyproject.toml but nothing in resnext_edu/ or notebooks/ imports it"
+    )
 
 
 @needs_tomllib
@@ -49,31 +61,46 @@ def test_pillow_is_declared_because_data_imports_it():
 
 @needs_tomllib
 def test_licence_is_an_spdx_string_with_its_file():
-    assert PYPROJECT["project"]["license"] == "MIT"      # PEP 639; the {text = ...} table form is deprecated
+    assert (
+        PYPROJECT["project"]["license"] == "MIT"
+    )  # PEP 639; the {text = ...} table form is deprecated
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
 
 
 @needs_tomllib
 def test_project_urls_are_the_one_address_of_course_py():
     urls = PYPROJECT["project"]["urls"]
-    assert urls["Source"] == urls["Homepage"] == course.REPO_URL, \
+    assert urls["Source"] == urls["Homepage"] == course.REPO_URL, (
         "pyproject.toml's [project.urls] disagree with resnext_edu/course.py's REPOSITORY; a fork changes both"
+    )
     assert urls["Issues"] == f"{course.REPO_URL}/issues"
 
 
 def test_version_on_the_command_line_is_the_installed_distributions():
-    out = subprocess.run([sys.executable, "-m", "resnext_edu", "--version"], capture_output=True, text=True,
-                         cwd=REPO, check=True).stdout
-    assert out.strip() == f"resnext-edu {importlib.metadata.version('resnext-edu')}" == f"resnext-edu {__version__}"
+    out = subprocess.run(
+        [sys.executable, "-m", "resnext_edu", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    ).stdout
+    assert (
+        out.strip()
+        == f"resnext-edu {importlib.metadata.version('resnext-edu')}"
+        == f"resnext-edu {__version__}"
+    )
 
 
 def test_list_models_filters_like_timm():
     everything = models.list_models()
-    assert models.list_models(filter="resnext*") == [n for n in everything if n.startswith("resnext")]
+    assert models.list_models(filter="resnext*") == [
+        n for n in everything if n.startswith("resnext")
+    ]
     assert models.list_models("*_32x*") == [n for n in everything if "_32x" in n]
-    assert models.list_models(["resnet*", "resnext50*"]) == [n for n in everything
-                                                             if n.startswith("resnet") or n.startswith("resnext50")]
-    assert models.list_models("RESNEXT*") == []            # case-sensitive, as timm
+    assert models.list_models(["resnet*", "resnext50*"]) == [
+        n for n in everything if n.startswith("resnet") or n.startswith("resnext50")
+    ]
+    assert models.list_models("RESNEXT*") == []  # case-sensitive, as timm
     assert models.list_models("") == models.list_models([]) == everything
     with pytest.raises(TypeError, match="pattern string"):
         models.list_models(filter=29)

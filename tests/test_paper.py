@@ -25,7 +25,9 @@ def test_table7_model_sizes_agree_with_the_models():
 
 def test_table3_settings_are_table2s():
     widths = {r["cardinality"]: r["bottleneck_width"] for r in paper.table("table2")["rows"]}
-    assert all(widths[r["cardinality"]] == r["bottleneck_width"] for r in paper.table("table3")["rows"])
+    assert all(
+        widths[r["cardinality"]] == r["bottleneck_width"] for r in paper.table("table3")["rows"]
+    )
 
 
 def test_residual_table_is_its_own_unnumbered_table_and_table3_has_only_the_ablation():
@@ -58,5 +60,6 @@ def test_format_table_marks_the_papers_numbers_and_the_source():
     text = paper.format_table("table8")
     assert paper.MARK in text and paper.source() in text and "49.7" in text
     import pytest
+
     with pytest.raises(ValueError, match="Available"):
         paper.table("table9")

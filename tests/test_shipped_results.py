@@ -25,7 +25,9 @@ def test_the_lesson_sweep_is_shipped_complete():
     seeds = Counter(r.config.cardinality for r in found.results if r.config.scale == 1)
     assert set(seeds) >= {1, 2, 4, 8, 16, 32}, seeds
     assert all(n >= 3 for n in seeds.values()), seeds
-    assert len({r.key for r in found.results}) == 1, "one set of training settings per budget folder"
+    assert len({r.key for r in found.results}) == 1, (
+        "one set of training settings per budget folder"
+    )
     assert (SHIPPED / "README.md").exists()
 
 
@@ -39,22 +41,30 @@ def test_each_shipped_file(path):
     # the config is complexity-matched, checked without the project's solver or counter: params summed over the
     # model's tensors, d and depth from a search over every candidate, MACs written out by hand
     overrides = config.overrides()
-    depth = BUDGETS[config.budget].depth                   # the budget's depth: 29 (lesson), 20 (full)
+    depth = BUDGETS[config.budget].depth  # the budget's depth: 29 (lesson), 20 (full)
     target = config.scale * params_of(f"resnet{depth}", **overrides)
     assert config.target_params == target
     if config.axis == "deeper":
-        depths = [n for n in range(11, 2 * config.depth, 9) if n != 101]   # 101 names the ImageNet ResNet
-        assert config.depth == min(depths, key=lambda n: abs(params_of(f"resnet{n}", **overrides) - target))
+        depths = [
+            n for n in range(11, 2 * config.depth, 9) if n != 101
+        ]  # 101 names the ImageNet ResNet
+        assert config.depth == min(
+            depths, key=lambda n: abs(params_of(f"resnet{n}", **overrides) - target)
+        )
     else:
         assert config.depth == depth
-        assert config.base_width == brute_force_base_width(config.cardinality, target, depth=depth, **overrides)
-    assert config.macs == cifar_macs_by_hand(config.cardinality, config.base_width, config.stage_widths,
-                                             config.stem_width, config.depth)
+        assert config.base_width == brute_force_base_width(
+            config.cardinality, target, depth=depth, **overrides
+        )
+    assert config.macs == cifar_macs_by_hand(
+        config.cardinality, config.base_width, config.stage_widths, config.stem_width, config.depth
+    )
     assert path.parent.name == config.budget and path.name == f"{raw['run_id']}.json"
     # an independent count: the model named in the file, built and counted here
     with torch.device("meta"):
-        model = models.create(f"resnext{config.depth}_{config.cardinality}x{config.base_width}d",
-                              **config.overrides())
+        model = models.create(
+            f"resnext{config.depth}_{config.cardinality}x{config.base_width}d", **config.overrides()
+        )
     assert sum(p.numel() for p in model.parameters()) == config.params == raw["model"]["params"]
     # training really ran as the settings say, on real CIFAR-10
     settings = raw["settings"]
@@ -65,9 +75,13 @@ def test_each_shipped_file(path):
     assert 0.1 < raw["final"]["test_acc"] < 1
     # provenance: command, commit, hardware, torch, date, wall time
     prov = raw["provenance"]
-    missing = [k for k in ("command", "git", "device", "torch", "date", "wall_seconds") if not prov.get(k)]
+    missing = [
+        k for k in ("command", "git", "device", "torch", "date", "wall_seconds") if not prov.get(k)
+    ]
     assert not missing, missing
-    assert prov["command"].startswith("python -m resnext_edu sweep ") and "--out " in prov["command"]
+    assert (
+        prov["command"].startswith("python -m resnext_edu sweep ") and "--out " in prov["command"]
+    )
     assert len(prov["git"]["commit"]) == 40 and prov["wall_seconds"] > 0
     assert prov["device"].startswith(("cpu:", "cuda:")) and prov["torch"].split(".")[0].isdigit()
     for key in ("train.py", "data.py", "models.py", "sweep/runner.py"):
@@ -77,8 +91,11 @@ def test_each_shipped_file(path):
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if p.parent.name != "lesson"],
-                         ids=lambda p: p.relative_to(SHIPPED).as_posix())
+@pytest.mark.parametrize(
+    "path",
+    [p for p in FILES if p.parent.name != "lesson"],
+    ids=lambda p: p.relative_to(SHIPPED).as_posix(),
+)
 def test_a_shipped_file_names_no_absolute_path(path):
     """Issue 12: a shipped result names no folder of the machine that made it. (The lesson sweep's files were
     written before that rule: their provenance names the build machine's checkout, /work/main, as is.)"""
@@ -96,8 +113,14 @@ def test_the_full_sweep_trains_every_model_alike_on_all_the_data():
     assert len({r.key for r in found.results}) == 1
     for r in found.results:
         settings, data = r.raw["settings"], r.raw["data"]
-        assert settings["epochs"] >= 10 and data["train_images"] == 50_000 and data["test_images"] == 10_000
-        assert r.raw["final"]["test_images"] == 10_000 and len(r.raw["history"]) == settings["epochs"]
+        assert (
+            settings["epochs"] >= 10
+            and data["train_images"] == 50_000
+            and data["test_images"] == 10_000
+        )
+        assert (
+            r.raw["final"]["test_images"] == 10_000 and len(r.raw["history"]) == settings["epochs"]
+        )
 
 
 def test_commands_name_their_budget_folder():

@@ -48,12 +48,14 @@ pytestmark = pytest.mark.site
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT_S = 1800
-OUT = REPO / "site" / "_build" / "test" / "html"        # git-ignored; the execution cache is the build's own
+OUT = (
+    REPO / "site" / "_build" / "test" / "html"
+)  # git-ignored; the execution cache is the build's own
 ARTIFACTS = REPO / "test-artifacts" / "site"
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-MIN_CONTRAST = 4.5           # WCAG AA for normal text
+MIN_CONTRAST = 4.5  # WCAG AA for normal text
 
 
 def site_build_module():
@@ -71,15 +73,25 @@ def built_site() -> Path:
     env = dict(os.environ, **{course.QUICK_ENV: "1", "OMP_WAIT_POLICY": "PASSIVE"})
     start = time.monotonic()
     with open(ARTIFACTS / "build.log", "w") as log:
-        result = subprocess.run([sys.executable, str(REPO / "site" / "build.py"), "--out", str(OUT)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S, cwd=REPO,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, str(REPO / "site" / "build.py"), "--out", str(OUT)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=BUILD_TIMEOUT_S,
+            cwd=REPO,
+            check=False,
+        )
     seconds = time.monotonic() - start
     (ARTIFACTS / "build-seconds.txt").write_text(f"{seconds:.0f}\n")
     text = (ARTIFACTS / "build.log").read_text()
-    problems = [line for line in text.splitlines() if re.search(r"WARNING|ERROR|Error|Traceback", line)]
-    assert result.returncode == 0, (f"the quick site build failed (exit {result.returncode}) in {seconds:.0f} s "
-                                    f"(test-artifacts/site/build.log):\n" + "\n".join(problems[:30] or [text[-3000:]]))
+    problems = [
+        line for line in text.splitlines() if re.search(r"WARNING|ERROR|Error|Traceback", line)
+    ]
+    assert result.returncode == 0, (
+        f"the quick site build failed (exit {result.returncode}) in {seconds:.0f} s "
+        f"(test-artifacts/site/build.log):\n" + "\n".join(problems[:30] or [text[-3000:]])
+    )
     print(f"quick site build: {seconds:.0f} s")
     return OUT
 
@@ -111,22 +123,37 @@ def image_count(outputs: list, state: dict) -> int:
 def widget_image_count(model_id: str, state: dict) -> int:
     model = state[model_id]
     inner = model["state"]
-    count = sum(widget_image_count(child.removeprefix("IPY_MODEL_"), state) for child in inner.get("children", []))
+    count = sum(
+        widget_image_count(child.removeprefix("IPY_MODEL_"), state)
+        for child in inner.get("children", [])
+    )
     if model["model_name"] == "OutputModel":
         count += image_count(inner.get("outputs", []), state)
     return count
 
 
 #: Widgets that only show something (no input): boxes, Output, HTML, labels, progress bars.
-DISPLAY_ONLY = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "OutputModel", "HTMLModel", "HTMLMathModel",
-                "LabelModel", "FloatProgressModel", "IntProgressModel"}
+DISPLAY_ONLY = {
+    "VBoxModel",
+    "HBoxModel",
+    "BoxModel",
+    "GridBoxModel",
+    "OutputModel",
+    "HTMLModel",
+    "HTMLMathModel",
+    "LabelModel",
+    "FloatProgressModel",
+    "IntProgressModel",
+}
 
 
 def has_controls(model_id: str, state: dict) -> bool:
     """Whether the widget holds a control (slider, dropdown, button, ...) in its tree."""
     model = state[model_id]
     return model["model_name"] not in DISPLAY_ONLY or any(
-        has_controls(child.removeprefix("IPY_MODEL_"), state) for child in model["state"].get("children", []))
+        has_controls(child.removeprefix("IPY_MODEL_"), state)
+        for child in model["state"].get("children", [])
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -135,9 +162,15 @@ def has_controls(model_id: str, state: dict) -> bool:
 def lesson_notebook(*code: str):
     """A lesson-shaped notebook: a title with the Colab badge, then ``code`` cells."""
     title = f"# Lesson 1: a broken lesson\n\n{course.colab_badge('01_broken.ipynb')}\n"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(title)]
-                                  + [nbformat.v4.new_code_cell(source) for source in code])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(title)]
+        + [nbformat.v4.new_code_cell(source) for source in code]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -153,21 +186,40 @@ def test_a_lesson_over_its_budget_stops_at_once_with_a_timeout():
         LessonClient(nb, timeout=120, lesson_timeout=8, kernel_name="python3").execute()
     seconds = time.monotonic() - start
     assert seconds < 45, f"the 8 s lesson budget stopped the run only after {seconds:.0f} s"
-    assert nb.cells[1].outputs == [] and "execution" in nb.cells[2].metadata, "the first cells ran in full"
+    assert nb.cells[1].outputs == [] and "execution" in nb.cells[2].metadata, (
+        "the first cells ran in full"
+    )
 
 
 def test_a_cell_error_fails_the_build_and_says_where(tmp_path):
     """One cell raising in a lesson: the build exits non-zero and its log names the lesson and the error."""
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
-    nbformat.write(lesson_notebook("print('fine')", "raise ValueError('the broken cell')"),
-                   lessons / "01_broken.ipynb")
+    nbformat.write(
+        lesson_notebook("print('fine')", "raise ValueError('the broken cell')"),
+        lessons / "01_broken.ipynb",
+    )
     out = tmp_path / "html"
     env = dict(os.environ, **{course.QUICK_ENV: "1"})
     try:
-        result = subprocess.run([sys.executable, str(REPO / "site" / "build.py"), "--notebooks", str(lessons),
-                                 "--out", str(out), "--cache", str(tmp_path / "cache")], env=env,
-                                capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "site" / "build.py"),
+                "--notebooks",
+                str(lessons),
+                "--out",
+                str(out),
+                "--cache",
+                str(tmp_path / "cache"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=REPO,
+            check=False,
+        )
     finally:
         shutil.rmtree(site_build_module().work_folder("en", out.resolve()), ignore_errors=True)
     log = result.stdout + result.stderr
@@ -193,7 +245,12 @@ class PageParser(html.parser.HTMLParser):
             self.ids.add(attrs["id"])
         if tag == "a" and attrs.get("href"):
             self.links.append(attrs["href"])
-        for name in {"script": ("src",), "link": ("href",), "img": ("src",), "iframe": ("src",)}.get(tag, ()):
+        for name in {
+            "script": ("src",),
+            "link": ("href",),
+            "img": ("src",),
+            "iframe": ("src",),
+        }.get(tag, ()):
             if attrs.get(name):
                 self.assets.append(attrs[name])
 
@@ -213,14 +270,22 @@ def test_every_lesson_has_a_page_and_the_home_page_lists_them(built_site):
     home = parsed(built_site / "index.html")
     for lesson in LESSONS:
         assert (built_site / page_of(lesson)).is_file(), f"no page for {lesson.name}"
-        assert page_of(lesson) in home.links, f"the home page's lesson table does not link {lesson.name}"
+        assert page_of(lesson) in home.links, (
+            f"the home page's lesson table does not link {lesson.name}"
+        )
     if (REPO / "notebooks" / "glossary.md").is_file():
-        assert (built_site / "notebooks" / "glossary.html").is_file(), "notebooks/glossary.md has no page"
+        assert (built_site / "notebooks" / "glossary.html").is_file(), (
+            "notebooks/glossary.md has no page"
+        )
 
 
 def test_no_page_loads_anything_from_another_host(built_site):
-    remote = {str(page.relative_to(built_site)): [a for a in parsed(page).assets if re.match(r"(https?:)?//", a)]
-              for page in html_pages(built_site)}
+    remote = {
+        str(page.relative_to(built_site)): [
+            a for a in parsed(page).assets if re.match(r"(https?:)?//", a)
+        ]
+        for page in html_pages(built_site)
+    }
     remote = {page: assets for page, assets in remote.items() if assets}
     assert not remote, f"pages load files from other hosts (the site must work offline): {remote}"
 
@@ -232,27 +297,42 @@ def test_every_internal_link_and_anchor_resolves(built_site):
             parts = urllib.parse.urlsplit(link)
             if parts.scheme or parts.netloc or link.startswith("mailto:"):
                 continue
-            target = (page.parent / urllib.parse.unquote(parts.path)).resolve() if parts.path else page
+            target = (
+                (page.parent / urllib.parse.unquote(parts.path)).resolve() if parts.path else page
+            )
             if target.is_dir():
                 target = target / "index.html"
             where = f"{page.relative_to(built_site)}: {link}"
             if not target.is_file():
                 broken.append(f"{where} (no file)")
-            elif parts.fragment and target.suffix == ".html" and parts.fragment not in parsed(target).ids:
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and parts.fragment not in parsed(target).ids
+            ):
                 broken.append(f"{where} (no anchor #{parts.fragment})")
     assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(broken[:40])
 
 
 def test_the_reference_documents_count_and_a_lesson_links_to_it(built_site):
-    assert "resnext_edu.counting.count" in parsed(built_site / "reference.html").ids, \
+    assert "resnext_edu.counting.count" in parsed(built_site / "reference.html").ids, (
         "the reference page has no entry for resnext_edu.counting.count"
-    linking = [lesson.name for lesson in LESSONS
-               if any(link.endswith("reference.html#resnext_edu.counting.count")
-                      for link in parsed(built_site / page_of(lesson)).links)]
+    )
+    linking = [
+        lesson.name
+        for lesson in LESSONS
+        if any(
+            link.endswith("reference.html#resnext_edu.counting.count")
+            for link in parsed(built_site / page_of(lesson)).links
+        )
+    ]
     assert linking, "no lesson's code links count(...) to its reference entry"
-    prose = re.compile(r'class="resnext-edu-api-link[^"]*" href="\.\./reference\.html#resnext_edu\.counting\.count"')
-    assert any(prose.search((built_site / page_of(lesson)).read_text()) for lesson in LESSONS), \
+    prose = re.compile(
+        r'class="resnext-edu-api-link[^"]*" href="\.\./reference\.html#resnext_edu\.counting\.count"'
+    )
+    assert any(prose.search((built_site / page_of(lesson)).read_text()) for lesson in LESSONS), (
         "no lesson's text links `count(...)` to its reference entry"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -292,8 +372,9 @@ class Visit:
     """One page in a fresh browser context: its console errors, uncaught exceptions and every request it made."""
 
     def __init__(self, browser, url: str, dark: bool = False):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           color_scheme="dark" if dark else "light")
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, color_scheme="dark" if dark else "light"
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -301,14 +382,21 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_function("() => !window.MathJax || !window.MathJax.startup"
-                                    " || window.MathJax.startup.promise.then(() => true)", timeout=30_000)
-        self.page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
+        self.page.wait_for_function(
+            "() => !window.MathJax || !window.MathJax.startup"
+            " || window.MathJax.startup.promise.then(() => true)",
+            timeout=30_000,
+        )
+        self.page.evaluate(
+            "() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null"
+        )
 
     def settle(self) -> None:
         """Stop the theme's colour transitions, so that what is measured is the theme's final colours."""
-        self.page.add_style_tag(content="*, *::before, *::after { transition: none !important; "
-                                        "animation: none !important; }")
+        self.page.add_style_tag(
+            content="*, *::before, *::after { transition: none !important; "
+            "animation: none !important; }"
+        )
         self.page.wait_for_timeout(300)
 
     def close(self):
@@ -347,38 +435,57 @@ def test_lesson_page(lesson, built_site, server, browser):
     try:
         found = visit.page.evaluate(JS_LESSON)
         visit.page.screenshot(path=str(ARTIFACTS / f"{lesson.stem}.png"))
-        downloaded = visit.context.request.get(found["download"][0]).body() if found["download"] else None
+        downloaded = (
+            visit.context.request.get(found["download"][0]).body() if found["download"] else None
+        )
     finally:
         visit.close()
     nb = executed(lesson)
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     drawn = [image_count(cell.outputs, state) for cell in code]
-    widgets = sum(has_controls(o["data"][WIDGET_VIEW]["model_id"], state)
-                  for cell in code for o in cell.outputs if WIDGET_VIEW in o.get("data", {}))
+    widgets = sum(
+        has_controls(o["data"][WIDGET_VIEW]["model_id"], state)
+        for cell in code
+        for o in cell.outputs
+        if WIDGET_VIEW in o.get("data", {})
+    )
     source = nbformat.read(lesson, as_version=4)
     has_math = any("$" in cell.source for cell in source.cells if cell.cell_type == "markdown")
     colab = re.search(r"\]\((https://colab[^)]+)\)$", course.colab_badge(lesson.name)).group(1)
 
     assert not visit.errors, f"console errors: {visit.errors}"
-    assert len(found["images"]) == len(code), f"{len(code)} code cells, {len(found['images'])} on the page"
-    missing = [(i, want, got) for i, (want, got) in enumerate(zip(drawn, found["images"])) if got != want]
-    assert not missing, f"code cells whose figures differ from what the kernel drew (cell, drawn, shown): {missing}"
-    assert sum(drawn) > 0 or "appendix" in lesson.stem or not any("plt." in c.source for c in code), \
-        "a lesson that plots shows no figure"
+    assert len(found["images"]) == len(code), (
+        f"{len(code)} code cells, {len(found['images'])} on the page"
+    )
+    missing = [
+        (i, want, got) for i, (want, got) in enumerate(zip(drawn, found["images"])) if got != want
+    ]
+    assert not missing, (
+        f"code cells whose figures differ from what the kernel drew (cell, drawn, shown): {missing}"
+    )
+    assert (
+        sum(drawn) > 0 or "appendix" in lesson.stem or not any("plt." in c.source for c in code)
+    ), "a lesson that plots shows no figure"
     assert not found["brokenImages"], f"images that did not load: {found['brokenImages']}"
     assert not found["errorOutputs"] and not found["tracebacks"], "the page shows an error output"
     assert not found["stderr"], f"the page shows stderr output: {found['stderr']}"
-    assert not found["controls"], f"{found['controls']} widget controls on a page that cannot run them"
-    assert len(found["notes"]) >= widgets and all(n == colab for n in found["notes"]), \
+    assert not found["controls"], (
+        f"{found['controls']} widget controls on a page that cannot run them"
+    )
+    assert len(found["notes"]) >= widgets and all(n == colab for n in found["notes"]), (
         f"each explorer needs its note with the Colab link; found {found['notes']} for {widgets} widget outputs"
+    )
     assert not found["dollars"], f"raw $ math in the prose: {found['dollars'][:5]}"
     assert found["math"] > 0 or not has_math, "the lesson has $ math but MathJax typeset none"
     assert found["colab"] == [colab], f"Open in Colab: {found['colab']}, course.py says {colab}"
-    assert downloaded == lesson.read_bytes(), "Download the notebook does not serve the committed notebook"
+    assert downloaded == lesson.read_bytes(), (
+        "Download the notebook does not serve the committed notebook"
+    )
     local = server.rstrip("/")
-    assert all(url.startswith((local, "data:")) for url in visit.requests), \
+    assert all(url.startswith((local, "data:")) for url in visit.requests), (
         f"requests to other hosts: {[u for u in visit.requests if not u.startswith(local)]}"
+    )
 
 
 # For each visible element with its own text: the text colour against the background behind it (the element's and
@@ -431,7 +538,13 @@ def test_dark_theme_keeps_text_readable(page, built_site, server, browser):
         control = [m for m in visit.page.evaluate(JS_CONTRAST) if m["text"] == "grey on grey"]
     finally:
         visit.close()
-    assert theme == "dark", f"the page did not follow the reader's dark colour scheme (data-theme={theme!r})"
-    assert control and control[0]["ratio"] < MIN_CONTRAST, f"the measurement missed the unreadable control: {control}"
+    assert theme == "dark", (
+        f"the page did not follow the reader's dark colour scheme (data-theme={theme!r})"
+    )
+    assert control and control[0]["ratio"] < MIN_CONTRAST, (
+        f"the measurement missed the unreadable control: {control}"
+    )
     low = [m for m in measured if m["ratio"] < MIN_CONTRAST]
-    assert measured and not low, f"{len(low)} texts below {MIN_CONTRAST}:1 in the dark theme: {json.dumps(low[:10])}"
+    assert measured and not low, (
+        f"{len(low)} texts below {MIN_CONTRAST}:1 in the dark theme: {json.dumps(low[:10])}"
+    )

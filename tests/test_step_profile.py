@@ -24,8 +24,14 @@ BENCHMARKS = REPO / "benchmarks"
 
 def run(script: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def smoke_result(script: str, tmp_path: Path) -> dict:
@@ -55,15 +61,27 @@ def expected_calls(model: nn.Module) -> dict:
     block adds its shortcut once forward, and its input, which feeds both the block's conv1 and its shortcut, gets
     its two gradients summed once backward."""
     from resnext_edu.blocks import ResNeXtBlock
+
     convs = {"1x1 conv": 0, "grouped 3x3 conv": 0, "dense 3x3 conv": 0}
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            kind = "1x1 conv" if m.kernel_size == (1, 1) else "grouped 3x3 conv" if m.groups > 1 else "dense 3x3 conv"
+            kind = (
+                "1x1 conv"
+                if m.kernel_size == (1, 1)
+                else "grouped 3x3 conv"
+                if m.groups > 1
+                else "dense 3x3 conv"
+            )
             convs[kind] += 1
     bns = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     blocks = sum(isinstance(m, ResNeXtBlock) for m in model.modules())
-    out = {"BatchNorm fwd": bns, "BatchNorm bwd": bns, "ReLU fwd": 1 + 3 * blocks, "ReLU bwd": 1 + 3 * blocks,
-           "residual add": 2 * blocks}
+    out = {
+        "BatchNorm fwd": bns,
+        "BatchNorm bwd": bns,
+        "ReLU fwd": 1 + 3 * blocks,
+        "ReLU bwd": 1 + 3 * blocks,
+        "residual add": 2 * blocks,
+    }
     for kind, n in convs.items():
         out[f"{kind} fwd"] = out[f"{kind} bwd"] = n
     return out
@@ -103,34 +121,63 @@ def test_grouped_convs_nchw_keeps_the_function_and_runs_the_grouped_conv_in_nchw
     reference = profile.build("smoke").to(memory_format=torch.channels_last)
     reference.load_state_dict(model.state_dict())
     wrapped = experiments.grouped_convs_nchw(model)
-    assert wrapped == sum(isinstance(m, nn.Conv2d) and m.groups > 1 for m in reference.modules()) == 3
+    assert (
+        wrapped == sum(isinstance(m, nn.Conv2d) and m.groups > 1 for m in reference.modules()) == 3
+    )
 
     seen = []
     for m in model.modules():
         if isinstance(m, experiments.NCHWConv):
-            m.conv.register_forward_hook(lambda mod, inp, out: seen.append(
-                (inp[0].is_contiguous(), mod.weight.is_contiguous(), out.is_contiguous())))
-            m.register_forward_hook(lambda mod, inp, out: seen.append(
-                out.is_contiguous(memory_format=torch.channels_last)))
+            m.conv.register_forward_hook(
+                lambda mod, inp, out: seen.append(
+                    (inp[0].is_contiguous(), mod.weight.is_contiguous(), out.is_contiguous())
+                )
+            )
+            m.register_forward_hook(
+                lambda mod, inp, out: seen.append(
+                    out.is_contiguous(memory_format=torch.channels_last)
+                )
+            )
     x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(model(x), reference(x), rtol=1e-4, atol=1e-5)   # fp32: the same function
-    assert seen == [(True, True, True), True] * 3    # NCHW inside the wrapper, channels_last out of it
+    torch.testing.assert_close(
+        model(x), reference(x), rtol=1e-4, atol=1e-5
+    )  # fp32: the same function
+    assert (
+        seen == [(True, True, True), True] * 3
+    )  # NCHW inside the wrapper, channels_last out of it
 
 
 @pytest.mark.slow
 def test_speed_experiments_measure_every_variant_against_the_baseline_in_each_round(tmp_path):
     result = smoke_result("speed_experiments.py", tmp_path)
     summary, variants = result["summary"], result["variants"]
-    assert list(summary) == ["baseline", "grouped_nchw", "nchw", "sum_pool", "batch512", "blocks_1_1_3"]
+    assert list(summary) == [
+        "baseline",
+        "grouped_nchw",
+        "nchw",
+        "sum_pool",
+        "batch512",
+        "blocks_1_1_3",
+    ]
     assert summary["baseline"]["ratios_each_round"] == [1.0] * result["rounds"]
     for name, s in summary.items():
         assert len(s["ratios_each_round"]) == result["rounds"] and s["img_per_s"] > 0
-        ratios = [v / b for v, b in zip(s["img_per_s_each_round"], summary["baseline"]["img_per_s_each_round"])]
+        ratios = [
+            v / b
+            for v, b in zip(s["img_per_s_each_round"], summary["baseline"]["img_per_s_each_round"])
+        ]
         assert s["ratios_each_round"] == pytest.approx(ratios)
     # same initial weights, same batch: every variant computes the baseline's logits up to bf16 rounding
     for name in ("grouped_nchw", "nchw", "sum_pool", "batch512"):
         v = variants[name]
         assert v["logits_max_abs_diff_vs_baseline"] <= 0.05 * v["logits_scale"], (name, v)
-    assert variants["blocks_1_1_3"]["logits_max_abs_diff_vs_baseline"] is None     # another model: not compared
-    assert variants["batch512"]["batch_size"] == 32 and variants["batch512"]["lr"] == pytest.approx(0.8)
-    assert variants["nchw"]["channels_last"] is False and variants["grouped_nchw"]["grouped_convs_wrapped"] == 3
+    assert (
+        variants["blocks_1_1_3"]["logits_max_abs_diff_vs_baseline"] is None
+    )  # another model: not compared
+    assert variants["batch512"]["batch_size"] == 32 and variants["batch512"]["lr"] == pytest.approx(
+        0.8
+    )
+    assert (
+        variants["nchw"]["channels_last"] is False
+        and variants["grouped_nchw"]["grouped_convs_wrapped"] == 3
+    )

@@ -40,13 +40,35 @@ def configs():
 def write_result(folder, config, seed, acc, curve, settings=None):
     settings = settings or SweepSettings.for_budget("tiny", epochs=3, subset=500)
     run_id = f"{config.key}_seed{seed}"
-    history = [{"epoch": i + 1, "test_acc": a, "test_loss": 2 - a, "train_acc": a, "train_loss": 2 - a,
-                "train_seconds": 10.0 + config.cardinality} for i, a in enumerate(curve)]
-    result = {"format": RESULT_FORMAT, "run_id": run_id, "seed": seed, "config": config.as_dict(),
-              "settings": settings.identity(), "data": {"source": "hand-made"},
-              "final": {"test_acc": acc, "test_loss": 2 - acc, "train_acc": acc, "train_loss": 2 - acc,
-                        "seconds_per_epoch": 10.0 + config.cardinality, "epochs": len(curve)},
-              "history": history, "provenance": {"command": "hand-made for a test"}}
+    history = [
+        {
+            "epoch": i + 1,
+            "test_acc": a,
+            "test_loss": 2 - a,
+            "train_acc": a,
+            "train_loss": 2 - a,
+            "train_seconds": 10.0 + config.cardinality,
+        }
+        for i, a in enumerate(curve)
+    ]
+    result = {
+        "format": RESULT_FORMAT,
+        "run_id": run_id,
+        "seed": seed,
+        "config": config.as_dict(),
+        "settings": settings.identity(),
+        "data": {"source": "hand-made"},
+        "final": {
+            "test_acc": acc,
+            "test_loss": 2 - acc,
+            "train_acc": acc,
+            "train_loss": 2 - acc,
+            "seconds_per_epoch": 10.0 + config.cardinality,
+            "epochs": len(curve),
+        },
+        "history": history,
+        "provenance": {"command": "hand-made for a test"},
+    }
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{run_id}.json").write_text(json.dumps(result))
 

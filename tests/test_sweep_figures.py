@@ -26,7 +26,7 @@ def bars_of(ax) -> dict[str, tuple[float, float]]:
 
 def test_table4_bars_start_at_zero_and_are_the_files_and_the_papers_values():
     lesson = shipped("lesson")
-    twice = defaultdict(list)        # the 2x models' test error (%), per model, from the raw JSON files
+    twice = defaultdict(list)  # the 2x models' test error (%), per model, from the raw JSON files
     for path in sorted((SHIPPED / "lesson").glob("*.json")):
         raw = json.loads(path.read_text())
         if raw["config"]["scale"] == 2:
@@ -39,8 +39,11 @@ def test_table4_bars_start_at_zero_and_are_the_files_and_the_papers_values():
         assert ax.get_xlim()[0] == 0
         assert all(left == 0 for left, _ in bars_of(ax).values())
 
-    lengths = {label.split("\n")[1]: length for label, (_, length) in bars_of(measured).items()
-               if label.startswith("2x")}
+    lengths = {
+        label.split("\n")[1]: length
+        for label, (_, length) in bars_of(measured).items()
+        if label.startswith("2x")
+    }
     assert lengths.keys() == twice.keys()
     for name, errors in twice.items():
         assert lengths[name] == pytest.approx(sum(errors) / len(errors))

@@ -25,7 +25,7 @@ def test_median_of_given_samples():
 def test_throughput_and_spread_follow_the_median_not_an_outlier():
     t = make_timing([10.0, 1000.0, 10.0, 12.0, 9.0], batch_size=8)
     assert t.median_ms == 10.0
-    assert t.images_per_second == pytest.approx(800.0)     # 8 images / 0.010 s
+    assert t.images_per_second == pytest.approx(800.0)  # 8 images / 0.010 s
     assert (t.min_ms, t.max_ms) == (9.0, 1000.0)
     assert "10.00 ms" in str(t) and "800 img/s" in str(t)
     text = timing.table([t, make_timing([20.0])])
@@ -37,16 +37,22 @@ def test_time_module_counts_samples_and_leaves_the_module_untouched(mode):
     block = ResNeXtBlock(16, 16, cardinality=2, bottleneck_width=4).train()
     before = {k: v.clone() for k, v in block.state_dict().items()}
     x = torch.randn(2, 16, 4, 4)
-    result = timing.time_module(block, x, mode=mode, repeats=3, warmup=1, channels_last=True, label="C")
+    result = timing.time_module(
+        block, x, mode=mode, repeats=3, warmup=1, channels_last=True, label="C"
+    )
     assert len(result.samples_ms) == 3 and all(s > 0 for s in result.samples_ms)
     assert (result.label, result.mode, result.batch_size, result.device) == ("C", mode, 2, "cpu")
     assert block.training and block.conv1.weight.grad is None
-    assert block.conv2.weight.is_contiguous()                           # still NCHW
-    assert all(torch.equal(before[k], v) for k, v in block.state_dict().items())   # BN statistics too
+    assert block.conv2.weight.is_contiguous()  # still NCHW
+    assert all(
+        torch.equal(before[k], v) for k, v in block.state_dict().items()
+    )  # BN statistics too
 
 
 def test_bf16_autocast_runs_and_is_labelled():
-    result = timing.time_module(torch.nn.Conv2d(4, 4, 3), torch.randn(1, 4, 6, 6), repeats=1, warmup=0, bf16=True)
+    result = timing.time_module(
+        torch.nn.Conv2d(4, 4, 3), torch.randn(1, 4, 6, 6), repeats=1, warmup=0, bf16=True
+    )
     assert result.precision.startswith("bf16")
 
 
@@ -55,7 +61,9 @@ def test_bf16_counts_as_native_only_with_bf16_instructions():
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo on this system")
-    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    flags = set(
+        next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split()
+    )
     assert timing.bf16_supported("cpu") == bool(flags & {"avx512_bf16", "amx_bf16"})
     assert timing.bf16_supported("meta") is False
 
@@ -70,7 +78,7 @@ def test_invalid_arguments_say_what_is_allowed():
         timing.time_module(block, x, warmup=-1)
 
 
-CALLS = []   # module-level, so that the copies time_interleaved makes append to the same list
+CALLS = []  # module-level, so that the copies time_interleaved makes append to the same list
 
 
 class Recorder(torch.nn.Module):
@@ -89,8 +97,20 @@ def test_interleaved_timing_takes_turns_and_rotates_who_goes_first():
     CALLS.clear()
     modules = {name: Recorder(name) for name in "abc"}
     results = timing.time_interleaved(modules, torch.zeros(2, 1), repeats=3, warmup=1)
-    assert CALLS == ["a", "b", "c",                  # one warm-up step each
-                     "a", "b", "c", "b", "c", "a", "c", "a", "b"]   # round r starts at module r
+    assert CALLS == [
+        "a",
+        "b",
+        "c",  # one warm-up step each
+        "a",
+        "b",
+        "c",
+        "b",
+        "c",
+        "a",
+        "c",
+        "a",
+        "b",
+    ]  # round r starts at module r
     assert [t.label for t in results] == ["a", "b", "c"]
     assert all(len(t.samples_ms) == 3 and t.batch_size == 2 for t in results)
 

@@ -16,17 +16,23 @@ def torchinfo_counts(model, input_size):
     extra = 0
     for layer in summary.summary_list:
         if isinstance(layer.module, nn.BatchNorm2d):
-            extra += layer.macs                       # torchinfo: batch x (gamma + beta)
+            extra += layer.macs  # torchinfo: batch x (gamma + beta)
         elif isinstance(layer.module, nn.Linear) and layer.module.bias is not None:
             extra += layer.module.bias.numel()
     return summary.total_params, summary.total_mult_adds - extra
 
 
-@pytest.mark.parametrize("model, size", [
-    (ResNeXtBlock(256, 256, cardinality=32, bottleneck_width=4), 56),          # lesson 04's block
-    (ResNeXtBlock(256, 512, stride=2, cardinality=32, bottleneck_width=8), 28),  # a stride and a projection
-    (models.create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16), 32),
-])
+@pytest.mark.parametrize(
+    "model, size",
+    [
+        (ResNeXtBlock(256, 256, cardinality=32, bottleneck_width=4), 56),  # lesson 04's block
+        (
+            ResNeXtBlock(256, 512, stride=2, cardinality=32, bottleneck_width=8),
+            28,
+        ),  # a stride and a projection
+        (models.create("resnext29_4x16d", stage_widths=(16, 32, 64), stem_width=16), 32),
+    ],
+)
 def test_torchinfo_and_the_counter_give_the_same_totals(model, size):
     params, macs = torchinfo_counts(model.eval(), (1, model_in_channels(model), size, size))
     counts = counting.count(model, input_size=size)

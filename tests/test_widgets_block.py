@@ -37,7 +37,9 @@ def test_drawings_label_layers_in_the_paper_notation():
     assert {"256, 1x1, 4", "4, 3x3, 4", "4, 1x1, 256", "256-d in", "256-d out"} <= texts
     assert any("70,144" in t for t in texts)
     texts = {t.get_text() for t in drawing.draw_bottleneck().findobj(matplotlib.text.Text)}
-    assert {"256, 1x1, 64", "64, 3x3, 64", "64, 1x1, 256"} <= texts and any("69,632" in t for t in texts)
+    assert {"256, 1x1, 64", "64, 3x3, 64", "64, 1x1, 256"} <= texts and any(
+        "69,632" in t for t in texts
+    )
     texts = {t.get_text() for t in drawing.draw_basic_block(64).findobj(matplotlib.text.Text)}
     assert "64, 3x3, 64" in texts and any("73,728" in t for t in texts)
     plt.close("all")

@@ -25,7 +25,10 @@ from ..i18n import N_, _
 # Text and background colours from the notebook's theme: JupyterLab's variables first, then Colab's, then a light
 # default. The tints are translucent, so they read on a light and on a dark background alike.
 TEXT = "var(--jp-content-font-color1, var(--colab-primary-text-color, #1f1f1f))"
-TINTS = {True: ("rgba(24, 128, 56, 0.16)", "#34a853"), False: ("rgba(234, 134, 0, 0.16)", "#f29900")}
+TINTS = {
+    True: ("rgba(24, 128, 56, 0.16)", "#34a853"),
+    False: ("rgba(234, 134, 0, 0.16)", "#f29900"),
+}
 
 
 @dataclass
@@ -36,7 +39,9 @@ class Feedback:
 
     def __str__(self) -> str:
         head = _("Correct!") if self.passed else _("Not yet.")
-        hint = "\n" + _("Hint: {hint}").format(hint=self.hint) if self.hint and not self.passed else ""
+        hint = (
+            "\n" + _("Hint: {hint}").format(hint=self.hint) if self.hint and not self.passed else ""
+        )
         # TRANSLATORS: "Correct!" or "Not yet.", then the message; a language without spaces drops the space
         return _("{head} {message}").format(head=head, message=self.message) + hint
 
@@ -47,11 +52,17 @@ class Feedback:
         background, border = TINTS[self.passed]
         hint = _("Hint: {hint}").format(hint=self.hint) if self.hint and not self.passed else ""
         hint = f"<br><i>{html.escape(hint)}</i>" if hint else ""
-        head = "&#10004; " + html.escape(_("Correct!")) if self.passed else "&#9998; " + html.escape(_("Not yet."))
-        return (f"<div class='resnext-edu-feedback' style='color:{TEXT};background:{background};"
-                f"border-left:4px solid {border};padding:6px 10px'>"
-                + _("{head} {message}").format(head=f"<b>{head}</b>", message=html.escape(self.message))
-                + f"{hint}</div>")
+        head = (
+            "&#10004; " + html.escape(_("Correct!"))
+            if self.passed
+            else "&#9998; " + html.escape(_("Not yet."))
+        )
+        return (
+            f"<div class='resnext-edu-feedback' style='color:{TEXT};background:{background};"
+            f"border-left:4px solid {border};padding:6px 10px'>"
+            + _("{head} {message}").format(head=f"<b>{head}</b>", message=html.escape(self.message))
+            + f"{hint}</div>"
+        )
 
 
 def empty(what: str) -> Feedback:
@@ -68,13 +79,15 @@ def forward_disabled(module: nn.Module, *, counting: dict[str, nn.Module] | None
     """Within the ``with``, calling ``module(x)`` raises :class:`CalledTheBlock`; the sub-modules still work. Calls
     into each module of ``counting`` (name -> module) are counted with forward hooks, in the dict yielded."""
     calls = {name: 0 for name in counting or {}}
-    hooks = [sub.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
-             for name, sub in (counting or {}).items()]
+    hooks = [
+        sub.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+        for name, sub in (counting or {}).items()
+    ]
 
     def refuse(*args, **kwargs):
         raise CalledTheBlock("the block's own forward was called")
 
-    module.forward = refuse                    # an instance attribute hides the class's forward
+    module.forward = refuse  # an instance attribute hides the class's forward
     try:
         yield calls
     finally:
@@ -84,19 +97,27 @@ def forward_disabled(module: nn.Module, *, counting: dict[str, nn.Module] | None
 
 
 # shown through _() where it is used: Feedback(False, _(SHORTCUT_MESSAGE), ...)
-SHORTCUT_MESSAGE = N_("Your function calls block(x), the finished block itself, so it returns the right numbers "
-                    "without computing them. That is a fair instinct for real code, but this exercise asks you to "
-                    "build the output from the block's layers.")
+SHORTCUT_MESSAGE = N_(
+    "Your function calls block(x), the finished block itself, so it returns the right numbers "
+    "without computing them. That is a fair instinct for real code, but this exercise asks you to "
+    "build the output from the block's layers."
+)
 
 
-def check_number(answer, expected, *, what: str, hint: str = "", tolerance: float = 0.0) -> Feedback:
+def check_number(
+    answer, expected, *, what: str, hint: str = "", tolerance: float = 0.0
+) -> Feedback:
     """Compare a learner's number with the expected one (exactly, or within a relative tolerance)."""
     if answer is None or answer is ...:
         return empty(_("your value for {what}").format(what=what))
     try:
         value = float(answer)
     except (TypeError, ValueError):
-        return Feedback(False, _("{what} should be a number, got {answer!r}.").format(what=what, answer=answer), hint)
+        return Feedback(
+            False,
+            _("{what} should be a number, got {answer!r}.").format(what=what, answer=answer),
+            hint,
+        )
     ok = value == expected if tolerance == 0 else abs(value - expected) <= tolerance * abs(expected)
     if ok:
         return Feedback(True, _("{what} = {expected:,}.").format(what=what, expected=expected))

@@ -18,25 +18,41 @@ from ..models import config_for
 from . import SHORTCUT_MESSAGE, CalledTheBlock, Feedback, check_number, empty, forward_disabled
 
 
-def check_eq4(answer, *, cardinality: int = 8, bottleneck_width: int = 14, in_channels: int = 256,
-              out_channels: int = 256) -> Feedback:
+def check_eq4(
+    answer,
+    *,
+    cardinality: int = 8,
+    bottleneck_width: int = 14,
+    in_channels: int = 256,
+    out_channels: int = 256,
+) -> Feedback:
     """Exercise 1: Eq. 4 for one of Table 2's settings, by hand."""
     C, d = cardinality, bottleneck_width
-    return check_number(answer, eq4_params(C, d, in_channels, out_channels),
-                        what=_("the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)")
-                        .format(C=C, d=d, in_channels=in_channels, out_channels=out_channels),
-                        hint=_("Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), "
-                               "with C = {C} and d = {d}.").format(C=C, d=d, in_channels=in_channels, out_channels=out_channels))
+    return check_number(
+        answer,
+        eq4_params(C, d, in_channels, out_channels),
+        what=_(
+            "the conv weights of a {C}x{d}d block ({in_channels} -> {out_channels} channels)"
+        ).format(C=C, d=d, in_channels=in_channels, out_channels=out_channels),
+        hint=_(
+            "Eq. 4: C·({in_channels}·d + 3·3·d·d + d·{out_channels}), with C = {C} and d = {d}."
+        ).format(C=C, d=d, in_channels=in_channels, out_channels=out_channels),
+    )
 
 
 def check_group_width(answer, *, model: str = "resnext50_32x4d", stage: int = 3) -> Feedback:
     """Exercise 2: the group width C·d of a later stage, from the design rule "width doubles when the map halves"."""
     config = config_for(model)
     expected = config.cardinality * config.stage_bottleneck_widths()[stage - 1]
-    return check_number(answer, expected,
-                        what=_("the group width C·d in stage {stage} of {model}").format(stage=stage, model=model),
-                        hint=_("Stage 1 of ResNeXt-50 32x4d has C·d = 32·4 = 128. Each later stage halves the map "
-                               "and doubles the width, and C stays 32."))
+    return check_number(
+        answer,
+        expected,
+        what=_("the group width C·d in stage {stage} of {model}").format(stage=stage, model=model),
+        hint=_(
+            "Stage 1 of ResNeXt-50 32x4d has C·d = 32·4 = 128. Each later stage halves the map "
+            "and doubles the width, and C stays 32."
+        ),
+    )
 
 
 def _example_block(seed: int = 0) -> tuple[ResNeXtBlock, torch.Tensor]:
@@ -60,26 +76,39 @@ def check_block_forward(my_forward) -> Feedback:
         return empty(_("my_forward (a function of block and x)"))
     block, x = _example_block()
     with torch.no_grad():
-        expected = convert(block, "C")(x)                   # the same weights as one grouped convolution
+        expected = convert(block, "C")(x)  # the same weights as one grouped convolution
     branches = {f"branch {i}": branch for i, branch in enumerate(block.branches)}
     try:
         with torch.no_grad(), forward_disabled(block, counting=branches) as calls:
             mine = my_forward(block, x)
     except CalledTheBlock:
-        return Feedback(False, _(SHORTCUT_MESSAGE),
-                        _("Start from: total = sum(branch(x) for branch in block.branches)."))
+        return Feedback(
+            False,
+            _(SHORTCUT_MESSAGE),
+            _("Start from: total = sum(branch(x) for branch in block.branches)."),
+        )
     except NotImplementedError:
         mine = None
     except Exception as error:  # the learner's code: report, never raise
-        return Feedback(False, _("{what} raised {error_type}: {error}").format(
-            what=what, error_type=type(error).__name__, error=error),
-                        _("Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
-                          "and take torch.relu."))
+        return Feedback(
+            False,
+            _("{what} raised {error_type}: {error}").format(
+                what=what, error_type=type(error).__name__, error=error
+            ),
+            _(
+                "Loop over block.branches, add up what each one returns, then apply block.bn3, add x "
+                "and take torch.relu."
+            ),
+        )
     if mine is None:
         return empty(_("the body of {what} (it returned None)").format(what=what))
     if not isinstance(mine, torch.Tensor):
-        return Feedback(False, _("{what} should return a tensor, got {kind}.").format(
-            what=what, kind=type(mine).__name__))
+        return Feedback(
+            False,
+            _("{what} should return a tensor, got {kind}.").format(
+                what=what, kind=type(mine).__name__
+            ),
+        )
     with torch.no_grad():
         aggregated = sum(branch(x) for branch in block.branches)
         candidates = {
@@ -90,23 +119,47 @@ def check_block_forward(my_forward) -> Feedback:
             N_("BN(sum) + x without the final ReLU"): block.bn3(aggregated) + x,
         }
     if mine.shape != expected.shape:
-        return Feedback(False, _("{what} has shape {shape}, the block's output {expected}.").format(
-            what=what, shape=tuple(mine.shape), expected=tuple(expected.shape)))
+        return Feedback(
+            False,
+            _("{what} has shape {shape}, the block's output {expected}.").format(
+                what=what, shape=tuple(mine.shape), expected=tuple(expected.shape)
+            ),
+        )
     unused = [name for name, n in calls.items() if n == 0]
     if unused:
         named = ", ".join(unused[:3]) + (", ..." if len(unused) > 3 else "")
-        return Feedback(False, _("{what} never ran {unused} of the {count} branches ({named}): Eq. 2 aggregates all "
-                                 "of them.").format(what=what, unused=len(unused), count=len(branches), named=named),
-                        "total = sum(branch(x) for branch in block.branches).")
+        return Feedback(
+            False,
+            _(
+                "{what} never ran {unused} of the {count} branches ({named}): Eq. 2 aggregates all "
+                "of them."
+            ).format(what=what, unused=len(unused), count=len(branches), named=named),
+            "total = sum(branch(x) for branch in block.branches).",
+        )
     if torch.allclose(mine, expected, atol=1e-5):
-        return Feedback(True, _("{what} matches the block, computed independently as one grouped convolution "
-                                "(form C): max difference {difference:.1e}.").format(
-            what=what, difference=(mine - expected).abs().max().item()))
+        return Feedback(
+            True,
+            _(
+                "{what} matches the block, computed independently as one grouped convolution "
+                "(form C): max difference {difference:.1e}."
+            ).format(what=what, difference=(mine - expected).abs().max().item()),
+        )
     for name, value in candidates.items():
         if value.shape == mine.shape and torch.allclose(mine, value, atol=1e-5):
-            return Feedback(False, _("{what} returns {name}.").format(what=what, name=_(name)),
-                            _("y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add the "
-                              "identity shortcut x, then torch.relu."))
-    return Feedback(False, _("{what} differs from the block by up to {difference:.3g}.").format(
-        what=what, difference=(mine - expected).abs().max().item()),
-                    _("y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add x, then torch.relu."))
+            return Feedback(
+                False,
+                _("{what} returns {name}.").format(what=what, name=_(name)),
+                _(
+                    "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add the "
+                    "identity shortcut x, then torch.relu."
+                ),
+            )
+    return Feedback(
+        False,
+        _("{what} differs from the block by up to {difference:.3g}.").format(
+            what=what, difference=(mine - expected).abs().max().item()
+        ),
+        _(
+            "y = ReLU(BN(sum_i T_i(x)) + x): aggregate, normalise with block.bn3, add x, then torch.relu."
+        ),
+    )

@@ -37,8 +37,10 @@ def _number(value, what: str) -> float | Feedback:
     try:
         return float(value)
     except (TypeError, ValueError):
-        return Feedback(False, _("{what} should be a number, got {answer!r}.").format(
-            what=_(what), answer=value))
+        return Feedback(
+            False,
+            _("{what} should be a number, got {answer!r}.").format(what=_(what), answer=value),
+        )
 
 
 def check_welch(difference, df, high: str = "16x8d", low: str = "4x25d") -> Feedback:
@@ -59,11 +61,14 @@ def check_welch(difference, df, high: str = "16x8d", low: str = "4x25d") -> Feed
         return dof
     if abs(diff - w.diff) > 0.01:
         hint = _("Subtract in the order asked: {high} minus {low}, test error in points.").format(
-            high=high, low=low)
+            high=high, low=low
+        )
         if abs(diff + w.diff) <= 0.01:
             return Feedback(False, _("Your difference has the wrong sign."), hint)
         return Feedback(
-            False, _("The difference of the means is off (you have {diff:.2f}).").format(diff=diff), hint
+            False,
+            _("The difference of the means is off (you have {diff:.2f}).").format(diff=diff),
+            hint,
         )
     if abs(dof - w.df) > 0.05:
         hint = _(
@@ -72,12 +77,19 @@ def check_welch(difference, df, high: str = "16x8d", low: str = "4x25d") -> Feed
         )
         if abs(dof - (ladder[high].n + ladder[low].n - 2)) < 0.05:
             hint = _("That is Student's n_a + n_b - 2, which assumes equal spreads. {hint}").format(
-                hint=hint)
+                hint=hint
+            )
         return Feedback(
-            False, _("The difference is right; the df is off (you have {df:.2f}).").format(df=dof), hint
+            False,
+            _("The difference is right; the df is off (you have {df:.2f}).").format(df=dof),
+            hint,
         )
-    return Feedback(True, _("{high} minus {low}: {result}: {verdict}.").format(
-        high=high, low=low, result=w.describe(), verdict=w.verdict))
+    return Feedback(
+        True,
+        _("{high} minus {low}: {result}: {verdict}.").format(
+            high=high, low=low, result=w.describe(), verdict=w.verdict
+        ),
+    )
 
 
 def check_plateau(prediction, high: str = "32x4d", low: str = "4x25d") -> Feedback:
@@ -86,7 +98,9 @@ def check_plateau(prediction, high: str = "32x4d", low: str = "4x25d") -> Feedba
     if prediction is None or prediction is ...:
         return empty(_("your prediction, True or False (decide before you look)"))
     if not isinstance(prediction, (bool, np.bool_)):
-        return Feedback(False, _("Answer True or False, got {prediction!r}.").format(prediction=prediction))
+        return Feedback(
+            False, _("Answer True or False, got {prediction!r}.").format(prediction=prediction)
+        )
     prediction = bool(prediction)
     ladder = _full_ladder()
     problem = _missing(ladder, high, low)
@@ -95,7 +109,8 @@ def check_plateau(prediction, high: str = "32x4d", low: str = "4x25d") -> Feedba
     w = stats.welch(ladder[high].values, ladder[low].values)
     holds_zero = not w.excludes_zero
     said = _("{high} minus {low}: {result}: {verdict}.").format(
-        high=high, low=low, result=w.describe(), verdict=w.verdict)
+        high=high, low=low, result=w.describe(), verdict=w.verdict
+    )
     if prediction == holds_zero:
         return Feedback(True, _("Your prediction is right. {said}").format(said=said))
     return Feedback(
@@ -119,21 +134,37 @@ def verify_matched_width(prediction, cardinality: int = 16, budget: str = "mediu
     try:
         guess = int(prediction)
     except (TypeError, ValueError):
-        return Feedback(False, _("A bottleneck width is a whole number, got {prediction!r}.").format(
-            prediction=prediction))
+        return Feedback(
+            False,
+            _("A bottleneck width is a whole number, got {prediction!r}.").format(
+                prediction=prediction
+            ),
+        )
     config = cardinality_configs(budget, (cardinality,))[0]
     baseline = cardinality_configs(budget, (1,))[0]
     measured = _(
         "The solver at the {budget!r} budget says d = {d}: {params:,} params against the budget of "
         "{budget_params:,} (1x{base}d), {share:+.1f}%."
-    ).format(budget=budget, d=config.base_width, params=config.params, budget_params=baseline.params,
-             base=baseline.base_width, share=100 * (config.params / baseline.params - 1))
+    ).format(
+        budget=budget,
+        d=config.base_width,
+        params=config.params,
+        budget_params=baseline.params,
+        base=baseline.base_width,
+        share=100 * (config.params / baseline.params - 1),
+    )
     if guess == config.base_width:
-        return Feedback(True, _("Your prediction d = {guess} is right. {measured}").format(
-            guess=guess, measured=measured))
+        return Feedback(
+            True,
+            _("Your prediction d = {guess} is right. {measured}").format(
+                guess=guess, measured=measured
+            ),
+        )
     return Feedback(
         False,
         _("You predicted d = {guess}. {measured}").format(guess=guess, measured=measured),
-        _("Every stage scales alike, so the matched d does not depend on the stage widths; compare "
-          "with the table of Section 1."),
+        _(
+            "Every stage scales alike, so the matched d does not depend on the stage widths; compare "
+            "with the table of Section 1."
+        ),
     )

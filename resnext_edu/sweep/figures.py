@@ -447,8 +447,9 @@ def time_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
     return fig
 
 
-
-def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: str = "value") -> None:
+def plot_differences(
+    ax, rows: list[Row], confidence: float = 0.95, quantity: str = "value"
+) -> None:
     """Each C's mean minus the C = 1 model's (same experiment), with its Welch confidence interval.
 
     The interval is drawn as a bar, its Welch degrees of freedom written beside it; the zero line is
@@ -456,8 +457,14 @@ def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: st
     ``quantity`` on the axis ("test error")."""
     ladder = {r.config.cardinality: r for r in _cardinality_rows(rows)}
     if 1 not in ladder or len(ladder) < 2:
-        ax.text(0.5, 0.5, "no C = 1 model and another C", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no C = 1 model and another C",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         return
     base = ladder[1]
     others = [ladder[c] for c in sorted(ladder) if c != 1 and ladder[c].n > 1]
@@ -466,11 +473,24 @@ def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: st
     diffs = [w.diff for w in comparisons]
     below = [w.diff - w.low for w in comparisons]
     above = [w.high - w.diff for w in comparisons]
-    ax.errorbar(xs, diffs, yerr=[below, above], fmt="o", capsize=4, color="#1f77b4",
-                label=f"mean difference, {confidence:.0%} Welch interval")
+    ax.errorbar(
+        xs,
+        diffs,
+        yerr=[below, above],
+        fmt="o",
+        capsize=4,
+        color="#1f77b4",
+        label=f"mean difference, {confidence:.0%} Welch interval",
+    )
     for x, w in zip(xs, comparisons):
-        ax.annotate(f"df {w.df:.1f}", (x, w.high), textcoords="offset points", xytext=(0, 4),
-                    ha="center", fontsize=7)
+        ax.annotate(
+            f"df {w.df:.1f}",
+            (x, w.high),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=7,
+        )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log", base=2)
     ax.set_xticks(xs, [f"{r.config.setting}\nC = {r.config.cardinality}" for r in others])
@@ -483,8 +503,9 @@ def plot_differences(ax, rows: list[Row], confidence: float = 0.95, quantity: st
     ax.legend(fontsize=7, loc="best")
 
 
-def differences_figure(rows: list[Row], title: str, quantity: str = "test error",
-                       confidence: float = 0.95):
+def differences_figure(
+    rows: list[Row], title: str, quantity: str = "test error", confidence: float = 0.95
+):
     """One panel: :func:`plot_differences` of ``rows`` under ``title``."""
     fig, axes = _figure(1, 1, width=6.5, height=3.8)
     plot_differences(axes[0, 0], rows, confidence, quantity)

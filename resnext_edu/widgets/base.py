@@ -37,8 +37,10 @@ class WholeNumber(traitlets.Int):
 
     def validate(self, obj, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ControlValueError(f"{_name(obj)} takes a whole number{_range(obj)}, not {value!r} "
-                                    f"({type(value).__name__}). Try {_suggest(value)}.")
+            raise ControlValueError(
+                f"{_name(obj)} takes a whole number{_range(obj)}, not {value!r} "
+                f"({type(value).__name__}). Try {_suggest(value)}."
+            )
         return super().validate(obj, operator.index(value))
 
 
@@ -67,7 +69,9 @@ class StrictIntSlider(widgets.IntSlider):
     def _validate_value(self, proposal):
         value = proposal["value"]
         if not self.min <= value <= self.max:
-            raise ControlValueError(f"{_name(self)} takes a whole number from {self.min} to {self.max}, not {value:,}.")
+            raise ControlValueError(
+                f"{_name(self)} takes a whole number from {self.min} to {self.max}, not {value:,}."
+            )
         return value
 
 
@@ -77,15 +81,31 @@ class StrictIntText(widgets.IntText):
     value = WholeNumber(0, help="Int value").tag(sync=True)
 
 
-def slider(description: str, value: int, low: int, high: int, step: int = 1, **kwargs) -> StrictIntSlider:
+def slider(
+    description: str, value: int, low: int, high: int, step: int = 1, **kwargs
+) -> StrictIntSlider:
     """An integer slider that only fires when released (``continuous_update=False``), so the figure redraws once.
 
     ``value`` must lie in ``[low, high]``: a ValueError says so, rather than the slider moving it to the nearest end.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-        raise ValueError(f"{description} starts at a whole number from {low} to {high}, not {value!r}.")
-    return StrictIntSlider(value=operator.index(value), min=low, max=high, step=step, description=description,
-                           continuous_update=False, style={"description_width": "initial"}, **kwargs)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not low <= value <= high
+    ):
+        raise ValueError(
+            f"{description} starts at a whole number from {low} to {high}, not {value!r}."
+        )
+    return StrictIntSlider(
+        value=operator.index(value),
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "initial"},
+        **kwargs,
+    )
 
 
 class Explorer:
@@ -96,7 +116,9 @@ class Explorer:
     ``readout(state) -> str`` (HTML).
     """
 
-    def __init__(self, controls: dict[str, widgets.Widget], extra: list[widgets.Widget] | None = None):
+    def __init__(
+        self, controls: dict[str, widgets.Widget], extra: list[widgets.Widget] | None = None
+    ):
         self.controls = controls
         self.output = widgets.Output()
         self.readout_html = widgets.HTML()
@@ -106,7 +128,9 @@ class Explorer:
         for control in controls.values():
             control.observe(lambda change: self.update(), names="value")
         rows = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
-        self.widget = widgets.VBox(rows + (extra or []) + [self.readout_html, self.message, self.output])
+        self.widget = widgets.VBox(
+            rows + (extra or []) + [self.readout_html, self.message, self.output]
+        )
         self.update()
 
     def values(self) -> dict:

@@ -53,7 +53,9 @@ class LessonClient(NudgingClient):
     """:class:`NudgingClient` with a budget for the whole lesson: each cell's timeout is the smaller of
     ``timeout`` and what is left of ``lesson_timeout``."""
 
-    lesson_timeout = Integer(0, help="seconds for all the cells of a notebook; 0: no budget").tag(config=True)
+    lesson_timeout = Integer(0, help="seconds for all the cells of a notebook; 0: no budget").tag(
+        config=True
+    )
     _deadline: float | None = None
 
     def execute(self, **kwargs):
@@ -71,20 +73,49 @@ class LessonClient(NudgingClient):
 def execute_lesson(nb, cwd=None, km=None, *, lesson_timeout: int = 0, **kwargs):
     """``nbclient.execute`` (what jupyter-cache calls), run by :class:`LessonClient`."""
     resources = {"metadata": {"path": cwd}} if cwd else {}
-    return LessonClient(nb=nb, resources=resources, km=km, lesson_timeout=lesson_timeout, **kwargs).execute()
+    return LessonClient(
+        nb=nb, resources=resources, km=km, lesson_timeout=lesson_timeout, **kwargs
+    ).execute()
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Widgets: what they showed, without controls
 # ----------------------------------------------------------------------------------------------------------------
-BOXES = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "AccordionModel", "TabModel", "StackModel"}
+BOXES = {
+    "VBoxModel",
+    "HBoxModel",
+    "BoxModel",
+    "GridBoxModel",
+    "AccordionModel",
+    "TabModel",
+    "StackModel",
+}
 TEXTS = {"HTMLModel", "HTMLMathModel", "LabelModel"}
 PROGRESS = {"FloatProgressModel", "IntProgressModel"}
-CHOICES = {"DropdownModel", "SelectModel", "RadioButtonsModel", "ToggleButtonsModel", "SelectionSliderModel",
-           "SelectMultipleModel", "SelectionRangeSliderModel"}
-VALUES = {"IntSliderModel", "FloatSliderModel", "FloatLogSliderModel", "IntRangeSliderModel", "FloatRangeSliderModel",
-          "IntTextModel", "FloatTextModel", "BoundedIntTextModel", "BoundedFloatTextModel", "CheckboxModel",
-          "ToggleButtonModel", "TextModel", "TextareaModel"}
+CHOICES = {
+    "DropdownModel",
+    "SelectModel",
+    "RadioButtonsModel",
+    "ToggleButtonsModel",
+    "SelectionSliderModel",
+    "SelectMultipleModel",
+    "SelectionRangeSliderModel",
+}
+VALUES = {
+    "IntSliderModel",
+    "FloatSliderModel",
+    "FloatLogSliderModel",
+    "IntRangeSliderModel",
+    "FloatRangeSliderModel",
+    "IntTextModel",
+    "FloatTextModel",
+    "BoundedIntTextModel",
+    "BoundedFloatTextModel",
+    "CheckboxModel",
+    "ToggleButtonModel",
+    "TextModel",
+    "TextareaModel",
+}
 BUTTONS = {"ButtonModel"}
 
 
@@ -98,7 +129,9 @@ class StaticWidget:
         self.html: list[str] = []
         self.controls: list[str] = []
         self.buttons: list[str] = []
-        self.note_at: int | None = None       # where the controls were: (outputs, html) position of the note
+        self.note_at: int | None = (
+            None  # where the controls were: (outputs, html) position of the note
+        )
         self.unknown: list[str] = []
 
     def convert(self, output) -> list:
@@ -123,20 +156,28 @@ class StaticWidget:
         elif name == "OutputModel":
             self.flush()
             for inner in state.get("outputs", []):
-                self.outputs.extend(static_outputs([nbformat.from_dict(inner)], self.state, self.colab_url,
-                                                   self.unknown))
+                self.outputs.extend(
+                    static_outputs(
+                        [nbformat.from_dict(inner)], self.state, self.colab_url, self.unknown
+                    )
+                )
         elif name in TEXTS:
             value = state.get("value") or ""
             text = html.escape(value) if name == "LabelModel" else value
             if value.strip():
                 self.html.append(f"{html.escape(description)} {text}" if description else text)
         elif name in PROGRESS:
-            self.html.append(f"<progress value='{state.get('value', 0)}' max='{state.get('max', 100)}'>"
-                             f"{state.get('value', 0)}</progress>")
+            self.html.append(
+                f"<progress value='{state.get('value', 0)}' max='{state.get('max', 100)}'>"
+                f"{state.get('value', 0)}</progress>"
+            )
         elif name in CHOICES:
             labels, index = state.get("_options_labels", []), state.get("index")
-            chosen = [labels[i] for i in (index if isinstance(index, list) else [index])
-                      if i is not None and i < len(labels)]
+            chosen = [
+                labels[i]
+                for i in (index if isinstance(index, list) else [index])
+                if i is not None and i < len(labels)
+            ]
             self.control(description or name, ", ".join(chosen) if chosen else "none")
         elif name in VALUES:
             self.control(description or name, state.get("value"))
@@ -147,7 +188,9 @@ class StaticWidget:
             self.unknown.append(name)
 
     def hidden(self, state: dict) -> bool:
-        layout = self.state.get(str(state.get("layout", "")).removeprefix("IPY_MODEL_"), {}).get("state", {})
+        layout = self.state.get(str(state.get("layout", "")).removeprefix("IPY_MODEL_"), {}).get(
+            "state", {}
+        )
         return layout.get("display") == "none" or layout.get("visibility") == "hidden"
 
     def control(self, description: str, value) -> None:
@@ -155,7 +198,9 @@ class StaticWidget:
         shown = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
         if isinstance(shown, list):
             shown = " to ".join(str(v) for v in shown)
-        self.controls.append(f"<b>{html.escape(description.rstrip(':'))}</b> = {html.escape(str(shown))}")
+        self.controls.append(
+            f"<b>{html.escape(description.rstrip(':'))}</b> = {html.escape(str(shown))}"
+        )
 
     def mark_note(self) -> None:
         if self.note_at is None:
@@ -164,16 +209,27 @@ class StaticWidget:
 
     def flush(self) -> None:
         if self.html:
-            self.outputs.append(html_output("<div class='resnext-edu-widget-html'>" + "".join(self.html) + "</div>"))
+            self.outputs.append(
+                html_output("<div class='resnext-edu-widget-html'>" + "".join(self.html) + "</div>")
+            )
             self.html = []
 
     def note(self) -> str:
         shown = f"Shown for {', '.join(self.controls)}. " if self.controls else ""
-        what = "Its controls" if self.controls else "Its button" + ("s" if len(self.buttons) > 1 else "")
-        where = (f"<a href='{html.escape(self.colab_url)}'>open this lesson in Colab</a>" if self.colab_url
-                 else "open this lesson there")
-        return (f"<p class='resnext-edu-static-note'>{shown}{what} work in JupyterLab or on Colab, not on this "
-                f"page: {where}.</p>")
+        what = (
+            "Its controls"
+            if self.controls
+            else "Its button" + ("s" if len(self.buttons) > 1 else "")
+        )
+        where = (
+            f"<a href='{html.escape(self.colab_url)}'>open this lesson in Colab</a>"
+            if self.colab_url
+            else "open this lesson there"
+        )
+        return (
+            f"<p class='resnext-edu-static-note'>{shown}{what} work in JupyterLab or on Colab, not on this "
+            f"page: {where}.</p>"
+        )
 
 
 def html_output(text: str):
@@ -184,7 +240,10 @@ def static_outputs(outputs: list, state: dict, colab_url: str | None, unknown: l
     """``outputs`` with every widget view replaced by :class:`StaticWidget`'s outputs."""
     converted = []
     for output in outputs:
-        if output.get("output_type") in ("display_data", "execute_result") and WIDGET_VIEW in output.get("data", {}):
+        if output.get("output_type") in (
+            "display_data",
+            "execute_result",
+        ) and WIDGET_VIEW in output.get("data", {}):
             widget = StaticWidget(state, colab_url)
             converted.extend(widget.convert(output))
             unknown.extend(widget.unknown)
@@ -205,8 +264,11 @@ class StaticWidgetClient(NotebookClientCache):
         unknown: list[str] = []
         converted = static_outputs(outputs, state, colab_link(self.notebook), unknown)
         for name in dict.fromkeys(unknown):
-            self.logger.warning(f"cell {cell_index}: the site cannot show {name} without JavaScript; "
-                                "add it to site/_ext/course_site.py (StaticWidget)", subtype="widget")
+            self.logger.warning(
+                f"cell {cell_index}: the site cannot show {name} without JavaScript; "
+                "add it to site/_ext/course_site.py (StaticWidget)",
+                subtype="widget",
+            )
         return count, converted
 
     @property
@@ -238,19 +300,35 @@ class LessonLinks(SphinxTransform):
         source = Path(self.env.doc2path(self.env.docname))
         if source.suffix != ".ipynb":
             return
-        badge = next((ref for ref in self.document.findall(nodes.reference)
-                      if COLAB_LINK.fullmatch(ref.get("refuri", ""))
-                      and any("colab-badge" in image.get("uri", "") for image in ref.findall(nodes.image))), None)
+        badge = next(
+            (
+                ref
+                for ref in self.document.findall(nodes.reference)
+                if COLAB_LINK.fullmatch(ref.get("refuri", ""))
+                and any("colab-badge" in image.get("uri", "") for image in ref.findall(nodes.image))
+            ),
+            None,
+        )
         if badge is None:
-            logger.warning(f"{source.name} has no Open in Colab badge (python -m resnext_edu.course writes it)",
-                           location=self.env.docname)
+            logger.warning(
+                f"{source.name} has no Open in Colab badge (python -m resnext_edu.course writes it)",
+                location=self.env.docname,
+            )
             return
         badge.clear()
         badge += nodes.Text("Open in Colab")
         badge["classes"] += ["resnext-edu-colab"]
-        download = addnodes.download_reference("", "", reftarget=source.name, refdoc=self.env.docname,
-                                               refdomain="", reftype="download", refexplicit=True,
-                                               refwarn=True, classes=["resnext-edu-download"])
+        download = addnodes.download_reference(
+            "",
+            "",
+            reftarget=source.name,
+            refdoc=self.env.docname,
+            refdomain="",
+            reftype="download",
+            refexplicit=True,
+            refwarn=True,
+            classes=["resnext-edu-download"],
+        )
         download += nodes.inline("", "Download the notebook")
         paragraph = badge.parent
         paragraph.insert(paragraph.index(badge) + 1, [nodes.Text(" "), download])
@@ -270,19 +348,38 @@ class ProseLinks(SphinxPostTransform):
     def run(self, **kwargs) -> None:
         if Path(self.env.doc2path(self.env.docname)).suffix != ".ipynb":
             return
-        objects = {name: entry for name, entry in self.env.get_domain("py").objects.items()
-                   if entry.objtype in self.KINDS and name.startswith("resnext_edu.")}
+        objects = {
+            name: entry
+            for name, entry in self.env.get_domain("py").objects.items()
+            if entry.objtype in self.KINDS and name.startswith("resnext_edu.")
+        }
         for literal in list(self.document.findall(nodes.literal)):
-            if isinstance(literal.parent, (nodes.reference, nodes.literal_block)) or literal.get("classes"):
+            if isinstance(literal.parent, (nodes.reference, nodes.literal_block)) or literal.get(
+                "classes"
+            ):
                 continue
             found = self.NAME.fullmatch(literal.astext())
-            if found is None or not (found.group(2) or "." in found.group(1) or found.group(1)[0].isupper()):
+            if found is None or not (
+                found.group(2) or "." in found.group(1) or found.group(1)[0].isupper()
+            ):
                 continue
             entry = self.resolve(found.group(1), objects)
             if entry is not None:
-                uri = self.app.builder.get_relative_uri(self.env.docname, entry.docname) + "#" + entry.node_id
-                literal.replace_self(nodes.reference("", "", literal.deepcopy(), refuri=uri, internal=True,
-                                                     classes=["resnext-edu-api-link"]))
+                uri = (
+                    self.app.builder.get_relative_uri(self.env.docname, entry.docname)
+                    + "#"
+                    + entry.node_id
+                )
+                literal.replace_self(
+                    nodes.reference(
+                        "",
+                        "",
+                        literal.deepcopy(),
+                        refuri=uri,
+                        internal=True,
+                        classes=["resnext-edu-api-link"],
+                    )
+                )
 
     @staticmethod
     def resolve(name: str, objects: dict):
@@ -295,11 +392,16 @@ class ProseLinks(SphinxPostTransform):
 
 # ----------------------------------------------------------------------------------------------------------------
 def install_executor(app) -> None:
-    if not hasattr(jupyter_cache_executors, "executenb") or not hasattr(myst_nb_execute, "NotebookClientCache"):
-        raise ExtensionError("course_site: this jupyter-cache or MyST-NB has no executenb / NotebookClientCache; "
-                             "the site's executor hooks need updating")
-    jupyter_cache_executors.executenb = functools.partial(execute_lesson,
-                                                          lesson_timeout=app.config.resnext_edu_lesson_timeout)
+    if not hasattr(jupyter_cache_executors, "executenb") or not hasattr(
+        myst_nb_execute, "NotebookClientCache"
+    ):
+        raise ExtensionError(
+            "course_site: this jupyter-cache or MyST-NB has no executenb / NotebookClientCache; "
+            "the site's executor hooks need updating"
+        )
+    jupyter_cache_executors.executenb = functools.partial(
+        execute_lesson, lesson_timeout=app.config.resnext_edu_lesson_timeout
+    )
     myst_nb_execute.NotebookClientCache = StaticWidgetClient
 
 
