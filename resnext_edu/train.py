@@ -1,10 +1,9 @@
 """The training loop a learner reads: SGD, a learning-rate schedule, evaluation, resume (lesson 06).
 
-The paper's CIFAR recipe (Xie et al. 2017, Appendix A): SGD with momentum 0.9, weight decay 5e-4,
-batch 128, lr 0.1 divided by 10 at 50% and 75% of 300 epochs (``schedule="step"``). Lessons train
-for minutes, so the default is a short-run "one-cycle" schedule (linear warm-up, linear decay to
-zero; Smith & Topin 2017). Under ``torchrun`` the same loop runs on N processes, ``batch_size``
-being the global batch (:mod:`resnext_edu.distributed`).
+The settings are a :class:`~resnext_edu.config.TrainConfig` (the paper's CIFAR recipe, Xie et al.
+2017, Appendix A, with a short-run schedule); :func:`lr_factor` is the schedule, :func:`train_step`
+one SGD step, :func:`evaluate` the test set, :func:`fit` the whole run. Under ``torchrun`` the same
+loop runs on N processes, ``batch_size`` being the global batch (:mod:`resnext_edu.distributed`).
 """
 
 from __future__ import annotations
@@ -13,15 +12,13 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from .augment import PAD, eval_batches, side_for_epoch, train_batches
+from .augment import eval_batches, side_for_epoch, train_batches
 from .checkpoints import (
     CHECKPOINT,
     HISTORY,
@@ -33,120 +30,18 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .checks import check_batch_fits, check_train_config
+from .config import FAST_RECIPE, SCHEDULES, TrainConfig
 from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, resolve_precision, synchronize
 from .distributed import SINGLE_PROCESS, Distributed
+from .divergence import DIVERGED, TrainingDiverged, check_divergence
 from .files import write_json
 from .preflight import check_classes, check_model_and_data
+from .progress import EpochTally, epoch_line, progress_bar
 
-SCHEDULES = ("onecycle", "cosine", "step")
-DIVERGED = 10  # a loss above 10 x ln(classes), ten times a uniform guess's, has diverged
-
-
-@dataclass
-class TrainConfig:
-    """Everything about a training run except the model and the data. Defaults suit a lesson-size run."""
-
-    epochs: int = field(default=10, metadata={"help": "passes over the training set"})
-    batch_size: int = field(
-        default=128,
-        metadata={
-            "help": "images per SGD step over all ranks (the global batch; under torchrun each of N ranks takes "
-            "batch/N); the paper: 128"
-        },
-    )
-    lr: float = field(
-        default=0.1, metadata={"help": "peak learning rate (the paper: 0.1 at batch 128)"}
-    )
-    momentum: float = field(default=0.9, metadata={"help": "SGD momentum (the paper: 0.9)"})
-    nesterov: bool = field(
-        default=False,
-        metadata={
-            "help": 'Nesterov momentum (the authors\' train.lua; the paper says only "momentum")'
-        },
-    )
-    weight_decay: float = field(
-        default=5e-4,
-        metadata={"help": "L2 penalty on every parameter (the paper's CIFAR value: 5e-4)"},
-    )
-    schedule: str = field(
-        default="onecycle",
-        metadata={
-            "help": "step: the paper's lr/10 at 50% and 75% of the epochs; onecycle or cosine: short runs"
-        },
-    )
-    warmup: float = field(
-        default=0.2,
-        metadata={"help": "fraction of all steps spent raising the lr linearly (onecycle, cosine)"},
-    )
-    label_smoothing: float = field(
-        default=0.0,
-        metadata={
-            "help": "spreads this fraction of each target over all classes, e.g. 0.1 (Szegedy et al. 2016)"
-        },
-    )
-    crop_padding: int = field(
-        default=PAD,
-        metadata={
-            "help": "pixels of zero padding before the random crop (the paper's 4; 0: no shift)"
-        },
-    )
-    resize_schedule: tuple = field(
-        default=(),
-        metadata={
-            "help": "progressive resizing: SIDE:FRACTION pairs trained first (e.g. 16:0.4 24:0.3), then full size"
-        },
-    )
-    precision: str = field(
-        default="auto", metadata={"help": "auto, fp32, bf16 or fp16 (resnext_edu.device)"}
-    )
-    channels_last: bool | None = field(
-        default=None,
-        metadata={"help": "NHWC memory layout (default: on with bf16/fp16, off with fp32)"},
-    )
-    compile: bool = field(
-        default=False,
-        metadata={"help": "torch.compile the model (slow first epoch, faster later ones)"},
-    )
-    seed: int = field(
-        default=0,
-        metadata={
-            "help": "model initialisation, data order, augmentation: epoch e derives from (seed, e)"
-        },
-    )
-    device: str = field(
-        default="auto",
-        metadata={"help": "auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:1, mps"},
-    )
-    eval_batch_size: int = field(
-        default=500,
-        metadata={"help": "images per evaluation batch (no gradients, so larger is fine)"},
-    )
-    eval_from: int = field(
-        default=1,
-        metadata={
-            "help": "evaluate the test set after epochs EVAL_FROM.. (1: every epoch; the last one always)"
-        },
-    )
-
-
-# The fast recipe for runs of minutes (benchmarks/README.md, section 3; lesson 06's short run):
-# what it changes from the paper's CIFAR recipe, whose momentum and weight decay it keeps.
-FAST_RECIPE = {
-    "batch_size": 256,
-    "lr": 0.4,
-    "schedule": "onecycle",
-    "warmup": 0.25,
-    "nesterov": True,
-    "label_smoothing": 0.1,
-    "crop_padding": 1,
-    "resize_schedule": ((16, 0.4), (24, 0.3)),
-}
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN, infinite or far above its start. The message names the epoch, the
-    step and what to try; ``summary`` says the same without the advice."""
+__all__ = ["lr_factor", "train_step", "evaluate", "fit"]  # the loop
+__all__ += ["TrainConfig", "FAST_RECIPE", "SCHEDULES"]  # its settings: resnext_edu.config
+__all__ += ["DIVERGED", "TrainingDiverged", "check_divergence"]  # its stop: resnext_edu.divergence
 
 
 def lr_factor(
@@ -330,9 +225,7 @@ def fit(
     net = torch.compile(net) if config.compile else net
     # DDP's forward may talk to the other ranks, which evaluation (batches differ per rank) must not
     eval_net = net if dist.world_size == 1 else model
-    bar = tqdm(
-        total=(config.epochs - start) * steps, disable=not progress, unit="step", dynamic_ncols=True
-    )
+    bar = progress_bar((config.epochs - start) * steps, show=progress)
 
     def train_epoch(epoch: int) -> dict:
         """One pass over the training set. The losses stay on the device and are read every
@@ -341,9 +234,6 @@ def fit(
         net.train()
         smoothing = config.label_smoothing
         sync_every = 1 if device.type == "cpu" else 25
-        losses, hits = [], []  # per step, on the device
-        checked = 0  # steps whose loss has been read
-        loss_sum, hit_sum = 0.0, 0  # their losses and correct answers
         t0 = time.perf_counter()
         size = side_for_epoch(
             config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
@@ -360,45 +250,34 @@ def fit(
             world_size=dist.world_size,
             size=size,
         )
+        tally = EpochTally(bar, config.batch_size, dist)  # losses and hits, read every sync_every
         for step, (x, y) in enumerate(batches):
             lr = optimizer.param_groups[0]["lr"]
             logits, loss = train_step(
                 net, optimizer, x, y, scaler=scaler, precision=precision, label_smoothing=smoothing
             )
             scheduler.step()
-            losses.append(loss.detach().float())
-            hits.append((logits.detach().argmax(1) == y).sum())
+            tally.add(loss, logits, y)
             if (step + 1) % sync_every == 0 or step + 1 == steps:
-                new = dist.mean_over_ranks(torch.stack(losses[checked:])).cpu()  # global batches'
+                new = tally.unread_losses()  # the global batches' losses since the last read
                 check_divergence(
                     new,
                     classes=logits.shape[1],
                     epoch=epoch,
-                    first_step=checked,
+                    first_step=tally.checked,
                     steps=steps,
                     lr=lr,
                     peak_lr=config.lr,
                     checkpoint=checkpoint,
                 )
-                loss_sum += new.sum().item()
-                hit_sum += dist.sum_over_ranks(torch.stack(hits[checked:])).sum().item()
-                bar.update(step + 1 - checked)
-                checked = step + 1
-                images = checked * config.batch_size
-                speed = images / (time.perf_counter() - t0)
-                bar.set_postfix(
-                    loss=f"{loss_sum / checked:.3f}",
-                    acc=f"{hit_sum / images:.1%}",
-                    img_s=f"{speed:,.0f}",
-                    refresh=False,
-                )
+                tally.count(new)  # adds them up; moves the progress bar
         synchronize(device)
         seconds = time.perf_counter() - t0
         images = steps * config.batch_size
         return {
             "epoch": epoch + 1,
-            "train_loss": loss_sum / steps,
-            "train_acc": hit_sum / images,
+            "train_loss": tally.loss_sum / steps,
+            "train_acc": tally.hit_sum / images,
             "lr": lr,
             "train_seconds": seconds,
             "img_per_s": images / seconds,
@@ -432,62 +311,7 @@ def fit(
                 write_json(out / HISTORY, history)
             dist.barrier()  # the checkpoint is written before any rank goes on
             if progress:
-                bar.write(_epoch_line(record, config.epochs))
+                bar.write(epoch_line(record, config.epochs))
             if callback is not None:
                 callback(record, history)
     return history
-
-
-def check_divergence(
-    losses: Tensor,
-    *,
-    classes: int,
-    epoch: int,
-    first_step: int,
-    steps: int,
-    lr: float,
-    peak_lr: float,
-    checkpoint: Path | None,
-) -> None:
-    """Raise :class:`TrainingDiverged` if one of ``losses`` is NaN, infinite or above ``DIVERGED``
-    x ln(``classes``). They are the losses of steps ``first_step``, ``first_step + 1``, ... of
-    ``epoch`` (0-based; ``steps`` per epoch), the last taken at learning rate ``lr``. The message
-    says to resume ``checkpoint`` (if written) with a tenth of ``peak_lr``, or to start again."""
-    limit = DIVERGED * math.log(classes)
-    bad = (~torch.isfinite(losses) | (losses > limit)).nonzero()
-    if len(bad) == 0:
-        return
-    step = first_step + bad[0].item()
-    loss = losses[bad[0]].item()
-    why = f", more than {DIVERGED} x ln(classes) = {limit:.1f}" if math.isfinite(loss) else ""
-    summary = (
-        f"The training loss became {loss:.4g}{why} at epoch {epoch + 1}, step {step + 1} of "
-        f"{steps} (learning rate {lr:.3g}): the weights have diverged."
-    )
-    if checkpoint is not None and checkpoint.exists():
-        advice = (
-            f"The last good checkpoint is kept unchanged at {checkpoint}: continue it with a "
-            f"tenth of the peak lr, --resume --lr {peak_lr / 10:.3g} (resume=True with "
-            f"TrainConfig(lr=...)), which applies from its next step; divide again if it diverges "
-            f"again."
-        )
-    else:
-        advice = (
-            f"Nothing had been saved yet: start again with a smaller lr (e.g. "
-            f"{peak_lr / 10:.3g}, a tenth of the peak) or a longer warm-up."
-        )
-    error = TrainingDiverged(
-        f"{summary} The usual cause is a learning rate that is too high. {advice}"
-    )
-    error.summary = summary  # without the advice: a sweep gives its own
-    raise error
-
-
-def _epoch_line(record: dict, epochs: int) -> str:
-    """The line printed after each epoch."""
-    test = "test set not evaluated"
-    if record["test_acc"] is not None:
-        test = f"test loss {record['test_loss']:.3f} acc {record['test_acc']:.1%}"
-    train = f"train loss {record['train_loss']:.3f} acc {record['train_acc']:.1%}"
-    speed = f"{record['img_per_s']:,.0f} img/s, {record['seconds']:.1f} s"
-    return f"epoch {record['epoch']}/{epochs}: {train} | {test} | {speed}"
