@@ -122,9 +122,9 @@ def check_resize_schedule(schedule) -> None:
 
 
 def check_train_config(config, *, schedules, precisions) -> None:
-    """Refuse a :class:`~resnext_edu.train.TrainConfig` with a setting out of range.
+    """Refuse a :class:`~resnext_edu.config.TrainConfig` with a setting out of range.
 
-    ``schedules`` and ``precisions`` are the names allowed (``train.SCHEDULES`` and
+    ``schedules`` and ``precisions`` are the names allowed (``config.SCHEDULES`` and
     ``device.PRECISIONS``), passed in because those modules import this one.
     """
     check_positive_int("epochs", config.epochs)

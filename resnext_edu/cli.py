@@ -24,6 +24,7 @@ import torch
 
 from . import __version__, counting, models, options, sweep
 from .checkpoints import CHECKPOINT, HISTORY
+from .config import TrainConfig
 from .counting import G, M
 from .data import load_cifar10
 from .device import pick_device
@@ -37,8 +38,9 @@ from .distributed import (
     scaled_lr,
     sync_batchnorm,
 )
+from .divergence import TrainingDiverged
 from .sweep.configs import DEFAULT_CARDINALITIES, DEFAULT_TABLE4_CARDINALITIES
-from .train import TrainConfig, TrainingDiverged, fit
+from .train import fit
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 metadata.
 
 ``python -m resnext_edu train`` and ``sweep`` take their training options from the fields of
-:class:`resnext_edu.train.TrainConfig` through :func:`add_options`, and ``sweep --list`` writes them
+:class:`resnext_edu.config.TrainConfig` through :func:`add_options`, and ``sweep --list`` writes them
 back with :func:`to_argv`, so a field added to the dataclass is an option of both commands, and part
 of a sweep's settings, without another edit. A field's annotation decides how its flag reads:
 

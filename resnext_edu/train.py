@@ -226,83 +226,89 @@ def fit(
     # DDP's forward may talk to the other ranks, which evaluation (batches differ per rank) must not
     eval_net = net if dist.world_size == 1 else model
     bar = progress_bar((config.epochs - start) * steps, show=progress)
-
-    def train_epoch(epoch: int) -> dict:
-        """One pass over the training set. The losses stay on the device and are read every
-        ``sync_every`` steps (every step on a CPU, where it is free; every 25 on a GPU, where
-        it would stall the queue), over all ranks, so a divergence stops all ranks at one step."""
-        net.train()
-        smoothing = config.label_smoothing
-        sync_every = 1 if device.type == "cpu" else 25
-        t0 = time.perf_counter()
-        size = side_for_epoch(
-            config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
-        )
-        batches = train_batches(
-            data.train_images,
-            data.train_labels,
-            config.batch_size,
-            seed=config.seed,
-            epoch=epoch,
-            pad=config.crop_padding,
-            channels_last=precision.channels_last,
-            rank=dist.rank,
-            world_size=dist.world_size,
-            size=size,
-        )
-        tally = EpochTally(bar, config.batch_size, dist)  # losses and hits, read every sync_every
-        for step, (x, y) in enumerate(batches):
-            lr = optimizer.param_groups[0]["lr"]
-            logits, loss = train_step(
-                net, optimizer, x, y, scaler=scaler, precision=precision, label_smoothing=smoothing
-            )
-            scheduler.step()
-            tally.add(loss, logits, y)
-            if (step + 1) % sync_every == 0 or step + 1 == steps:
-                new = tally.unread_losses()  # the global batches' losses since the last read
-                check_divergence(
-                    new,
-                    classes=logits.shape[1],
-                    epoch=epoch,
-                    first_step=tally.checked,
-                    steps=steps,
-                    lr=lr,
-                    peak_lr=config.lr,
-                    checkpoint=checkpoint,
-                )
-                tally.count(new)  # adds them up; moves the progress bar
-        synchronize(device)
-        seconds = time.perf_counter() - t0
-        images = steps * config.batch_size
-        return {
-            "epoch": epoch + 1,
-            "train_loss": tally.loss_sum / steps,
-            "train_acc": tally.hit_sum / images,
-            "lr": lr,
-            "train_seconds": seconds,
-            "img_per_s": images / seconds,
-            "train_image_size": size,
-        }
+    # Losses are read every sync_every steps, over all ranks, so a divergence stops all ranks at one
+    # step: every step on a CPU, where reading is free; every 25 on a GPU, whose queue it stalls
+    sync_every = 1 if device.type == "cpu" else 25
+    elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
 
     # The epochs: train, evaluate, save, report
-    elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
     with bar:  # closed also when the run stops early
         for epoch in range(start, config.epochs):
             bar.set_description(f"epoch {epoch + 1}/{config.epochs}")
             t0 = time.perf_counter()
-            record = train_epoch(epoch)
+
+            # One pass over the training set, in this epoch's order and image size
+            net.train()
+            size = side_for_epoch(
+                config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
+            )
+            batches = train_batches(
+                data.train_images,
+                data.train_labels,
+                config.batch_size,
+                seed=config.seed,
+                epoch=epoch,
+                pad=config.crop_padding,
+                channels_last=precision.channels_last,
+                rank=dist.rank,
+                world_size=dist.world_size,
+                size=size,
+            )
+            tally = EpochTally(bar, config.batch_size, dist)  # losses and hits, on the device
+            for step, (x, y) in enumerate(batches):
+                lr = optimizer.param_groups[0]["lr"]
+                logits, loss = train_step(
+                    net,
+                    optimizer,
+                    x,
+                    y,
+                    scaler=scaler,
+                    precision=precision,
+                    label_smoothing=config.label_smoothing,
+                )
+                scheduler.step()
+                tally.add(loss, logits, y)
+                if (step + 1) % sync_every == 0 or step + 1 == steps:
+                    new = tally.unread_losses()  # the global batches' losses since the last read
+                    check_divergence(
+                        new,
+                        classes=logits.shape[1],
+                        epoch=epoch,
+                        first_step=tally.checked,
+                        steps=steps,
+                        lr=lr,
+                        peak_lr=config.lr,
+                        checkpoint=checkpoint,
+                    )
+                    tally.count(new)  # adds them up; moves the progress bar
+            synchronize(device)
+            train_seconds = time.perf_counter() - t0
             dist.broadcast_buffers(model)  # rank 0's BatchNorm running averages on every rank
-            if epoch + 1 >= min(config.eval_from, config.epochs):  # no change to the weights
+
+            # The test set (no change to the weights), unless skipped to save its time
+            test = {"test_loss": None, "test_acc": None}
+            if epoch + 1 >= min(config.eval_from, config.epochs):
                 eval_batch = config.eval_batch_size
                 test = evaluate(
                     eval_net, data, precision=precision, batch_size=eval_batch, distributed=dist
                 )
-            else:  # skipped to save its time
-                test = {"test_loss": None, "test_acc": None}
-            record.update(test)
-            record["seconds"] = time.perf_counter() - t0
-            elapsed += record["seconds"]
-            record["elapsed_seconds"] = elapsed
+
+            # The epoch's record in the history, the checkpoint, the epoch's line
+            seconds = time.perf_counter() - t0
+            elapsed += seconds
+            images = steps * config.batch_size
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": tally.loss_sum / steps,
+                "train_acc": tally.hit_sum / images,
+                "lr": lr,
+                "train_seconds": train_seconds,
+                "img_per_s": images / train_seconds,
+                "train_image_size": size,
+                **test,
+                "seconds": seconds,
+                "elapsed_seconds": elapsed,
+            }
             history["epochs"].append(record)
             if out is not None and dist.is_main:
                 save_checkpoint(
