@@ -35,9 +35,12 @@ test: $(VENV)/.installed-test
 
 ## make site: build the course as a website into site/_build/html, every lesson executed on real CIFAR-10 (default
 ## mode; RESNEXT_EDU_QUICK=1 make site: quick mode, as CI builds it). A rebuild executes only the lessons that changed.
+## The Chinese edition is built into site/_build/zh/html, then copied into site/_build/html/zh: MyST-NB writes the
+## images again into jupyter_execute/ beside the folder it builds, which must stay outside the published tree.
 site: $(VENV)/.installed-site
 	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py
-	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/html/zh
+	OMP_WAIT_POLICY=PASSIVE $(PY) site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/zh/html \
+		--copy-into site/_build/html/zh
 
 clean-venv:
 	rm -rf $(VENV)

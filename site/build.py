@@ -2,12 +2,18 @@
 
     python site/build.py                       # the English edition into site/_build/html
     RESNEXT_EDU_QUICK=1 python site/build.py   # quick mode, as CI builds it
-    python site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/html/zh
+    python site/build.py --language zh_CN --notebooks notebooks/zh --out site/_build/zh/html \
+        --copy-into site/_build/html/zh      # the Chinese edition, published inside the English one
 
 Sphinx with MyST-NB does the work (``site/conf.py``). This script lays out the pages Sphinx reads (the home page
 with its lesson table, the reference page, the lessons copied from ``--notebooks``), fetches MathJax once from npm so that the site needs no CDN, sets what the lessons' kernels need
 (the real CIFAR-10 folder, quick mode, this checkout's package) and runs ``sphinx-build``, which fails on any cell
 error and on any Sphinx warning.
+
+MyST-NB writes the lessons' images a second time into ``jupyter_execute/`` beside the output folder (``<out>/..``),
+so an edition is never built straight into another one's folder: the Chinese edition is built into
+``site/_build/zh/html`` and ``--copy-into`` then puts a copy of it at ``site/_build/html/zh``, where the language
+switch (site/_ext/language_switch.py) expects it.
 
 The lessons run through MyST-NB's execution cache: a rebuild executes again only the lessons whose code changed. The
 cache folder is named after the mode and a hash of the package's source and data files, so a change to the package
@@ -63,7 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         default=BUILD / "jupyter-cache",
         help="the folder of MyST-NB's execution caches",
     )
+    parser.add_argument(
+        "--copy-into",
+        type=Path,
+        help="after a successful build, replace this folder with a copy of the HTML (the Chinese edition: "
+        "site/_build/html/zh)",
+    )
     args = parser.parse_args(argv)
+    if (args.out.resolve().parent / "index.html").is_file():
+        parser.error(
+            f"--out {args.out} is inside a built site ({args.out.resolve().parent}), and MyST-NB writes "
+            "jupyter_execute/ beside the output folder, so it would be published twice; build into "
+            "another folder and --copy-into this one (site/_build/zh/html --copy-into site/_build/html/zh)"
+        )
 
     quick = course.quick_mode(False)
     mode = "quick" if quick else "default"
@@ -112,7 +130,19 @@ def main(argv: list[str] | None = None) -> int:
             "'Executing notebook failed')",
             flush=True,
         )
+    elif args.copy_into is not None:
+        copy_into(args.out.resolve(), args.copy_into.resolve())
     return status
+
+
+def copy_into(html: Path, target: Path) -> None:
+    """``target`` replaced by a copy of the built ``html`` (Sphinx's build info and object inventory included)."""
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(html, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    print(f"site: copied {html} into {target}", flush=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------

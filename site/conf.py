@@ -10,7 +10,10 @@ sys.path[:0] = [str(SITE.parent), str(SITE / "_ext")]
 from resnext_edu import __version__, course  # noqa: E402
 
 project = "resnext-edu"
-html_title = "ResNeXt, an interactive course"
+#: The site's title by edition (``language``, which build.py passes with -D, so it is read once the configuration is
+#: complete: ``setup`` below).
+TITLES = {"en": "ResNeXt, an interactive course", "zh_CN": "ResNeXt 交互式课程"}
+html_title = TITLES["en"]
 author = "the resnext-edu authors"
 copyright = "the resnext-edu authors, MIT License"
 version = release = __version__
@@ -67,3 +70,24 @@ html_context = {
 html_last_updated_fmt = ""
 mathjax_path = "mathjax/tex-chtml.js"  # MathJax 3 from npm, served with the site (no CDN)
 exclude_patterns = ["**/.ipynb_checkpoints"]
+
+
+def edition_title(app, config) -> None:
+    """The edition's title: ``TITLES[language]`` (English for a language without one)."""
+    config.html_title = TITLES.get(config.language, TITLES["en"])
+
+
+#: Sphinx 9's Chinese search data (language_data.js) ends with ``window.Stemmer = ChineseStemmer`` but defines only
+#: the EnglishStemmer it uses for Chinese pages' Latin words: without this script (loaded before language_data.js),
+#: every Chinese page logs "ChineseStemmer is not defined" and its search has no stemmer.
+CHINESE_STEMMER = "window.ChineseStemmer = function () { return new EnglishStemmer(); };"
+
+
+def chinese_search(app) -> None:
+    if app.config.language.startswith("zh"):
+        app.add_js_file(None, body=CHINESE_STEMMER)
+
+
+def setup(app):
+    app.connect("config-inited", edition_title)
+    app.connect("builder-inited", chinese_search)

@@ -1,5 +1,6 @@
-"""The course's website (site/, issue 28): built once per session in quick mode (RESNEXT_EDU_QUICK=1), as CI builds
-it, then read as files and driven in headless Chromium, served from 127.0.0.1 as GitHub Pages serves it.
+"""The course's website (site/): both editions built once per session in quick mode (RESNEXT_EDU_QUICK=1), as CI
+and ``make site`` build them (the English one, then the Chinese one copied into its zh/ folder), then read as files
+and driven in headless Chromium, served from 127.0.0.1 as GitHub Pages serves it.
 
 What is checked against what:
 * figures: each code cell of a lesson page shows as many images as the kernel drew for it, counted in the executed
@@ -13,7 +14,12 @@ What is checked against what:
 * no error output, no console error, no control that looks alive (an input, a select, a button) in a lesson's output;
 * the reference page documents ``resnext_edu.counting.count`` and a lesson's code links to it;
 * the dark theme: every visible text on every page has a WCAG contrast of at least 4.5:1 (a deliberately grey-on-grey
-  element placed on the page must measure below it, so the measurement can fail).
+  element placed on the page must measure below it, so the measurement can fail);
+* the Chinese edition: each Chinese lesson page (``lang="zh-CN"``) shows the figures its own executed notebook drew,
+  no error and no raw ``$``, no paragraph left in English (the same measure, applied to the English page the
+  language switch lands on, must find its English paragraphs, so the measurement can fail), and the switch goes to
+  the same lesson in English and back; no ``jupyter_execute/`` folder (MyST-NB's second copy of the images) is
+  published.
 
 Needs the site extra (Sphinx, MyST-NB), npm (MathJax) and, for the browser part, Playwright with the system Chromium.
 """
@@ -51,8 +57,12 @@ BUILD_TIMEOUT_S = 1800
 OUT = (
     REPO / "site" / "_build" / "test" / "html"
 )  # git-ignored; the execution cache is the build's own
+OUT_ZH = (
+    REPO / "site" / "_build" / "test" / "zh" / "html"
+)  # then copied into OUT / "zh", as make site does
 ARTIFACTS = REPO / "test-artifacts" / "site"
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ZH = "zh/"  # the Chinese edition's folder in the site (site/_ext/language_switch.py)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 MIN_CONTRAST = 4.5  # WCAG AA for normal text
@@ -66,15 +76,13 @@ def site_build_module():
     return module
 
 
-@pytest.fixture(scope="session")
-def built_site() -> Path:
-    """The site built in quick mode into site/_build/test/html (the build's log: test-artifacts/site/build.log)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def run_build(name: str, *options: str) -> float:
+    """site/build.py in quick mode with ``options``; its log in test-artifacts/site/<name>.log. Returns seconds."""
     env = dict(os.environ, **{course.QUICK_ENV: "1", "OMP_WAIT_POLICY": "PASSIVE"})
     start = time.monotonic()
-    with open(ARTIFACTS / "build.log", "w") as log:
+    with open(ARTIFACTS / f"{name}.log", "w") as log:
         result = subprocess.run(
-            [sys.executable, str(REPO / "site" / "build.py"), "--out", str(OUT)],
+            [sys.executable, str(REPO / "site" / "build.py"), *options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -83,16 +91,30 @@ def built_site() -> Path:
             check=False,
         )
     seconds = time.monotonic() - start
-    (ARTIFACTS / "build-seconds.txt").write_text(f"{seconds:.0f}\n")
-    text = (ARTIFACTS / "build.log").read_text()
+    text = (ARTIFACTS / f"{name}.log").read_text()
     problems = [
         line for line in text.splitlines() if re.search(r"WARNING|ERROR|Error|Traceback", line)
     ]
     assert result.returncode == 0, (
-        f"the quick site build failed (exit {result.returncode}) in {seconds:.0f} s "
-        f"(test-artifacts/site/build.log):\n" + "\n".join(problems[:30] or [text[-3000:]])
+        f"the quick site build ({name}) failed (exit {result.returncode}) in {seconds:.0f} s "
+        f"(test-artifacts/site/{name}.log):\n" + "\n".join(problems[:30] or [text[-3000:]])
     )
-    print(f"quick site build: {seconds:.0f} s")
+    return seconds
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """Both editions built in quick mode, as make site builds them: the English one into site/_build/test/html, the
+    Chinese one into site/_build/test/zh/html and copied into its zh/ folder (logs: test-artifacts/site/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    english = run_build("build", "--out", str(OUT))
+    chinese = run_build(
+        "build-zh",
+        *("--language", "zh_CN", "--notebooks", str(REPO / "notebooks" / "zh")),
+        *("--out", str(OUT_ZH), "--copy-into", str(OUT / "zh")),
+    )
+    (ARTIFACTS / "build-seconds.txt").write_text(f"en {english:.0f}\nzh_CN {chinese:.0f}\n")
+    print(f"quick site build: English {english:.0f} s, Chinese {chinese:.0f} s")
     return OUT
 
 
@@ -101,7 +123,8 @@ def page_of(lesson: Path) -> str:
 
 
 def executed(lesson: Path):
-    """The lesson as the build executed it: the quick-mode notebook in the build's jupyter-cache."""
+    """The lesson (English or Chinese) as the build executed it: the quick-mode notebook in the build's
+    jupyter-cache."""
     build = site_build_module()
     cache = jupyter_cache.get_cache(build.cache_folder(build.BUILD / "jupyter-cache", "quick"))
     record = cache.match_cache_notebook(nbformat.read(lesson, as_version=4))
@@ -547,4 +570,112 @@ def test_dark_theme_keeps_text_readable(page, built_site, server, browser):
     low = [m for m in measured if m["ratio"] < MIN_CONTRAST]
     assert measured and not low, (
         f"{len(low)} texts below {MIN_CONTRAST}:1 in the dark theme: {json.dumps(low[:10])}"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The Chinese edition
+# ----------------------------------------------------------------------------------------------------------------
+def chinese(lesson: Path) -> Path:
+    """notebooks/zh/<lesson> (written by python -m resnext_edu.translate)."""
+    return REPO / "notebooks" / "zh" / lesson.name
+
+
+def test_no_execution_folder_is_published(built_site):
+    """MyST-NB's jupyter_execute/ (a second copy of every image) stays outside the published tree."""
+    published = [str(p.relative_to(built_site)) for p in built_site.rglob("jupyter_execute")]
+    assert not published, f"jupyter_execute/ folders in the published site: {published}"
+
+
+def test_the_chinese_home_page_lists_the_chinese_lessons(built_site):
+    home = built_site / ZH / "index.html"
+    text = home.read_text(encoding="utf-8")
+    assert re.search(r'<html[^>]* lang="zh-CN"', text), "the Chinese home page is not lang=zh-CN"
+    title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+    assert re.search(r"[\u4e00-\u9fff]", title), (
+        f"the Chinese home page's title is not Chinese: {title}"
+    )
+    for lesson in LESSONS:
+        assert page_of(lesson) in parsed(home).links, (
+            f"the Chinese home page does not link {lesson.name}"
+        )
+        assert (built_site / ZH / page_of(lesson)).is_file(), f"no Chinese page for {lesson.name}"
+
+
+# The page's prose, as paragraphs: headings, paragraphs, list items and table cells of the lesson's text (code cells
+# and their outputs, code, math removed), and the notes the site writes under the explorers' figures.
+JS_PROSE = """() => {
+    const article = document.querySelector('article') || document.body;
+    const prose = article.cloneNode(true);
+    prose.querySelectorAll('pre, code, .cell, mjx-container, script, .MathJax, .headerlink')
+        .forEach(e => e.remove());
+    const blocks = [...prose.querySelectorAll('h1, h2, h3, h4, p, li, th, td, dt, dd, figcaption')];
+    const notes = [...article.querySelectorAll('.resnext-edu-static-note')];
+    return {
+        lang: document.documentElement.lang,
+        paragraphs: blocks.concat(notes).map(e => e.innerText.trim()).filter(t => t),
+        switch: [...document.querySelectorAll('.resnext-edu-language-switch a')].map(a => a.href),
+    };
+}"""
+
+MIN_WORDS = 5  # a block with fewer English words (a term, a label, "English") is not a paragraph left in English
+
+
+def untranslated(paragraphs: list[str]) -> list[str]:
+    """The paragraphs mostly in English: at least MIN_WORDS ASCII words, and fewer Chinese characters than words."""
+    left = []
+    for text in paragraphs:
+        words = re.findall(r"[A-Za-z]{2,}", text)
+        hanzi = re.findall(r"[\u3400-\u9fff]", text)
+        if len(words) >= MIN_WORDS and len(hanzi) < len(words):
+            left.append(text[:120])
+    return left
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_chinese_lesson_page(lesson, built_site, server, browser):
+    """The Chinese page of each lesson: in Chinese, with what its own notebook drew, no error, and a language switch
+    to the same lesson in English and back."""
+    english_url, chinese_url = server + page_of(lesson), server + ZH + page_of(lesson)
+    visit = Visit(browser, chinese_url)
+    try:
+        found = visit.page.evaluate(JS_LESSON)
+        prose = visit.page.evaluate(JS_PROSE)
+        visit.page.screenshot(path=str(ARTIFACTS / f"zh-{lesson.stem}.png"))
+        visit.page.click(".resnext-edu-language-switch a")
+        visit.page.wait_for_load_state("load")
+        landed_en, english = visit.page.url, visit.page.evaluate(JS_PROSE)
+        visit.page.click(".resnext-edu-language-switch a")
+        visit.page.wait_for_load_state("load")
+        landed_zh, back = visit.page.url, visit.page.evaluate(JS_PROSE)
+    finally:
+        visit.close()
+    nb = executed(chinese(lesson))
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    drawn = [image_count(cell.outputs, state) for cell in code]
+
+    assert not visit.errors, f"console errors: {visit.errors}"
+    assert prose["lang"] == "zh-CN", f'the page is lang="{prose["lang"]}", not "zh-CN"'
+    assert found["images"] == drawn, (
+        f"figures per code cell: the page shows {found['images']}, the Chinese notebook drew {drawn}"
+    )
+    assert sum(drawn) > 0 or not any("plt." in c.source for c in code), (
+        "a lesson that plots shows no figure"
+    )
+    assert not found["brokenImages"], f"images that did not load: {found['brokenImages']}"
+    assert not found["errorOutputs"] and not found["tracebacks"], "the page shows an error output"
+    assert not found["stderr"], f"the page shows stderr output: {found['stderr']}"
+    assert not found["dollars"], f"raw $ math in the prose: {found['dollars'][:5]}"
+    left = untranslated(prose["paragraphs"])
+    assert not left, f"{len(left)} paragraphs left in English:\n" + "\n".join(left[:10])
+    assert len(untranslated(english["paragraphs"])) >= 3, (
+        "the measure of English paragraphs finds almost none on the English page: it cannot fail"
+    )
+    assert (landed_en, english["lang"]) == (english_url, "en"), (
+        f"the switch of {chinese_url} went to {landed_en} (lang={english['lang']!r})"
+    )
+    assert (landed_zh, back["lang"]) == (chinese_url, "zh-CN"), (
+        f"the switch of {english_url} went to {landed_zh} (lang={back['lang']!r})"
     )

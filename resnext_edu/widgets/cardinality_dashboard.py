@@ -74,7 +74,7 @@ def stage_group_widths(base_width: int, stage_widths: tuple[int, ...]) -> tuple[
 
 
 def dense_grouped_weight(conv: torch.nn.Conv2d) -> torch.Tensor:
-    """The grouped ``conv`` as its dense equivalent (out x in), |weight| summed over the kernel
+    """The grouped ``conv`` as its dense equivalent (out x in), ``|weight|`` summed over the kernel
     positions: the diagonal blocks are the groups' weights, every other entry is exactly zero
     (lesson 03, Section 3)."""
     weight = conv.weight.detach().abs().sum(dim=(2, 3))  # (out, in / groups)

@@ -12,6 +12,8 @@
 * Links. The lesson's "Open in Colab" badge (an image on colab.research.google.com, which an offline reader cannot
   load) becomes a text link, followed by a link that downloads the notebook as committed (no outputs). Inline code
   in a lesson's text that names a function or class of the package links to the reference page.
+* Words. What this extension writes on a page (the links' labels, the widgets' note) is in the edition's language
+  (Sphinx's ``language``: :data:`WORDS`).
 """
 
 from __future__ import annotations
@@ -118,13 +120,52 @@ VALUES = {
 }
 BUTTONS = {"ButtonModel"}
 
+#: What the extension writes on a page, by edition (Sphinx's ``language``; another language gets the English).
+WORDS = {
+    "en": {
+        "colab": "Open in Colab",
+        "download": "Download the notebook",
+        "shown": "Shown for {controls}. ",
+        "controls": "Its controls",
+        "button": "Its button",
+        "buttons": "Its buttons",
+        "work": "{what} work in JupyterLab or on Colab, not on this page: {where}.",
+        "open": "open this lesson in Colab",
+        "there": "open this lesson there",
+        "on": "on",
+        "off": "off",
+        "none": "none",
+        "to": " to ",
+    },
+    "zh_CN": {
+        "colab": "在 Colab 中打开",
+        "download": "下载笔记本",
+        "shown": "此处显示的是 {controls} 时的结果。",
+        "controls": "其控件",
+        "button": "其按钮",
+        "buttons": "其按钮",
+        "work": "{what}只能在 JupyterLab 或 Colab 中使用，在本页上不能操作：{where}。",
+        "open": "在 Colab 中打开本课",
+        "there": "请在那里打开本课",
+        "on": "开",
+        "off": "关",
+        "none": "无",
+        "to": " 到 ",
+    },
+}
+
+
+def words(language: str) -> dict[str, str]:
+    return WORDS.get(language, WORDS["en"])
+
 
 class StaticWidget:
     """One widget output as plain outputs: HTML fragments, the outputs of its ``Output`` widgets, and a note on its
     controls, in the order the widget lays them out. Models it does not know are named in ``unknown``."""
 
-    def __init__(self, state: dict, colab_url: str | None):
+    def __init__(self, state: dict, colab_url: str | None, language: str = "en"):
         self.state, self.colab_url = state, colab_url
+        self.language, self.words = language, words(language)
         self.outputs: list = []
         self.html: list[str] = []
         self.controls: list[str] = []
@@ -158,7 +199,11 @@ class StaticWidget:
             for inner in state.get("outputs", []):
                 self.outputs.extend(
                     static_outputs(
-                        [nbformat.from_dict(inner)], self.state, self.colab_url, self.unknown
+                        [nbformat.from_dict(inner)],
+                        self.state,
+                        self.colab_url,
+                        self.unknown,
+                        self.language,
                     )
                 )
         elif name in TEXTS:
@@ -178,7 +223,7 @@ class StaticWidget:
                 for i in (index if isinstance(index, list) else [index])
                 if i is not None and i < len(labels)
             ]
-            self.control(description or name, ", ".join(chosen) if chosen else "none")
+            self.control(description or name, ", ".join(chosen) if chosen else self.words["none"])
         elif name in VALUES:
             self.control(description or name, state.get("value"))
         elif name in BUTTONS:
@@ -195,9 +240,12 @@ class StaticWidget:
 
     def control(self, description: str, value) -> None:
         self.mark_note()
-        shown = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
-        if isinstance(shown, list):
-            shown = " to ".join(str(v) for v in shown)
+        if isinstance(value, bool):
+            shown = self.words["on"] if value else self.words["off"]
+        elif isinstance(value, list):
+            shown = self.words["to"].join(str(v) for v in value)
+        else:
+            shown = value
         self.controls.append(
             f"<b>{html.escape(description.rstrip(':'))}</b> = {html.escape(str(shown))}"
         )
@@ -215,28 +263,26 @@ class StaticWidget:
             self.html = []
 
     def note(self) -> str:
-        shown = f"Shown for {', '.join(self.controls)}. " if self.controls else ""
-        what = (
-            "Its controls"
-            if self.controls
-            else "Its button" + ("s" if len(self.buttons) > 1 else "")
-        )
-        where = (
-            f"<a href='{html.escape(self.colab_url)}'>open this lesson in Colab</a>"
-            if self.colab_url
-            else "open this lesson there"
-        )
-        return (
-            f"<p class='resnext-edu-static-note'>{shown}{what} work in JupyterLab or on Colab, not on this "
-            f"page: {where}.</p>"
-        )
+        w = self.words
+        shown = w["shown"].format(controls=", ".join(self.controls)) if self.controls else ""
+        if self.controls:
+            what = w["controls"]
+        else:
+            what = w["buttons"] if len(self.buttons) > 1 else w["button"]
+        if self.colab_url:
+            where = f"<a href='{html.escape(self.colab_url)}'>{w['open']}</a>"
+        else:
+            where = w["there"]
+        return f"<p class='resnext-edu-static-note'>{shown}{w['work'].format(what=what, where=where)}</p>"
 
 
 def html_output(text: str):
     return nbformat.v4.new_output("display_data", data={"text/html": text})
 
 
-def static_outputs(outputs: list, state: dict, colab_url: str | None, unknown: list[str]) -> list:
+def static_outputs(
+    outputs: list, state: dict, colab_url: str | None, unknown: list[str], language: str = "en"
+) -> list:
     """``outputs`` with every widget view replaced by :class:`StaticWidget`'s outputs."""
     converted = []
     for output in outputs:
@@ -244,7 +290,7 @@ def static_outputs(outputs: list, state: dict, colab_url: str | None, unknown: l
             "display_data",
             "execute_result",
         ) and WIDGET_VIEW in output.get("data", {}):
-            widget = StaticWidget(state, colab_url)
+            widget = StaticWidget(state, colab_url, language)
             converted.extend(widget.convert(output))
             unknown.extend(widget.unknown)
         else:
@@ -254,7 +300,9 @@ def static_outputs(outputs: list, state: dict, colab_url: str | None, unknown: l
 
 class StaticWidgetClient(NotebookClientCache):
     """MyST-NB's cache client, handing the renderer widget outputs as :func:`static_outputs` and no widget state
-    (so MyST-NB adds no widget JavaScript to the page)."""
+    (so MyST-NB adds no widget JavaScript to the page). ``language``: the edition's (set by :func:`install_executor`)."""
+
+    language = "en"
 
     def code_cell_outputs(self, cell_index: int):
         count, outputs = super().code_cell_outputs(cell_index)
@@ -262,7 +310,9 @@ class StaticWidgetClient(NotebookClientCache):
             return count, outputs
         state = self.notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
         unknown: list[str] = []
-        converted = static_outputs(outputs, state, colab_link(self.notebook), unknown)
+        converted = static_outputs(
+            outputs, state, colab_link(self.notebook), unknown, self.language
+        )
         for name in dict.fromkeys(unknown):
             self.logger.warning(
                 f"cell {cell_index}: the site cannot show {name} without JavaScript; "
@@ -316,7 +366,8 @@ class LessonLinks(SphinxTransform):
             )
             return
         badge.clear()
-        badge += nodes.Text("Open in Colab")
+        labels = words(self.config.language)
+        badge += nodes.Text(labels["colab"])
         badge["classes"] += ["resnext-edu-colab"]
         download = addnodes.download_reference(
             "",
@@ -329,7 +380,7 @@ class LessonLinks(SphinxTransform):
             refwarn=True,
             classes=["resnext-edu-download"],
         )
-        download += nodes.inline("", "Download the notebook")
+        download += nodes.inline("", labels["download"])
         paragraph = badge.parent
         paragraph.insert(paragraph.index(badge) + 1, [nodes.Text(" "), download])
         paragraph["classes"] += ["resnext-edu-lesson-links"]
@@ -402,6 +453,7 @@ def install_executor(app) -> None:
     jupyter_cache_executors.executenb = functools.partial(
         execute_lesson, lesson_timeout=app.config.resnext_edu_lesson_timeout
     )
+    StaticWidgetClient.language = app.config.language
     myst_nb_execute.NotebookClientCache = StaticWidgetClient
 
 
