@@ -7,22 +7,19 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 import statistics
 
 import pytest
 from scipy import stats as scipy_stats
 
-from resnext_edu import cli, sweep
+from resnext_edu import cli
 from resnext_edu.stats import welch
 from resnext_edu.sweep import (
     SHIPPED,
-    Gathered,
     cardinality_configs,
     compare_to_baseline,
     comparison_table,
     summarize,
-    sweep_status,
     table4_configs,
     table4_table,
 )
@@ -200,24 +197,3 @@ def test_table4_table_by_hand_with_the_ratios_counted_by_torch():
     assert table4_table(summarize(runs[:2], "test_error")).startswith(
         "No 2x-complexity (Table 4) runs yet"
     )
-
-
-def test_sweep_status_without_files_gives_a_command_the_cli_reads_back_to_the_budgets_settings():
-    text = sweep_status(Gathered(), "full")
-    assert "The full sweep is not shipped yet" in text
-    argv = shlex.split(text.splitlines()[-1])
-    args = cli.build_parser().parse_args(argv[3:])
-    assert (
-        argv[:3] == ["python", "-m", "resnext_edu"]
-        and args.budget == "full"
-        and args.seeds == [0, 1]
-    )
-    assert sweep.settings_from_args(args, args.budget) == sweep.SweepSettings.for_budget("full")
-
-
-def test_sweep_status_with_files_shows_their_table_data_and_command():
-    text = sweep_status(sweep.shipped("lesson"), "lesson", "test_acc")
-    raw = json.loads((SHIPPED / "lesson" / "lesson-1x_resnet29_seed0.json").read_text())
-    assert "not shipped yet" not in text
-    assert f"data: {raw['data']['train_images']:,} training images" in text
-    assert f"command: {raw['provenance']['command']}" in text and "test accuracy (%)" in text

@@ -26,7 +26,6 @@ from .configs import (
 )
 from .report import (
     paper_table,
-    sweep_status,
     table4_table,
     write_report,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "summarize",
     "summary_table",
     "sweep_argv",
-    "sweep_status",
     "table4_configs",
     "table4_table",
     "write_report",

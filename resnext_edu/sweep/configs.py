@@ -57,9 +57,7 @@ class Budget:
     @property
     def params(self) -> int:
         """Parameters of the baseline at this budget (measured on the meta device)."""
-        return _params(
-            self.baseline, None, None, tuple(self.stage_widths), self.stem_width, self.num_classes
-        )
+        return _params(self, self.baseline)
 
 
 BUDGETS = {
@@ -173,33 +171,21 @@ def _overrides(budget: Budget | SweepConfig) -> dict:
 
 
 @lru_cache(maxsize=512)
-def _params(
-    name: str,
-    cardinality: int | None,
-    base_width: int | None,
-    stage_widths: tuple,
-    stem_width: int,
-    num_classes: int,
-) -> int:
-    overrides = {"stage_widths": stage_widths, "stem_width": stem_width, "num_classes": num_classes}
-    if cardinality is not None:
-        overrides.update(cardinality=cardinality, base_width=base_width)
+def _params(budget: Budget, name: str) -> int:
+    """Learnable numbers of model ``name`` at the budget's widths, counted on the meta device."""
     with torch.device("meta"):
-        model = models.create(name, **overrides)
+        model = models.create(name, **budget.overrides())
     return sum(p.numel() for p in model.parameters())
 
 
 @lru_cache(maxsize=512)
-def _macs(name: str, stage_widths: tuple, stem_width: int, num_classes: int) -> int:
+def _macs(budget: Budget, name: str) -> int:
     with torch.device("meta"):
-        model = models.create(
-            name, stage_widths=stage_widths, stem_width=stem_width, num_classes=num_classes
-        )
+        model = models.create(name, **budget.overrides())
     return counting.count(model, 32).macs
 
 
 def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -> SweepConfig:
-    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     name = f"resnext{depth}_{C}x{d}d"
     return SweepConfig(
         budget.name,
@@ -208,12 +194,12 @@ def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -
         depth,
         C,
         d,
-        sw,
-        stem,
-        k,
+        tuple(budget.stage_widths),
+        budget.stem_width,
+        budget.num_classes,
         scale * budget.params,
-        _params(name, None, None, sw, stem, k),
-        _macs(name, sw, stem, k),
+        _params(budget, name),
+        _macs(budget, name),
     )
 
 
@@ -248,22 +234,13 @@ def cardinality_configs(
 
 def _too_many(budget: Budget, C: int, scale: int) -> str:
     smallest = models.thinnest_base_width(budget.stage_widths)
-    need = _params(
-        budget.baseline,
-        C,
-        smallest,
-        tuple(budget.stage_widths),
-        budget.stem_width,
-        budget.num_classes,
-    )
+    need = _params(budget, f"resnext{budget.depth}_{C}x{smallest}d")
     return (
         f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} "
-        f"({scale * budget.params:,} params) cannot "
-        f"hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, needs "
-        f"{need:,} params. "
-        f"The largest cardinality it holds is {max_cardinality(budget, scale)}; use a smaller C "
-        "or a larger "
-        f"budget ({', '.join(BUDGETS)})."
+        f"({scale * budget.params:,} params) cannot hold cardinality {C}: even the thinnest "
+        f"bottleneck width, d = {smallest}, needs {need:,} params. The largest cardinality it "
+        f"holds is {max_cardinality(budget, scale)}; use a smaller C or a larger budget "
+        f"({', '.join(BUDGETS)})."
     )
 
 
@@ -273,45 +250,29 @@ def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
     budget = get_budget(budget)
     smallest = models.thinnest_base_width(budget.stage_widths)
     C = 1
-    while (
-        _params(
-            budget.baseline,
-            2 * C,
-            smallest,
-            tuple(budget.stage_widths),
-            budget.stem_width,
-            budget.num_classes,
-        )
-        <= scale * budget.params
-    ):
+    while _params(budget, f"resnext{budget.depth}_{2 * C}x{smallest}d") <= scale * budget.params:
         C *= 2
     return C
 
 
-def width_for_params(
-    budget: Budget, cardinality: int, target: int, depth: int | None = None
-) -> int:
-    """The d whose model (at this cardinality and depth) has the parameter count closest to
-    ``target``: the same solver as :func:`~resnext_edu.counting.match_base_width`, aimed at another
-    budget (2x for Table 4)."""
-    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
-    smallest = models.thinnest_base_width(sw)
-    depth = budget.depth if depth is None else depth
+def width_for_params(budget: Budget, cardinality: int, target: int) -> int:
+    """The d whose model at this cardinality has the parameter count closest to ``target``: the
+    solver of :func:`~resnext_edu.counting.match_base_width`, aimed at another count (2x for Table
+    4)."""
     return counting.closest_width(
-        lambda d: _params(f"resnext{depth}_{cardinality}x{d}d", None, None, sw, stem, k),
+        lambda d: _params(budget, f"resnext{budget.depth}_{cardinality}x{d}d"),
         target,
         f"cardinality {cardinality} at {target:,} params",
-        smallest,
+        models.thinnest_base_width(budget.stage_widths),
     )
 
 
 def depth_for_params(budget: Budget, target: int) -> int:
     """The CIFAR depth (11, 20, 29, ...) of the C = 1, d = 64 model with the parameter count closest
     to ``target``."""
-    sw, stem, k = tuple(budget.stage_widths), budget.stem_width, budget.num_classes
     best = None
     for depth in CIFAR_DEPTHS:
-        params = _params(f"resnet{depth}", None, None, sw, stem, k)
+        params = _params(budget, f"resnet{depth}")
         if best is None or abs(params - target) < abs(best[1] - target):
             best = (depth, params)
         if params > target:

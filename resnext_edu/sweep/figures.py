@@ -13,7 +13,7 @@ import matplotlib.ticker
 
 from .. import paper
 from ..stats import welch
-from .results import Result, Row, get_metric
+from .results import Result, Row, get_metric, summarize
 
 PAPER_COLOUR = "#7f7f7f"
 COLOURS = {"cardinality": "#1f77b4", "wider": "#d62728", "deeper": "#2ca02c"}
@@ -45,12 +45,24 @@ def _groups(rows: list[Row]) -> dict[tuple, list[Row]]:
     return groups
 
 
-def _cardinality_axis(ax, rows: list[Row]) -> None:
+def _log2_axis(ax, cardinalities, labels, xlabel="cardinality C (setting C x d)") -> None:
     ax.set_xscale("log", base=2)
-    ticks = [r.config.cardinality for r in rows]
-    ax.set_xticks(ticks, [f"{r.config.cardinality}\n{r.config.setting}" for r in rows])
+    ax.set_xticks(cardinalities, labels)
     ax.minorticks_off()
-    ax.set_xlabel("cardinality C (setting C x d)")
+    ax.set_xlabel(xlabel)
+
+
+def _cardinality_axis(ax, rows: list[Row]) -> None:
+    _log2_axis(
+        ax,
+        [r.config.cardinality for r in rows],
+        [f"{r.config.cardinality}\n{r.config.setting}" for r in rows],
+    )
+
+
+def _note(ax, text: str) -> None:
+    """``text`` in the middle of an empty panel."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
 
 
 def plot_accuracy(ax, rows: list[Row], metric: str = "test_acc", show_seeds: bool = True) -> None:
@@ -58,7 +70,7 @@ def plot_accuracy(ax, rows: list[Row], metric: str = "test_acc", show_seeds: boo
     m = get_metric(metric)
     rows = _cardinality_rows(rows)
     if not rows:
-        ax.text(0.5, 0.5, "no cardinality runs", ha="center", va="center", transform=ax.transAxes)
+        _note(ax, "no cardinality runs")
         return
     for mine in _groups(rows).values():
         xs = [r.config.cardinality for r in mine]
@@ -99,10 +111,7 @@ def plot_paper_table3(ax) -> None:
             color=PAPER_COLOUR,
             label=f"paper: ResNeXt-{key.split('_')[1]}",
         )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(xs, [f"{row['cardinality']}\n{row['setting']}" for row in t["rows"]])
-    ax.minorticks_off()
-    ax.set_xlabel("cardinality C (setting C x d)")
+    _log2_axis(ax, xs, [f"{row['cardinality']}\n{row['setting']}" for row in t["rows"]])
     ax.set_ylabel("top-1 error (%), lower is better")
     ax.set_title("Paper, Table 3: ImageNet-1K, full scale", color=PAPER_COLOUR)
     ax.grid(alpha=0.3)
@@ -155,8 +164,6 @@ def plot_time(ax, rows: list[Row]) -> None:
 def plot_curves(ax, rows: list[Row], metric: str = "test_acc") -> None:
     """Learning curves: the metric after each epoch, mean over seeds, one line per model."""
     m = get_metric(metric)
-    if m.curve_key is None:
-        return
     from matplotlib import cm  # heavy: only when a plot is drawn
 
     rows = [r for r in rows if r.curves and r.mean_curve]
@@ -191,7 +198,7 @@ def plot_table4(ax, rows: list[Row], metric: str = "test_acc") -> None:
         r for r in rows if r.config.scale == 2
     ]
     if not chosen:
-        ax.text(0.5, 0.5, "no 2x-complexity runs", ha="center", va="center", transform=ax.transAxes)
+        _note(ax, "no 2x-complexity runs")
         return
     labels = [f"{r.config.scale}x {r.config.axis}\n{r.config.model_name}" for r in chosen]
     colours = [
@@ -271,21 +278,21 @@ CURVE_COLOURS = {1: "#d62728", 32: "#1f77b4"}
 
 
 def _top(rows: list[Row]) -> float:
-    values = [v for r in _cardinality_rows(rows) for v in r.values] + [
-        r.mean + r.std for r in _cardinality_rows(rows)
-    ]
+    ladder = _cardinality_rows(rows)
+    values = [v for r in ladder for v in r.values] + [r.mean + r.std for r in ladder]
     return 1.1 * max(values, default=1.0)
 
 
 def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> None:
     """Test error vs C: mean +- sample SD over seeds, each seed a dot, "n = seeds" over each point,
     from zero."""
-    if not _cardinality_rows(rows):
-        ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
+    ladder = _cardinality_rows(rows)
+    if not ladder:
+        _note(ax, "not shipped yet")
         ax.set_title(f"Measured: {name} sweep")
         return
-    plot_accuracy(ax, rows, "test_error")
-    for r in _cardinality_rows(rows):
+    plot_accuracy(ax, ladder, "test_error")
+    for r in ladder:
         ax.annotate(
             f"n={r.n}",
             (r.config.cardinality, r.mean + r.std),
@@ -296,7 +303,7 @@ def plot_error_vs_cardinality(ax, rows: list[Row], name: str, top: float) -> Non
         )
     ax.set_ylim(0, top)
     ax.get_legend().remove()
-    what = _cardinality_rows(rows)[0].label.split(": ", 1)[-1]
+    what = ladder[0].label.split(": ", 1)[-1]
     ax.set_title(
         f"Measured: {name} sweep ({what})\nmean +- sample SD over seeds; dots: single seeds",
         fontsize=8,
@@ -317,133 +324,44 @@ def sweeps_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
     return fig
 
 
-def _error_curves(results: list[Result], cardinality: int, key: str) -> list[list[float]]:
-    """Per seed: 100 x (1 - accuracy) after each epoch, from the history (``key``: train_acc or
-    test_acc)."""
-    mine = [
-        r
-        for r in results
-        if r.config.cardinality == cardinality
-        and r.config.scale == 1
-        and r.config.axis == "cardinality"
-    ]
-    return [[100 * (1 - e[key]) for e in r.history] for r in sorted(mine, key=lambda r: r.seed)]
-
-
 def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figure.Figure:
-    """The paper's Fig. 5 at this scale: training error and test error per epoch, C = 1 against C =
-    32.
+    """The paper's Fig. 5 at this scale: training and test error per epoch, C = 1 against C = 32.
 
     Thin lines: each seed; thick: the mean over seeds. Training error: 100 - train_acc, on the
     augmented batches during each epoch (label smoothing in the loss, not in the count of correct
     answers)."""
     fig, axes = _figure(1, 2, width=11, height=3.8)
-    panels = (("train_acc", "training error (%)"), ("test_acc", "test error (%)"))
-    for ax, (key, label) in zip(axes[0], panels):
-        for c in cardinalities:
-            curves = _error_curves(results, c, key)
-            if not curves:
-                continue
-            colour = CURVE_COLOURS.get(c)
-            setting = next(r.config.setting for r in results if r.config.cardinality == c)
-            for curve in curves:
+    for ax, metric in zip(axes[0], ("train_error", "test_error")):
+        ladder = {r.config.cardinality: r for r in _cardinality_rows(summarize(results, metric))}
+        for row in (ladder[c] for c in cardinalities if c in ladder):
+            colour = CURVE_COLOURS.get(row.config.cardinality)
+            for curve in row.curves:
                 ax.plot(range(1, len(curve) + 1), curve, "-", color=colour, alpha=0.3, lw=1)
-            length = min(map(len, curves))
-            mean = [sum(cv[i] for cv in curves) / len(curves) for i in range(length)]
+            seeds = f"{row.n} seed{'s' * (row.n != 1)}"
             ax.plot(
-                range(1, length + 1),
-                mean,
+                range(1, len(row.mean_curve) + 1),
+                row.mean_curve,
                 "o-",
                 color=colour,
                 lw=2,
                 ms=3,
-                label=f"{setting} (C = {c}), mean of {len(curves)} seed{'s' * (len(curves) != 1)}",
+                label=f"{row.config.setting} (C = {row.config.cardinality}), mean of {seeds}",
             )
         ax.set_ylim(0, None)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel(label)
+        ax.set_ylabel(get_metric(metric).label)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
         else:
-            ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
+            _note(ax, "not shipped yet")
     axes[0, 0].set_title(
         "Measured: training error (cf. the paper's Fig. 5)\non augmented batches, during each "
         "epoch",
         fontsize=9,
     )
     axes[0, 1].set_title("Measured: test error\nafter each epoch", fontsize=9)
-    return fig
-
-
-def plot_seconds(ax, rows: list[Row]) -> None:
-    """Seconds per training epoch vs C (each run's fastest epoch: a dot per seed, the line through
-    the means)."""
-    rows = _cardinality_rows(rows)
-    if not rows:
-        ax.text(0.5, 0.5, "not shipped yet", ha="center", va="center", transform=ax.transAxes)
-        return
-    xs = [r.config.cardinality for r in rows]
-    line = ax.plot(
-        xs,
-        [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows],
-        "o-",
-        label="mean over seeds",
-    )
-    for r in rows:
-        ax.plot(
-            [r.config.cardinality] * len(r.seconds_per_epoch),
-            r.seconds_per_epoch,
-            ".",
-            color=line[0].get_color(),
-            alpha=0.4,
-        )
-    _cardinality_axis(ax, rows)
-    ax.set_ylim(0, None)
-    ax.set_ylabel("seconds per training epoch (fastest)")
-    ax.set_title("Full sweep: time per epoch")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-
-
-def plot_relative_cost(ax, sweeps: dict[str, list[Row]]) -> None:
-    """Time per epoch and MACs of each C relative to its sweep's C = 1 model: equal work, unequal
-    time."""
-    ticks = set()
-    for name, rows in sweeps.items():
-        rows = _cardinality_rows(rows)
-        if not rows or rows[0].config.cardinality != 1:
-            continue
-        secs = [sum(r.seconds_per_epoch) / len(r.seconds_per_epoch) for r in rows]
-        xs = [r.config.cardinality for r in rows]
-        line = ax.plot(xs, [s / secs[0] for s in secs], "o-", label=f"{name}: time per epoch")
-        ax.plot(
-            xs,
-            [r.config.macs / rows[0].config.macs for r in rows],
-            "s:",
-            color=line[0].get_color(),
-            label=f"{name}: MACs per image",
-        )
-        ticks.update(xs)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sorted(ticks), [str(c) for c in sorted(ticks)])
-    ax.minorticks_off()
-    ax.set_xlabel("cardinality C")
-    ax.axhline(1, color="black", lw=0.8)
-    ax.set_ylim(0, None)
-    ax.set_ylabel("relative to the sweep's C = 1 model (x)")
-    ax.set_title("Equal MACs, unequal time")
-    ax.grid(alpha=0.3)
-    if ax.lines[:-1]:
-        ax.legend(fontsize=7)
-
-
-def time_figure(tiny: list[Row], full: list[Row]) -> matplotlib.figure.Figure:
-    """Seconds per epoch of the full sweep | time and MACs relative to C = 1 for both sweeps."""
-    fig, axes = _figure(1, 2, width=11, height=3.8)
-    plot_seconds(axes[0, 0], full)
-    plot_relative_cost(axes[0, 1], {"tiny": tiny, "full": full})
     return fig
 
 
@@ -457,14 +375,7 @@ def plot_differences(
     ``quantity`` on the axis ("test error")."""
     ladder = {r.config.cardinality: r for r in _cardinality_rows(rows)}
     if 1 not in ladder or len(ladder) < 2:
-        ax.text(
-            0.5,
-            0.5,
-            "no C = 1 model and another C",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
+        _note(ax, "no C = 1 model and another C")
         return
     base = ladder[1]
     others = [ladder[c] for c in sorted(ladder) if c != 1 and ladder[c].n > 1]
@@ -492,11 +403,9 @@ def plot_differences(
             fontsize=7,
         )
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(xs, [f"{r.config.setting}\nC = {r.config.cardinality}" for r in others])
-    ax.minorticks_off()
+    labels = [f"{r.config.setting}\nC = {r.config.cardinality}" for r in others]
+    _log2_axis(ax, xs, labels, "cardinality C (complexity-matched)")
     ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
-    ax.set_xlabel("cardinality C (complexity-matched)")
     ax.set_ylabel(f"{quantity} minus {base.config.setting}'s\n(percentage points)")
     ax.margins(y=0.15)
     ax.grid(alpha=0.3)

@@ -4,16 +4,13 @@ ones, and the plots."""
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 from .. import paper
 from ..files import check_out_folder
 from . import figures
-from .configs import cardinality_configs, config_table
 from .results import (
-    Gathered,
     Row,
     comparison_table,
     difference,
@@ -23,43 +20,33 @@ from .results import (
     summarize,
     summary_table,
 )
-from .run import SweepSettings, sweep_argv
 
 
 def paper_table(which: str = "table3", terms: str = "error") -> str:
-    """The paper's Table 3, 4 or 7 as text, with its source: printed beside the measured table.
+    """The paper's Table 3 or 4 as text, with its source: printed beside the measured table.
 
     ``terms="accuracy"`` shows Table 3 as top-1 accuracy, 100 minus the paper's top-1 error, beside
     a measured accuracy (the paper's table and a measured one are always in the same terms)."""
-    if terms not in ("error", "accuracy") or (terms == "accuracy" and which != "table3"):
+    if (which, terms) not in (("table3", "error"), ("table3", "accuracy"), ("table4", "error")):
         raise ValueError(
-            f"paper_table shows table3 as error or accuracy, the others as error; got {which!r} as "
+            f"paper_table shows table3 as error or accuracy and table4 as error, not {which!r} as "
             f"{terms!r}."
         )
-    if which not in ("table3", "table4", "table7"):
-        raise ValueError(f"paper_table shows table3, table4 or table7, not {which!r}.")
     t = paper.table(which)
-    lines = [t["caption"] + "  [the paper's numbers, not measured here]"]
+    lines = [t["caption"] + "  " + paper.MARK]
     if which == "table3":
-        flip = (lambda e: 100 - e) if terms == "accuracy" else (lambda e: e)
         if terms == "accuracy":
-            lines[0] += "\n  shown as top-1 accuracy (%) = 100 - the paper's top-1 error"
+            lines.append("  shown as top-1 accuracy (%) = 100 - the paper's top-1 error")
         lines.append(f"  {'setting':<10}{'50 layers':>10}{'101 layers':>12}")
-        lines += [
-            f"  {r['setting']:<10}{flip(r['error_50']):>10.1f}{flip(r['error_101']):>12.1f}"
-            for r in t["rows"]
-        ]
-    elif which == "table4":
-        lines.append(f"  {'model':<20}{'setting':<8}{'axis':<13}{'top-1':>6}{'top-5':>6}")
-        lines += [
-            f"  {r['model']:<20}{r['setting']:<8}{r['axis']:<13}{r['top1']:>6.1f}{r['top5']:>6.1f}"
-            for r in t["rows"]
-        ]
-    else:
-        lines.append(f"  {'model':<22}{'params':>8}{'CIFAR-10':>10}{'CIFAR-100':>11}")
         for r in t["rows"]:
-            scores = f"{r['cifar10']:>10.2f}{r['cifar100']:>11.2f}"
-            lines.append(f"  {r['model']:<22}{r['params_millions']:>7.1f}M{scores}")
+            errors = (r["error_50"], r["error_101"])
+            shown = [100 - e for e in errors] if terms == "accuracy" else errors
+            lines.append(f"  {r['setting']:<10}{shown[0]:>10.1f}{shown[1]:>12.1f}")
+    else:
+        lines.append(f"  {'model':<20}{'setting':<8}{'axis':<13}{'top-1':>6}{'top-5':>6}")
+        for r in t["rows"]:
+            scores = f"{r['top1']:>6.1f}{r['top5']:>6.1f}"
+            lines.append(f"  {r['model']:<20}{r['setting']:<8}{r['axis']:<13}{scores}")
     lines.append(f"  source: {paper.source()}")
     return "\n".join(lines)
 
@@ -109,52 +96,6 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
                 lines.append(f"  {_name_2x(high)} minus {_name_2x(low)}:{_welch_cells(high, low)}")
         out.append("\n".join(lines))
     return "\n\n".join(out) or "No 2x-complexity (Table 4) runs yet: `sweep --table4` trains them."
-
-
-def sweep_status(
-    found: Gathered, budget: str, metric: str = "test_error", seeds=(0, 1), out=None
-) -> str:
-    """What a learner needs before reading a sweep's results: its models, its settings, then its
-    table and the command that made it, or, with no result files yet, the command that makes them
-    (into ``out``)."""
-    configs = cardinality_configs(budget)
-    recipe = (
-        found.results[0].raw["settings"]
-        if found.results
-        else SweepSettings.for_budget(budget).identity()
-    )
-    lines = [
-        config_table(configs),
-        "",
-        "settings: " + ", ".join(f"{k} {v}" for k, v in recipe.items()),
-    ]
-    if not found.results:
-        argv = sweep_argv(
-            budget,
-            [c.cardinality for c in configs],
-            seeds,
-            SweepSettings.for_budget(budget),
-            out or f"runs/sweep-{budget}",
-        )
-        lines += [
-            "",
-            f"The {budget} sweep is not shipped yet. This command makes it (resumable; one result "
-            "file "
-            f"per run):",
-            shlex.join(argv),
-        ]
-    else:
-        data = found.results[0].raw["data"]
-        lines += [
-            "",
-            summary_table(summarize(found.results, metric), metric),
-            "",
-            f"data: {data['train_images']:,} training images; {data['test_images']:,} test images "
-            "after "
-            f"every epoch, {data['final_test_images']:,} at the end",
-            "command: " + found.results[0].raw["provenance"]["command"],
-        ]
-    return "\n".join(lines + [f"skipped: {problem}" for problem in found.problems])
 
 
 def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) -> int:

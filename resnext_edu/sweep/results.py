@@ -30,21 +30,23 @@ class ResultError(ValueError):
     """A file is not a usable sweep result; the message says why."""
 
 
+def is_json(value, kind) -> bool:
+    """Whether ``value`` is of ``kind`` as JSON has it: a bool is no number, a float is finite (a
+    whole number is a float too)."""
+    if kind is type(None) or isinstance(value, bool):
+        return value is None if kind is type(None) else kind is bool
+    if kind is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, typing.get_origin(kind) or kind)
+
+
 def _value(record, where: str, name: str, kind: type, optional: bool = False):
-    """``record[name]``, refused unless it is of ``kind`` (JSON's types: a bool is no number, a
-    float finite)."""
+    """``record[name]``, refused unless it is of ``kind`` (:func:`is_json`) or, if ``optional``,
+    None."""
     if not isinstance(record, dict) or name not in record:
         raise ResultError(f"{where} lacks {name!r}")
     value = record[name]
-    number = (
-        kind in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float))
-    )
-    good = (value is None and optional) or (
-        isinstance(value, kind)
-        if kind is str
-        else number and (isinstance(value, int) if kind is int else math.isfinite(value))
-    )
-    if not good:
+    if not (is_json(value, kind) or (optional and value is None)):
         expected = {int: "a whole number", float: "a finite number", str: "a string"}[kind]
         raise ResultError(
             f"{where}[{name!r}] is {value!r}; expected {expected}" + (" or null" * optional)
@@ -242,7 +244,6 @@ class Metric:
     curve_key: str  # key in each epoch of its "history"
     scale: float = 1.0  # value shown = scale x stored (100 for %)
     complement: bool = False  # shown = scale x (1 - stored): error from accuracy
-    higher_is_better: bool = True
 
     def show(self, value: float | None) -> float | None:
         return None if value is None else self.scale * ((1 - value) if self.complement else value)
@@ -250,27 +251,14 @@ class Metric:
 
 METRICS = {
     "test_acc": Metric("test accuracy (%)", "test_acc", "test_acc", 100),
-    "test_error": Metric(
-        "test error (%)", "test_acc", "test_acc", 100, complement=True, higher_is_better=False
-    ),
-    "test_loss": Metric(
-        "test loss (cross-entropy, nats)", "test_loss", "test_loss", higher_is_better=False
-    ),
+    "test_error": Metric("test error (%)", "test_acc", "test_acc", 100, complement=True),
+    "test_loss": Metric("test loss (cross-entropy, nats)", "test_loss", "test_loss"),
     "train_acc": Metric("training accuracy (%, augmented batches)", "train_acc", "train_acc", 100),
     "train_error": Metric(
-        "training error (%, augmented batches)",
-        "train_acc",
-        "train_acc",
-        100,
-        complement=True,
-        higher_is_better=False,
+        "training error (%, augmented batches)", "train_acc", "train_acc", 100, complement=True
     ),
-    "train_loss": Metric(
-        "training loss (cross-entropy, nats)", "train_loss", "train_loss", higher_is_better=False
-    ),
-    "seconds_per_epoch": Metric(
-        "seconds per training epoch", "seconds_per_epoch", "train_seconds", higher_is_better=False
-    ),
+    "train_loss": Metric("training loss (cross-entropy, nats)", "train_loss", "train_loss"),
+    "seconds_per_epoch": Metric("seconds per training epoch", "seconds_per_epoch", "train_seconds"),
 }
 
 

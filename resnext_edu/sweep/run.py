@@ -20,7 +20,6 @@ A sweep's folder::
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import typing
@@ -33,7 +32,7 @@ import torch
 from filelock import FileLock, Timeout
 
 from ..checkpoints import CheckpointDamaged, CheckpointMismatch
-from ..checks import check_train_config
+from ..checks import check_choice, check_fraction, check_int, check_train_config
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..device import PRECISIONS, pick_device, resolve_precision
 from ..files import check_out_folder, remove_stale_temps, write_json
@@ -41,7 +40,7 @@ from ..options import flag, given, to_argv
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from ..train import SCHEDULES, TrainConfig, TrainingDiverged, evaluate, fit
 from .configs import DEFAULT_TABLE4_CARDINALITIES, Run
-from .results import RESULT_FORMAT, SETTINGS_FILE
+from .results import RESULT_FORMAT, SETTINGS_FILE, is_json
 
 RUNS = "runs"
 UNITS = (
@@ -199,16 +198,8 @@ def sweep_argv(
     return argv + ["--out", str(out)]
 
 
-def _is(value, kind) -> bool:
-    """JSON's types, strictly: a bool is not a number, a float is finite, an int is a float too."""
-    if kind is type(None) or isinstance(value, bool):
-        return value is None if kind is type(None) else kind is bool
-    if kind is float:
-        return isinstance(value, (int, float)) and math.isfinite(value)
-    return isinstance(value, typing.get_origin(kind) or kind)
-
-
 def _check_types(obj) -> None:
+    """Refuse a field of dataclass ``obj`` not of its type as JSON has it (:func:`is_json`)."""
     hints = typing.get_type_hints(type(obj))
     for f in fields(obj):
         value, kind = getattr(obj, f.name), hints[f.name]
@@ -217,7 +208,7 @@ def _check_types(obj) -> None:
             if typing.get_origin(kind) in (typing.Union, type(int | None))
             else (kind,)
         )
-        if not any(_is(value, k) for k in kinds):
+        if not any(is_json(value, k) for k in kinds):
             names = " or ".join(
                 "all" if k is type(None) else getattr(k, "__name__", str(k)) for k in kinds
             )
@@ -232,31 +223,27 @@ def check_settings(settings: SweepSettings) -> None:
     _check_types(settings)
     _check_types(settings.train)
     check_train_config(settings.train, schedules=SCHEDULES, precisions=PRECISIONS)
-    if not 0 <= settings.train.weight_decay < 1:
-        raise ValueError(
-            f"--weight-decay must be in [0, 1), got {settings.train.weight_decay!r}; the paper's "
-            f"CIFAR value is 5e-4."
-        )
-    if settings.dataset not in DATASETS:
-        raise ValueError(
-            f"--dataset must be one of {', '.join(DATASETS)}, got {settings.dataset!r}."
-        )
-    size = DATASETS[settings.dataset]
+    weight_decay = settings.train.weight_decay
+    check_fraction("--weight-decay", weight_decay, hint="The paper's CIFAR value is 5e-4.")
+    check_choice("--dataset", settings.dataset, DATASETS)
     for name in ("subset", "test_subset", "final_test_subset"):
-        value = getattr(settings, name)
-        if value is not None and value < 1:
-            raise ValueError(f"{flag(name)} must be a number of images >= 1 (or all), got {value}.")
-    if settings.subset is not None and settings.subset > size:
-        raise ValueError(
-            f"--subset {settings.subset:,} is more than the {size:,} training images of "
-            f"{settings.dataset}. Use at most {size:,}, or all."
-        )
-    images = settings.subset or size
+        if getattr(settings, name) is not None:
+            check_int(flag(name), getattr(settings, name), low=1, unit="images", hint="Or all.")
+    _check_subset(settings.subset, DATASETS[settings.dataset], settings.dataset)
+    images = settings.subset or DATASETS[settings.dataset]
     if settings.train.batch_size > images:
         raise ValueError(
             f"--batch-size {settings.train.batch_size:,} is larger than the {images:,} training "
             f"images, so an epoch would have no full batch. Use at most {images:,}, or a larger "
             f"--subset."
+        )
+
+
+def _check_subset(subset: int | None, images: int, of: str) -> None:
+    if subset is not None and subset > images:
+        raise ValueError(
+            f"--subset {subset:,} is more than the {images:,} training images of {of}. Use at "
+            f"most {images:,}, or all."
         )
 
 
@@ -280,11 +267,7 @@ def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | Non
             f"class-balanced",
         )
 
-    if settings.subset is not None and settings.subset > len(data.train_labels):
-        raise ValueError(
-            f"--subset {settings.subset:,} is more than the {len(data.train_labels):,} training "
-            f"images of {data.source}. Use at most {len(data.train_labels):,}, or all."
-        )
+    _check_subset(settings.subset, len(data.train_labels), data.source)
     train, per_epoch = part(settings.subset, "train"), part(settings.test_subset, "test")
     source = train.source + (
         f"; per-epoch test: first {settings.test_subset:,} test images"
@@ -425,10 +408,10 @@ def run_sweep(
             )
     finally:
         torch.set_num_threads(threads)  # a notebook's later cells keep their own setting
-    for run_id in list(outcome.busy):  # finished by the other process meanwhile
-        if (out / f"{run_id}.json").exists():
-            outcome.busy.remove(run_id)
-            outcome.already_done.append(run_id)
+    for run in runs:  # a busy run the other process finished meanwhile
+        if run.run_id in outcome.busy and result_path(out, run).exists():
+            outcome.busy.remove(run.run_id)
+            outcome.already_done.append(run.run_id)
     return outcome
 
 
