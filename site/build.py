@@ -48,7 +48,16 @@ from resnext_edu import course  # noqa: E402  (after the sys.path line above)
 TIMEOUTS = {"quick": (300, 900), "default": (2400, 5400)}
 
 #: The modules of the reference page, in the order of the lessons that introduce them.
-REFERENCE_MODULES = ("blocks", "models", "counting", "train", "stats", "sweep", "pretrained", "widgets")
+REFERENCE_MODULES = (
+    "blocks",
+    "models",
+    "counting",
+    "train",
+    "stats",
+    "sweep",
+    "pretrained",
+    "widgets",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
