@@ -162,8 +162,11 @@ def test_resample_by_hand():
 
 def test_the_seed_resampler_view_counts_flips(mine, configs):
     explorer = SweepExplorer(mine, include_shipped=False)
+    chooser = [explorer.controls[name].layout.display for name in ("a", "b")]
+    assert chooser == ["none", "none"], "A and B do nothing outside the resampler: hidden there"
     explorer.controls["seeds"].value = (0, 1)
     explorer.controls["view"].value = "resample"
+    assert [explorer.controls[name].layout.display for name in ("a", "b")] == [None, None]
     a, b = explorer.controls["a"].value, explorer.controls["b"].value
     assert explorer.message.value == ""
     assert (a, b) == (configs[2].setting, configs[1].setting)  # the ladder's ends by default

@@ -187,8 +187,12 @@ class SweepExplorer(Explorer):
         self.update()
 
     def update(self) -> None:
-        if not getattr(self, "_quiet", False):
-            super().update()
+        if getattr(self, "_quiet", False):
+            return
+        resampling = self.controls["view"].value == "resample"
+        for name in ("a", "b"):  # the resampler's two models: shown with it only
+            self.controls[name].layout.display = None if resampling else "none"
+        super().update()
 
     def _show_problems(self) -> None:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in self.found.problems)
