@@ -270,7 +270,7 @@ def test_a_sweep_killed_at_random_points_trains_each_run_once_and_loses_nothing(
             text=True,
         )
         try:
-            output, _ = proc.communicate(timeout=rng.uniform(4, 14) if attempt < 8 else 300)
+            output, _ = proc.communicate(timeout=rng.uniform(3, 10) if attempt < 8 else 300)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             output, _ = proc.communicate()
@@ -280,7 +280,7 @@ def test_a_sweep_killed_at_random_points_trains_each_run_once_and_loses_nothing(
         if proc.returncode == 0:
             break
     assert proc.returncode == 0, outputs[-1]
-    assert len(outputs) > 2, "no kill landed: every attempt finished"
+    assert len(outputs) >= 2, "no kill landed: the first attempt finished"
     _check_results(out, run_ids)
     for name, data in finished.items():
         assert (out / name).read_bytes() == data, f"{name} was written again after it was finished"
