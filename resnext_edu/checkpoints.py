@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .counting import count
-from .files import atomic_write, check_out_folder, remove_stale_temps
+from .files import atomic_write, check_out_folder, remove_stale_temps, write_json
 from .models import ResNeXt, name_of
 from .provenance import describe
 
@@ -129,7 +129,8 @@ def save_checkpoint(
     train_config,
     history: dict,
 ) -> None:
-    """Write everything a resume needs (module docstring), atomically."""
+    """Write everything a resume needs (module docstring) to ``path``, and the history as
+    ``history.json`` beside it, each atomically."""
     state = {
         "format": FORMAT,
         "epoch": epochs_done,
@@ -147,6 +148,7 @@ def save_checkpoint(
         "history": history,
     }
     atomic_write(path, lambda tmp: torch.save(state, tmp))
+    write_json(Path(path).parent / HISTORY, history)
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> dict:
@@ -303,7 +305,7 @@ def resumed_history(
             f"{ {k: tuple(v) for k, v in changed.items()} } (saved, now): the rest of the run uses the new "
             f"ones (lr, weight decay and momentum were applied to the loaded optimiser); history.json "
             f"records the change.",
-            stacklevel=3,
+            stacklevel=4,
         )
     start, history = state["epoch"], state["history"]
     history["config"] = asdict(train_config)
@@ -316,3 +318,14 @@ def resumed_history(
         }
     )
     return start, history
+
+
+def resume_from(
+    checkpoint: Path, model, optimizer, scheduler, scaler, *, config, device, dist
+) -> tuple[int, dict]:
+    """Continue the run saved in ``checkpoint``: rank 0 reads it (:func:`load_checkpoint`), every
+    rank puts its state back (:func:`restore`, a changed lr applied); returns the epochs done and
+    the history with this resume noted (:func:`resumed_history`)."""
+    state = dist.from_main(lambda: load_checkpoint(checkpoint, model))
+    restore(state, model, optimizer, scheduler, scaler, device, config)
+    return resumed_history(state, config, checkpoint, device, dist)

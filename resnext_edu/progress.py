@@ -67,6 +67,17 @@ class EpochTally:
             refresh=False,
         )
 
+    def summary(self, train_seconds: float) -> dict:
+        """The epoch's training figures once every step is read: mean loss, accuracy (on the
+        augmented batches), its training time and speed."""
+        images = self.checked * self.batch_size
+        return {
+            "train_loss": self.loss_sum / self.checked,
+            "train_acc": self.hit_sum / images,
+            "train_seconds": train_seconds,
+            "img_per_s": images / train_seconds,
+        }
+
 
 def epoch_line(record: dict, epochs: int) -> str:
     """The line printed after each epoch, from its record in the history."""

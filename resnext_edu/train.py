@@ -19,23 +19,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .augment import eval_batches, side_for_epoch, train_batches
-from .checkpoints import (
-    CHECKPOINT,
-    HISTORY,
-    load_checkpoint,
-    new_history,
-    prepare_out_dir,
-    restore,
-    resumed_history,
-    save_checkpoint,
-)
+from .checkpoints import CHECKPOINT, new_history, prepare_out_dir, resume_from, save_checkpoint
 from .checks import check_batch_fits, check_train_config
 from .config import FAST_RECIPE, SCHEDULES, TrainConfig
 from .data import CIFAR10Data
 from .device import PRECISIONS, Precision, resolve_precision, synchronize
 from .distributed import SINGLE_PROCESS, Distributed
 from .divergence import DIVERGED, TrainingDiverged, check_divergence
-from .files import write_json
 from .preflight import check_classes, check_model_and_data
 from .progress import EpochTally, epoch_line, progress_bar
 
@@ -212,15 +202,12 @@ def fit(
     )
     # fp16's gradient scaler; a disabled one (any other precision) leaves loss and step as they are
     scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)
+    state = (model, optimizer, scheduler, scaler)  # what a checkpoint saves, with the history
     start = 0
-    if resume:
-        saved = dist.from_main(lambda: load_checkpoint(checkpoint, model))  # rank 0 reads the file
-        restore(saved, model, optimizer, scheduler, scaler, device, config)  # a changed lr applies
-        start, history = resumed_history(saved, config, checkpoint, device, dist)
+    if resume:  # weights, optimiser, schedule and random state as saved; a changed lr applies
+        start, history = resume_from(checkpoint, *state, config=config, device=device, dist=dist)
         if start >= config.epochs and progress:
-            print(
-                f"{checkpoint} already holds {start} of the {config.epochs} epochs; nothing to do."
-            )
+            print(f"{checkpoint} holds {start} of {config.epochs} epochs already: nothing to do.")
     net = dist.wrap(model)  # DistributedDataParallel for 2+ ranks, else the model
     net = torch.compile(net) if config.compile else net
     # DDP's forward may talk to the other ranks, which evaluation (batches differ per rank) must not
@@ -230,6 +217,18 @@ def fit(
     # step: every step on a CPU, where reading is free; every 25 on a GPU, whose queue it stalls
     sync_every = 1 if device.type == "cpu" else 25
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
+    # What every epoch's batches share (the run's seed, crop padding and layout, this rank's part of
+    # each global batch), every step (scaler, precision, label smoothing), every evaluation
+    batch_options = dict(
+        batch_size=config.batch_size,
+        seed=config.seed,
+        pad=config.crop_padding,
+        channels_last=precision.channels_last,
+        rank=dist.rank,
+        world_size=dist.world_size,
+    )
+    step_options = dict(scaler=scaler, precision=precision, label_smoothing=config.label_smoothing)
+    eval_options = dict(precision=precision, batch_size=config.eval_batch_size, distributed=dist)
 
     # The epochs: train, evaluate, save, report
     with bar:  # closed also when the run stops early
@@ -239,33 +238,13 @@ def fit(
 
             # One pass over the training set, in this epoch's order and image size
             net.train()
-            size = side_for_epoch(
-                config.resize_schedule, config.epochs, epoch, data.train_images.shape[-1]
-            )
-            batches = train_batches(
-                data.train_images,
-                data.train_labels,
-                config.batch_size,
-                seed=config.seed,
-                epoch=epoch,
-                pad=config.crop_padding,
-                channels_last=precision.channels_last,
-                rank=dist.rank,
-                world_size=dist.world_size,
-                size=size,
-            )
+            images, labels = data.train_images, data.train_labels
+            size = side_for_epoch(config.resize_schedule, config.epochs, epoch, images.shape[-1])
+            batches = train_batches(images, labels, epoch=epoch, size=size, **batch_options)
             tally = EpochTally(bar, config.batch_size, dist)  # losses and hits, on the device
             for step, (x, y) in enumerate(batches):
                 lr = optimizer.param_groups[0]["lr"]
-                logits, loss = train_step(
-                    net,
-                    optimizer,
-                    x,
-                    y,
-                    scaler=scaler,
-                    precision=precision,
-                    label_smoothing=config.label_smoothing,
-                )
+                logits, loss = train_step(net, optimizer, x, y, **step_options)
                 scheduler.step()
                 tally.add(loss, logits, y)
                 if (step + 1) % sync_every == 0 or step + 1 == steps:
@@ -288,33 +267,23 @@ def fit(
             # The test set (no change to the weights), unless skipped to save its time
             test = {"test_loss": None, "test_acc": None}
             if epoch + 1 >= min(config.eval_from, config.epochs):
-                eval_batch = config.eval_batch_size
-                test = evaluate(
-                    eval_net, data, precision=precision, batch_size=eval_batch, distributed=dist
-                )
+                test = evaluate(eval_net, data, **eval_options)
 
             # The epoch's record in the history, the checkpoint, the epoch's line
             seconds = time.perf_counter() - t0
             elapsed += seconds
-            images = steps * config.batch_size
             record = {
                 "epoch": epoch + 1,
-                "train_loss": tally.loss_sum / steps,
-                "train_acc": tally.hit_sum / images,
+                **tally.summary(train_seconds),
                 "lr": lr,
-                "train_seconds": train_seconds,
-                "img_per_s": images / train_seconds,
                 "train_image_size": size,
                 **test,
                 "seconds": seconds,
                 "elapsed_seconds": elapsed,
             }
             history["epochs"].append(record)
-            if out is not None and dist.is_main:
-                save_checkpoint(
-                    checkpoint, model, optimizer, scheduler, scaler, epoch + 1, config, history
-                )
-                write_json(out / HISTORY, history)
+            if out is not None and dist.is_main:  # checkpoint.pt, and history.json beside it
+                save_checkpoint(checkpoint, *state, epoch + 1, config, history)
             dist.barrier()  # the checkpoint is written before any rank goes on
             if progress:
                 bar.write(epoch_line(record, config.epochs))
