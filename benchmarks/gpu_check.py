@@ -43,7 +43,7 @@ import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from pipeline_throughput import CIFAR10Style  # noqa: E402  (this folder: the tutorial's dataset, shared)
+from pipeline_throughput import tutorial_loader  # noqa: E402  (this folder: the tutorial's pipeline, shared)
 from resnext_edu import data as D  # noqa: E402
 from resnext_edu.device import PRECISIONS, resolve_precision  # noqa: E402  (the one device and precision decision)
 from resnext_edu.files import write_json  # noqa: E402
@@ -155,26 +155,8 @@ def tutorial_epoch(model, optimizer, loader, device) -> float:
 
 
 def pipeline_ratio(data, args, device) -> dict:
-    from torchvision import transforms
-
     widths = (16, 32, 64)  # benchmarks/pipeline_throughput.py's model and batch
-    images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
-    transform = transforms.Compose(
-        [
-            transforms.RandomCrop(32, padding=4),
-            transforms.RandomHorizontalFlip(),
-            transforms.ToTensor(),
-            transforms.Normalize(D.MEAN, D.STD),
-        ]
-    )
-    loader = torch.utils.data.DataLoader(
-        CIFAR10Style(images_hwc, data.train_labels.numpy(), transform),
-        batch_size=128,
-        shuffle=True,
-        drop_last=True,
-        num_workers=2,
-        pin_memory=device.type == "cuda",
-    )
+    loader = tutorial_loader(data, 128, workers=2, pin_memory=device.type == "cuda")
     torch.manual_seed(0)
     tutorial = create("resnext29_4x16d", stage_widths=widths, stem_width=16).to(device)
     optimizer = torch.optim.SGD(tutorial.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)

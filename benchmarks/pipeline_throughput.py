@@ -67,6 +67,30 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
+def tutorial_loader(data, batch_size: int, workers: int, pin_memory: bool = False):
+    """The PyTorch CIFAR tutorial's input pipeline over ``data``'s training images: a DataLoader of
+    PIL-style images, random crop with 4 pixels of padding, flip, ToTensor, Normalize."""
+    from torchvision import transforms  # only the tutorial's pipeline needs it
+
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(D.MEAN, D.STD),
+        ]
+    )
+    images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
+    return torch.utils.data.DataLoader(
+        CIFAR10Style(images_hwc, data.train_labels.numpy(), transform),
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=pin_memory,
+    )
+
+
 def tutorial_epoch(model, optimizer, loader) -> tuple[float, float]:
     """One epoch the way the PyTorch CIFAR tutorial trains; returns (images per second, CPU seconds per image)."""
     model.train()
@@ -98,8 +122,6 @@ def main() -> None:
         "--out", default=str(Path(__file__).parent / "results" / "pipeline_throughput.json")
     )
     args = parser.parse_args()
-    from torchvision import transforms
-
     try:
         data = D.load_cifar10(subset=args.images, test_subset=100)
     except D.DataNotFoundError:
@@ -107,22 +129,7 @@ def main() -> None:
             "real CIFAR-10 not found: measuring on the SYNTHETIC set (same shapes, same work per image)"
         )
         data = D.load_cifar10(dataset="synthetic", subset=min(args.images, 2000), test_subset=100)
-    images_hwc = data.train_images.permute(0, 2, 3, 1).contiguous().numpy()
-    tutorial_transform = transforms.Compose(
-        [
-            transforms.RandomCrop(32, padding=4),
-            transforms.RandomHorizontalFlip(),
-            transforms.ToTensor(),
-            transforms.Normalize(D.MEAN, D.STD),
-        ]
-    )
-    loader = torch.utils.data.DataLoader(
-        CIFAR10Style(images_hwc, data.train_labels.numpy(), tutorial_transform),
-        batch_size=args.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=args.workers,
-    )
+    loader = tutorial_loader(data, args.batch_size, args.workers)
     overrides = dict(stage_widths=tuple(args.stage_widths), stem_width=args.stem_width)
     torch.manual_seed(0)
     tutorial_model = create(args.model, **overrides)

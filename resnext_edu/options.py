@@ -8,12 +8,16 @@ of a sweep's settings, without another edit. A field's annotation decides how it
 
 * ``bool`` (and ``bool | None``): ``--name`` / ``--no-name``;
 * ``int``, ``float``, ``str``: one value; ``int | None``: a number or ``all``;
-* ``tuple``: pairs ``A:B`` such as ``16:0.4 24:0.3`` (none: an empty tuple)."""
+* ``tuple``: pairs ``A:B`` such as ``16:0.4 24:0.3`` (none: an empty tuple).
+
+The same annotations check a value given from Python (:func:`check_types`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import types
 import typing
 
 ALL = "all"
@@ -122,3 +126,31 @@ def to_argv(obj, cls=None, *, skip=(), unless_equal=None) -> list[str]:
 
 def _word(value) -> str:
     return ALL if value is None else str(value)
+
+
+def is_json(value, kind) -> bool:
+    """Whether ``value`` is of ``kind`` as JSON has it: a bool is no number, a float is finite (a
+    whole number is a float too)."""
+    if kind is type(None) or isinstance(value, bool):
+        return value is None if kind is type(None) else kind is bool
+    if kind is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, typing.get_origin(kind) or kind)
+
+
+def check_types(obj) -> None:
+    """Refuse a field of dataclass ``obj`` whose value is not of its annotated type
+    (:func:`is_json`): ValueError naming the option, e.g. "--lr must be float (finite, for a
+    float), got nan."."""
+    hints = typing.get_type_hints(type(obj))
+    for field in dataclasses.fields(obj):
+        value, kind = getattr(obj, field.name), hints[field.name]
+        union = typing.get_origin(kind) in (typing.Union, types.UnionType)
+        kinds = typing.get_args(kind) if union else (kind,)
+        if not any(is_json(value, k) for k in kinds):
+            names = " or ".join(
+                ALL if k is type(None) else getattr(k, "__name__", str(k)) for k in kinds
+            )
+            raise ValueError(
+                f"{flag(field.name)} must be {names} (finite, for a float), got {value!r}."
+            )

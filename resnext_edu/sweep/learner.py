@@ -29,23 +29,15 @@ class LearnerSweep:
 
 
 def learner_sweep(quick: bool) -> LearnerSweep:
+    """The lesson's sweep in quick or default mode (the module docstring)."""
     if quick:
-        return LearnerSweep(
-            "lesson",
-            (1, 4, 32),
-            (0,),
-            SweepSettings.for_budget(
-                "lesson", epochs=1, subset=1000, test_subset=500, final_test_subset=1000
-            ),
-        )
-    return LearnerSweep(
-        "lesson",
-        DEFAULT_CARDINALITIES,
-        (0, 1),
-        SweepSettings.for_budget(
-            "lesson", epochs=3, subset=2000, test_subset=500, final_test_subset=2000
-        ),
+        cardinalities, seeds, epochs, images = (1, 4, 32), (0,), 1, 1000
+    else:
+        cardinalities, seeds, epochs, images = DEFAULT_CARDINALITIES, (0, 1), 3, 2000
+    settings = SweepSettings.for_budget(
+        "lesson", epochs=epochs, subset=images, test_subset=500, final_test_subset=images
     )
+    return LearnerSweep("lesson", cardinalities, seeds, settings)
 
 
 def train_learner_sweep(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -36,24 +35,21 @@ from ..checks import check_choice, check_fraction, check_int, check_train_config
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..device import PRECISIONS, pick_device, resolve_precision
 from ..files import check_out_folder, remove_stale_temps, write_json
-from ..options import flag, given, to_argv
+from ..options import check_types, flag, given, to_argv
 from ..provenance import code_fingerprint, command_line, describe, git_commit
 from ..train import SCHEDULES, TrainConfig, TrainingDiverged, evaluate, fit
 from .configs import DEFAULT_TABLE4_CARDINALITIES, Run
-from .results import RESULT_FORMAT, SETTINGS_FILE, is_json
+from .results import RESULT_FORMAT, SETTINGS_FILE
 
-RUNS = "runs"
+RUNS = "runs"  # OUT/runs/<run_id>/: a run's lock and its files while it trains
+SETTINGS_FORMAT = "resnext-edu sweep settings v1"
+NOT_SETTINGS = ("seed", "device")  # TrainConfig fields that differ by run or by machine
+DATASETS = {"cifar10": 50_000, "synthetic": 2_000}  # training images of each data set
 UNITS = (
     "acc: fraction correct; loss: mean cross-entropy (nats); seconds_per_epoch: median "
     "training time of one epoch (no evaluation), min_seconds_per_epoch: the fastest one (least "
     "disturbed by other programs); img_per_s: median training images/s"
 )
-SETTINGS_FORMAT = "resnext-edu sweep settings v1"
-NOT_SETTINGS = (
-    "seed",
-    "device",
-)  # TrainConfig fields that differ by run (seed) or by machine (device)
-DATASETS = {"cifar10": 50_000, "synthetic": 2_000}  # training images of each data set
 
 # What each budget trains with unless told otherwise: every setting written out, so that a changed
 # default of TrainConfig does not change a budget's sweep. "lesson" is the shipped lesson sweep's
@@ -139,12 +135,10 @@ class SweepSettings:
         """What every run of a folder shares, as JSON stores it: every field of the TrainConfig but
         :data:`NOT_SETTINGS`, and the data. Stored in each result file and in
         ``sweep-settings.json``."""
-        values = {
-            f.name: getattr(self.train, f.name)
-            for f in fields(self.train)
-            if f.name not in NOT_SETTINGS
-        }
-        values.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "train"})
+        values = {f.name: getattr(self.train, f.name) for f in fields(self.train)}
+        values.update({f.name: getattr(self, f.name) for f in fields(self)})
+        for name in (*NOT_SETTINGS, "train"):
+            del values[name]
         return json.loads(json.dumps(values))
 
 
@@ -176,18 +170,8 @@ def sweep_argv(
 ) -> list[str]:
     """The command line (as a list) that runs this sweep: the budget, and each setting that differs
     from the budget's (:data:`RECIPES`). What ``--list`` prints and lesson 05 shows."""
-    argv = [
-        "python",
-        "-m",
-        "resnext_edu",
-        "sweep",
-        "--budget",
-        budget,
-        "--cardinalities",
-        *map(str, cardinalities),
-        "--seeds",
-        *map(str, seeds),
-    ]
+    argv = ["python", "-m", "resnext_edu", "sweep", "--budget", budget]
+    argv += ["--cardinalities", *map(str, cardinalities), "--seeds", *map(str, seeds)]
     if table4:
         argv += ["--table4", "--table4-cardinalities", *map(str, table4_cardinalities)]
         if table4_seeds is not None:
@@ -198,30 +182,11 @@ def sweep_argv(
     return argv + ["--out", str(out)]
 
 
-def _check_types(obj) -> None:
-    """Refuse a field of dataclass ``obj`` not of its type as JSON has it (:func:`is_json`)."""
-    hints = typing.get_type_hints(type(obj))
-    for f in fields(obj):
-        value, kind = getattr(obj, f.name), hints[f.name]
-        kinds = (
-            typing.get_args(kind)
-            if typing.get_origin(kind) in (typing.Union, type(int | None))
-            else (kind,)
-        )
-        if not any(is_json(value, k) for k in kinds):
-            names = " or ".join(
-                "all" if k is type(None) else getattr(k, "__name__", str(k)) for k in kinds
-            )
-            raise ValueError(
-                f"{flag(f.name)} must be {names} (finite, for a float), got {value!r}."
-            )
-
-
 def check_settings(settings: SweepSettings) -> None:
     """Refuse settings no sweep can train with, before it writes anything (ValueError naming the
     option)."""
-    _check_types(settings)
-    _check_types(settings.train)
+    check_types(settings)
+    check_types(settings.train)
     check_train_config(settings.train, schedules=SCHEDULES, precisions=PRECISIONS)
     weight_decay = settings.train.weight_decay
     check_fraction("--weight-decay", weight_decay, hint="The paper's CIFAR value is 5e-4.")
@@ -248,36 +213,25 @@ def _check_subset(subset: int | None, images: int, of: str) -> None:
 
 
 def prepare_data(settings: SweepSettings, data_dir=None, data: CIFAR10Data | None = None) -> dict:
-    """Load the data once: the training subset with the per-epoch test subset ("train"), the final
-    test set."""
+    """Load the data once: the training subset with the per-epoch test subset ("train"), and the
+    final test set ("final"); each subset the first N class-balanced images."""
     data = data if data is not None else load_cifar10(data_dir, dataset=settings.dataset)
+    _check_subset(settings.subset, len(data.train_labels), data.source)
 
-    def part(n: int | None, split: str) -> CIFAR10Data:
-        labels = getattr(data, f"{split}_labels")
+    def part(of: CIFAR10Data, n: int | None, split: str, words: str) -> CIFAR10Data:
+        images, labels = getattr(of, f"{split}_images"), getattr(of, f"{split}_labels")
         if n is None or n >= len(labels):
-            return data
-        keep = balanced_subset(labels, n, len(data.classes))
+            return of
+        keep = balanced_subset(labels, n, len(of.classes))
         return replace(
-            data,
-            **{
-                f"{split}_images": getattr(data, f"{split}_images")[keep],
-                f"{split}_labels": labels[keep],
-            },
-            source=f"{data.source}; first {n:,} {split.replace('train', 'training')} images, "
-            f"class-balanced",
+            of,
+            **{f"{split}_images": images[keep], f"{split}_labels": labels[keep]},
+            source=f"{of.source}; first {n:,} {words} images, class-balanced",
         )
 
-    _check_subset(settings.subset, len(data.train_labels), data.source)
-    train, per_epoch = part(settings.subset, "train"), part(settings.test_subset, "test")
-    source = train.source + (
-        f"; per-epoch test: first {settings.test_subset:,} test images"
-        if per_epoch is not data
-        else ""
-    )
-    train = replace(
-        per_epoch, train_images=train.train_images, train_labels=train.train_labels, source=source
-    )
-    return {"train": train, "final": part(settings.final_test_subset, "test")}
+    train = part(data, settings.subset, "train", "training")
+    train = part(train, settings.test_subset, "test", "per-epoch test")
+    return {"train": train, "final": part(data, settings.final_test_subset, "test", "test")}
 
 
 class SweepConflict(ValueError):
@@ -308,12 +262,9 @@ def claim_folder(out: Path, settings: dict) -> None:
             f"results you want to keep, delete {path.name}; else restore it, or use another --out."
         )
     differ = [
-        f"{k} is {recorded.get(k, 'missing')!r} there, {v!r} here"
-        for k, v in settings.items()
-        if recorded.get(k, "missing") != v
-    ]
-    differ += [
-        f"{k} is {v!r} there, missing here" for k, v in recorded.items() if k not in settings
+        f"{k} is {recorded.get(k, 'missing')!r} there, {settings.get(k, 'missing')!r} here"
+        for k in {**recorded, **settings}
+        if recorded.get(k, "missing") != settings.get(k, "missing")
     ]
     if differ:
         raise SweepConflict(
@@ -332,9 +283,7 @@ class RunOptions:
     threads: int | None = None  # torch.set_num_threads while the sweep runs; None: as it is
     command: str | None = None  # stored in each result (default: this process's command line)
     progress: bool = True  # train.fit's progress bar; else one short line per epoch
-    on_epoch: Callable[[Run, dict, dict], None] | None = (
-        None  # on_epoch(run, record, history): live plots
-    )
+    on_epoch: Callable[[Run, dict, dict], None] | None = None  # (run, record, history): live plots
     print_fn: Callable[[str], None] = print
 
 
@@ -367,9 +316,7 @@ def run_sweep(
 
     Raises SweepConflict (nothing trained) when the folder belongs to a sweep with other
     settings."""
-    pick_device(
-        settings.train.device
-    )  # a device this machine lacks: refused before writing anything
+    pick_device(settings.train.device)  # a device this machine lacks: refused before any writing
     out = check_out_folder(out_dir)
     if len({r.run_id for r in runs}) != len(runs):
         raise ValueError("The sweep lists a run twice; give each cardinality and seed once.")
@@ -378,13 +325,11 @@ def run_sweep(
     outcome.already_done = [r.run_id for r in runs if r not in todo]
     prepared = prepare_data(settings, options.data_dir, options.data) if todo else None
     claim_folder(out, settings.identity())
-    print_fn = options.print_fn
     if outcome.already_done:
-        print_fn(
-            f"{len(outcome.already_done)} of {len(runs)} runs already finished in {out}: skipped."
-        )
+        done = len(outcome.already_done)
+        options.print_fn(f"{done} of {len(runs)} runs already finished in {out}: skipped.")
     if prepared is not None:
-        print_fn(f"data: {prepared['train'].source}")
+        options.print_fn(f"data: {prepared['train'].source}")
     provenance = {
         "git": git_commit(),
         "code_sha256": code_fingerprint(),
@@ -396,16 +341,8 @@ def run_sweep(
         torch.set_num_threads(options.threads)
     try:
         for index, run in enumerate(todo, 1):
-            _locked_run(
-                run,
-                f"[{index}/{len(todo)}] {run.run_id}",
-                settings,
-                options,
-                out,
-                prepared,
-                outcome,
-                provenance,
-            )
+            name = f"[{index}/{len(todo)}] {run.run_id}"
+            _locked_run(run, name, settings, options, out, prepared, outcome, provenance)
     finally:
         torch.set_num_threads(threads)  # a notebook's later cells keep their own setting
     for run in runs:  # a busy run the other process finished meanwhile
@@ -416,6 +353,8 @@ def run_sweep(
 
 
 def _locked_run(run, name, settings, options, out, prepared, outcome, provenance) -> None:
+    """Train one run under its lock, unless another process holds the lock or finished the run;
+    a divergence or a damaged checkpoint becomes a problem of the outcome, and the sweep goes on."""
     folder = out / RUNS / run.run_id
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(folder / "lock", timeout=0)
@@ -425,6 +364,7 @@ def _locked_run(run, name, settings, options, out, prepared, outcome, provenance
         outcome.busy.append(run.run_id)
         options.print_fn(f"{name}: another process is training it: skipped.")
         return
+    problem = None
     try:
         if result_path(out, run).exists():  # finished by another process since this sweep started
             outcome.already_done.append(run.run_id)
@@ -436,44 +376,38 @@ def _locked_run(run, name, settings, options, out, prepared, outcome, provenance
             f"{name}: {'resuming' if resume else 'training'} {c.model_name} (C = {c.cardinality}, "
             f"d = {c.base_width}, {c.params:,} params, {c.macs:,} MACs), seed {run.seed}"
         )
-        _train_one(run, settings, options, folder, resume, prepared, out, provenance)
+        result = _train_one(run, settings, options, folder, resume, prepared, provenance)
+        write_json(result_path(out, run), result)
         outcome.trained.append(run.run_id)
+        options.print_fn(
+            f"    finished: test accuracy {result['final']['test_acc']:.2%} on "
+            f"{result['final']['test_images']:,} test images -> {result_path(out, run)}"
+        )
     except TrainingDiverged as error:
         outcome.diverged.append(run.run_id)
-        kept = (
-            f"Its last good checkpoint is kept in {folder}."
-            if resume or any(folder.glob("*.pt"))
-            else ""
-        )
-        _problem(
-            outcome,
-            options,
-            f"run {run.run_id} diverged: {getattr(error, 'summary', error)} {kept} Every run of a "
-            "sweep "
-            f"shares its lr: sweep again with a smaller --lr into another --out, or "
-            f"delete {folder} to train this run again.",
+        kept = f"Its last good checkpoint is kept in {folder}. " if any(folder.glob("*.pt")) else ""
+        problem = (
+            f"run {run.run_id} diverged: {getattr(error, 'summary', error)} {kept}Every run of a "
+            f"sweep shares its lr: sweep again with a smaller --lr into another --out, or delete "
+            f"{folder} to train this run again."
         )
     except (CheckpointDamaged, CheckpointMismatch) as error:
         outcome.damaged.append(run.run_id)
-        _problem(
-            outcome,
-            options,
+        problem = (
             f"run {run.run_id}: its checkpoint {folder / 'checkpoint.pt'} "
-            f"{getattr(error, 'problem', error)}. Delete {folder} to train this run from "
-            f"the start (the other runs are not affected).",
+            f"{getattr(error, 'problem', error)}. Delete {folder} to train this run from the start "
+            f"(the other runs are not affected)."
         )
     finally:
         lock.release()
+    if problem is not None:
+        outcome.problems.append(problem)
+        options.print_fn(f"    problem: {problem}")
 
 
-def _problem(outcome: SweepOutcome, options: RunOptions, message: str) -> None:
-    outcome.problems.append(message)
-    options.print_fn(f"    problem: {message}")
-
-
-def _train_one(run, settings, options, folder, resume, prepared, out, provenance) -> None:
-    """Train (or resume) one run in ``folder``, evaluate it on the final test set, write its result
-    file."""
+def _train_one(run, settings, options, folder, resume, prepared, provenance) -> dict:
+    """Train (or resume) one run in ``folder``, evaluate it on the final test set; return its
+    result file's contents."""
     torch.manual_seed(run.seed)  # the initial weights
     model = run.config.create()
     config = settings.config(run.seed)
@@ -502,17 +436,13 @@ def _train_one(run, settings, options, folder, resume, prepared, out, provenance
     t0 = time.perf_counter()
     device = pick_device(config.device)
     final_data = prepared["final"].to(device)
-    final = evaluate(
-        model,
-        final_data,
-        precision=resolve_precision(config.precision, device),
-        batch_size=config.eval_batch_size,
-    )
+    precision = resolve_precision(config.precision, device)
+    final = evaluate(model, final_data, precision=precision, batch_size=config.eval_batch_size)
     epochs = history["epochs"]
     seconds = sorted(e["train_seconds"] for e in epochs)
     speeds = sorted(e["img_per_s"] for e in epochs)
     images = len(final_data.test_labels)
-    result = {
+    return {
         "format": RESULT_FORMAT,
         "run_id": run.run_id,
         "seed": run.seed,
@@ -527,8 +457,7 @@ def _train_one(run, settings, options, folder, resume, prepared, out, provenance
         },
         "precision": history["precision"],
         "final": {
-            "test_acc": final["test_acc"],
-            "test_loss": final["test_loss"],
+            **final,
             "test_images": images,
             "epochs": len(epochs),
             "curve_test_acc": epochs[-1]["test_acc"],
@@ -553,8 +482,3 @@ def _train_one(run, settings, options, folder, resume, prepared, out, provenance
             "checkout's commit and the imported resnext_edu sources when this sweep started",
         },
     }
-    write_json(result_path(out, run), result)
-    options.print_fn(
-        f"    finished: test accuracy {final['test_acc']:.2%} on {images:,} test images -> "
-        f"{result_path(out, run)}"
-    )
