@@ -237,32 +237,9 @@ def explicit_folder_missing_beside_a_cache(tmp):
 # --- phase 2: models, counting, training, checkpoints -------------------------------------------------------------
 
 TINY = dict(stage_widths=(8, 16, 32), stem_width=8)
-TRAIN = [
-    "train",
-    "--model",
-    "resnext11_2x32d",
-    "--stage-widths",
-    "8",
-    "16",
-    "32",
-    "--stem-width",
-    "8",
-    "--dataset",
-    "synthetic",
-    "--subset",
-    "64",
-    "--test-subset",
-    "20",
-    "--batch-size",
-    "32",
-    "--epochs",
-    "1",
-    "--no-progress",
-    "--device",
-    "cpu",
-    "--precision",
-    "fp32",
-]
+TRAIN = "train --model resnext11_2x32d --stage-widths 8 16 32 --stem-width 8".split()
+TRAIN += "--dataset synthetic --subset 64 --test-subset 20 --batch-size 32 --epochs 1".split()
+TRAIN += "--no-progress --device cpu --precision fp32".split()
 CPU = TrainConfig(epochs=1, batch_size=32, device="cpu", precision="fp32")
 
 

@@ -28,16 +28,7 @@ from resnext_edu.data import load_cifar10
 from resnext_edu.train import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parent.parent
-TINY_RESNEXT = [
-    "--model",
-    "resnext11_2x32d",
-    "--stage-widths",
-    "8",
-    "16",
-    "32",
-    "--stem-width",
-    "8",
-]
+TINY_RESNEXT = "--model resnext11_2x32d --stage-widths 8 16 32 --stem-width 8".split()
 LAUNCH_TIMEOUT = (
     300  # seconds for one torchrun job, start-up included; a hang fails the test, not the run
 )

@@ -452,22 +452,8 @@ def test_a_run_another_process_holds_is_skipped_and_named_and_freed_when_it_dies
 def test_list_prints_one_runnable_command_per_run(tmp_path, capsys):
     assert (
         cli.main(
-            [
-                "sweep",
-                "--budget",
-                "tiny",
-                "--cardinalities",
-                "1",
-                "2",
-                "--seeds",
-                "0",
-                "1",
-                "--list",
-                "--label-smoothing",
-                "0.1",
-                "--out",
-                str(tmp_path),
-            ]
+            "sweep --budget tiny --cardinalities 1 2 --seeds 0 1 --list --label-smoothing 0.1".split()
+            + ["--out", str(tmp_path)]
         )
         == 0
     )
@@ -501,21 +487,8 @@ def test_list_quotes_hostile_paths_so_a_shell_gives_back_each_argument(tmp_path,
     out, data_dir = str(tmp_path / hostile / "out"), str(tmp_path / hostile / "data")
     assert (
         cli.main(
-            [
-                "sweep",
-                "--budget",
-                "tiny",
-                "--cardinalities",
-                "1",
-                "2",
-                "--seeds",
-                "0",
-                "--list",
-                "--out",
-                out,
-                "--data-dir",
-                data_dir,
-            ]
+            "sweep --budget tiny --cardinalities 1 2 --seeds 0 --list".split()
+            + ["--out", out, "--data-dir", data_dir]
         )
         == 0
     )

@@ -332,32 +332,11 @@ def test_bad_settings_get_a_clear_message(tiny_model, small_data):
 def test_command_line_trains_writes_history_and_checkpoint(tmp_path, capsys):
     from resnext_edu.cli import main
 
-    args = [
-        "train",
-        "--model",
-        "resnext11_2x32d",
-        "--stage-widths",
-        "8",
-        "16",
-        "32",
-        "--stem-width",
-        "8",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--subset",
-        "128",
-        "--test-subset",
-        "50",
-        "--dataset",
-        "synthetic",
-        "--precision",
-        "fp32",
-        "--out",
-        str(tmp_path),
-        "--no-progress",
-    ]
+    args = "train --model resnext11_2x32d --stage-widths 8 16 32 --stem-width 8 --epochs 1".split()
+    args += (
+        "--batch-size 32 --subset 128 --test-subset 50 --dataset synthetic --precision fp32".split()
+    )
+    args += ["--out", str(tmp_path), "--no-progress"]
     assert main(args) == 0
     assert "final test accuracy" in capsys.readouterr().out
     history = json.loads((tmp_path / "history.json").read_text())
