@@ -99,7 +99,8 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
 
     Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal),
     else 2."""
-    if plots is not None:  # before any work: a file there is refused at once
+    m = get_metric(metric)  # the arguments are checked before any work
+    if plots is not None:
         check_out_folder(plots, "--plots", create=False)
     found = gather(*folders)
     for problem in found.problems:
@@ -115,8 +116,8 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
     twice = any(r.config.scale == 2 for r in rows)
     print_fn(summary_table(rows, metric))
     print_fn(
-        f"\nEach cardinality against C = 1, {get_metric(metric).label}: the difference of the "
-        "means, its 95% confidence interval and p from Welch's t-test"
+        f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% "
+        "confidence interval and p from Welch's t-test"
     )
     print_fn(comparison_table(rows))
     if twice:
