@@ -1,7 +1,7 @@
 """Lesson 05's figures encode each error as a bar's length or a point's height, so their value axes
 must start at zero and show the values of the files (the measured panels) and of the paper's Tables 3
 and 4 (their own panels), read here straight from the JSON files, not through the package's
-summaries."""
+summaries; the Welch intervals of the differences figure are SciPy's."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections import defaultdict
 
 import matplotlib
 import pytest
+from scipy import stats as scipy_stats
 
 from resnext_edu.sweep import SHIPPED, shipped, summarize
-from resnext_edu.sweep.figures import beside_paper, sweeps_figure
+from resnext_edu.sweep.figures import beside_paper, differences_figure, sweeps_figure
 
 matplotlib.use("Agg")
 
@@ -89,3 +90,21 @@ def test_the_sweeps_figure_draws_the_files_means_from_zero_on_one_scale_beside_t
     ]
     assert paper_ax.get_ylim()[0] == 0
     assert all(line.get_label().startswith("paper") for line in paper_ax.lines)
+
+
+def test_the_differences_figure_draws_scipys_welch_intervals_of_the_files():
+    errors = ladder_errors("full")
+    fig = differences_figure(summarize(shipped("full").results, "test_error"), "title")
+    ax = fig.axes[0]
+    others = [c for c in sorted(errors) if c != 1]
+    tests = [scipy_stats.ttest_ind(errors[c], errors[1], equal_var=False) for c in others]
+    points = ax.lines[0]
+    assert list(points.get_xdata()) == others
+    assert list(points.get_ydata()) == pytest.approx(
+        [sum(errors[c]) / len(errors[c]) - sum(errors[1]) / len(errors[1]) for c in others]
+    )
+    bars = ax.collections[0].get_segments()  # one vertical segment per interval, low to high
+    intervals = [t.confidence_interval(0.95) for t in tests]
+    drawn = [end for segment in bars for end in (segment[0][1], segment[1][1])]
+    assert drawn == pytest.approx([end for i in intervals for end in (i.low, i.high)])
+    assert [t.get_text() for t in ax.texts] == [f"df {t.df:.1f}" for t in tests]

@@ -286,20 +286,24 @@ def fig5_figure(results: list[Result], cardinalities=(1, 32)) -> matplotlib.figu
     return fig
 
 
-def plot_differences(
-    ax, rows: list[Row], confidence: float = 0.95, quantity: str = "value"
-) -> None:
-    """Each C's mean minus the C = 1 model's (same experiment), with its Welch confidence interval.
+def differences_figure(
+    rows: list[Row], title: str, quantity: str = "test error", confidence: float = 0.95
+) -> matplotlib.figure.Figure:
+    """Each C's mean minus the C = 1 model's (same experiment), with its Welch confidence interval,
+    in one panel under ``title``.
 
-    The interval is drawn as a bar, its Welch degrees of freedom written beside it; the zero line is
+    The interval is drawn as a bar, its Welch degrees of freedom written above it; the zero line is
     "no difference". ``rows`` are one experiment's rows in one metric (e.g. "test_error"), named
     ``quantity`` on the axis ("test error")."""
+    fig, axes = _figure(1, 1, width=6.5, height=3.8)
+    ax = axes[0, 0]
+    ax.set_title(title, fontsize=9)
     models = _first_ladder(rows)
-    if 1 not in models or len(models) < 2:
-        _note(ax, "no C = 1 model and another C")
-        return
-    base = models[1]
+    base = models.get(1)
     others = {c: r for c, r in models.items() if c != 1 and r.n > 1}
+    if base is None or base.n < 2 or not others:
+        _note(ax, "no C = 1 model and another C, two seeds each at least")
+        return fig
     comparisons = [welch(r.values, base.values, confidence) for r in others.values()]
     _intervals(
         ax,
@@ -319,13 +323,4 @@ def plot_differences(
     ax.margins(y=0.15)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-
-
-def differences_figure(
-    rows: list[Row], title: str, quantity: str = "test error", confidence: float = 0.95
-):
-    """One panel: :func:`plot_differences` of ``rows`` under ``title``."""
-    fig, axes = _figure(1, 1, width=6.5, height=3.8)
-    plot_differences(axes[0, 0], rows, confidence, quantity)
-    axes[0, 0].set_title(title, fontsize=9)
     return fig
