@@ -59,7 +59,7 @@ def _ladder(runs: dict) -> dict[int, tuple[str, list[float]]]:
 
 def _name(key: tuple) -> str:
     _scale, axis, setting, model_name = key
-    return f"2x {axis} ({model_name if axis == 'deeper' else setting})"
+    return f"2x {axis} ({setting if axis == 'cardinality' else model_name})"
 
 
 def ladder_phrases(budget: str, prefix: str = "") -> list[str]:

@@ -126,3 +126,34 @@ def check_number(
     else:
         message = _("{what}: you have {value:,g}, which is too low.")
     return Feedback(False, message.format(what=what, value=value), hint)
+
+
+def check_predicted_width(prediction, solve, *, asked: str, hint: str) -> Feedback:
+    """Predict, then verify (lessons 04 and 05): the learner's whole number d against the width
+    solver's. ``solve(guess)`` runs only once there is a guess, and returns the solver's d and the
+    counts it weighed, in words; ``asked`` is what an empty cell lacks, ``hint`` follows a wrong
+    guess."""
+    if prediction is None or prediction is ...:
+        return empty(asked)
+    try:
+        guess = int(prediction)
+    except (TypeError, ValueError):
+        return Feedback(
+            False,
+            _("A bottleneck width is a whole number, got {prediction!r}.").format(
+                prediction=prediction
+            ),
+        )
+    d, measured = solve(guess)
+    if guess == d:
+        return Feedback(
+            True,
+            _("Your prediction d = {guess} is right. {measured}").format(
+                guess=guess, measured=measured
+            ),
+        )
+    return Feedback(
+        False,
+        _("You predicted d = {guess}. {measured}").format(guess=guess, measured=measured),
+        hint,
+    )

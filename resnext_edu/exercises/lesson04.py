@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import counting
 from ..i18n import _
-from . import Feedback, check_number, empty
+from . import Feedback, check_number, check_predicted_width
 
 # Exercise 1 and 2: a block of ResNeXt-50's conv3 stage (Table 1): 512 -> 512 channels, C = 32, d = 8, 28x28 maps.
 CONV3_BLOCK = {"in_channels": 512, "out_channels": 512, "cardinality": 32, "bottleneck_width": 8}
@@ -60,46 +60,31 @@ def verify_matched_width(prediction, cardinality: int = 64, budget_percent: int 
     """Exercise 3, predict then verify: the learner predicts the complexity-matched d for ``cardinality`` at
     ``budget_percent`` of ResNet's conv2 block (Table 4: 2x); only then does this run the width solver and show Eq. 4
     at the solver's d and its neighbours, so the learner sees why."""
-    if prediction is None or prediction is ...:
-        return empty(
-            _(
-                "your prediction (a whole number; reason with Eq. 4 before you let the solver answer)"
-            )
-        )
-    try:
-        guess = int(prediction)
-    except (TypeError, ValueError):
-        return Feedback(
-            False,
-            _("A bottleneck width is a whole number, got {prediction!r}.").format(
-                prediction=prediction
-            ),
-        )
     budget = counting.eq4_params(1, 64) * budget_percent // 100
-    d = counting.solve_bottleneck_width(cardinality, budget=budget)
-    row = _("d = {d}: {params:,} ({share:.1f}% of the budget)")
-    table = "; ".join(
-        row.format(
-            d=w,
-            params=counting.eq4_params(cardinality, w),
-            share=100 * counting.eq4_params(cardinality, w) / budget,
+
+    def solve(guess: int) -> tuple[int, str]:
+        d = counting.solve_bottleneck_width(cardinality, budget=budget)
+        row = _("d = {d}: {params:,} ({share:.1f}% of the budget)")
+        table = "; ".join(
+            row.format(
+                d=w,
+                params=counting.eq4_params(cardinality, w),
+                share=100 * counting.eq4_params(cardinality, w) / budget,
+            )
+            for w in sorted({max(1, d - 1), d, d + 1, max(1, guess)})
         )
-        for w in sorted({max(1, d - 1), d, d + 1, max(1, guess)})
-    )
-    measured = _(
-        "The solver, counting.solve_bottleneck_width({C}, budget={budget:,}), says d = {d}. {table}."
-    ).format(C=cardinality, budget=budget, d=d, table=table)
-    if guess == d:
-        return Feedback(
-            True,
-            _("Your prediction d = {guess} is right. {measured}").format(
-                guess=guess, measured=measured
-            ),
-        )
-    return Feedback(
-        False,
-        _("You predicted d = {guess}. {measured}").format(guess=guess, measured=measured),
-        _(
+        return d, _(
+            "The solver, counting.solve_bottleneck_width({C}, budget={budget:,}), says d = {d}. "
+            "{table}."
+        ).format(C=cardinality, budget=budget, d=d, table=table)
+
+    return check_predicted_width(
+        prediction,
+        solve,
+        asked=_(
+            "your prediction (a whole number; reason with Eq. 4 before you let the solver answer)"
+        ),
+        hint=_(
             "Eq. 4 grows with d·d, so doubling the budget does not double d; compare the rows above."
         ),
     )

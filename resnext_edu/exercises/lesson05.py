@@ -8,16 +8,15 @@ import numpy as np
 
 from .. import stats
 from ..i18n import N_, _
-from ..sweep import cardinality_configs, shipped, summarize
-from . import Feedback, empty
+from ..sweep import cardinality_configs, results, shipped, summarize
+from . import Feedback, check_predicted_width, empty
 
 
 def _full_ladder() -> dict:
     """The full sweep's complexity-matched models in test error: {setting: Row}."""
     rows = summarize(shipped("full").results, "test_error")
-    return {
-        r.config.setting: r for r in rows if r.config.scale == 1 and r.config.axis == "cardinality"
-    }
+    models = results.ladder(rows, rows[0].key) if rows else {}
+    return {r.config.setting: r for r in models.values()}
 
 
 def _missing(ladder: dict, *settings: str) -> Feedback | None:
@@ -124,46 +123,30 @@ def verify_matched_width(prediction, cardinality: int = 16, budget: str = "mediu
     """Exercise 3, predict then verify: the learner predicts the complexity-matched d for
     ``cardinality`` at another budget; only then does this run the model width solver
     (:func:`~resnext_edu.sweep.cardinality_configs`) and show the parameter counts it weighed."""
-    if prediction is None or prediction is ...:
-        return empty(
-            _(
-                "your prediction (a whole number; reason from the lesson budget's table before you "
-                "measure)"
-            )
+
+    def solve(guess: int) -> tuple[int, str]:
+        config = cardinality_configs(budget, (cardinality,))[0]
+        baseline = cardinality_configs(budget, (1,))[0]
+        return config.base_width, _(
+            "The solver at the {budget!r} budget says d = {d}: {params:,} params against the budget of "
+            "{budget_params:,} (1x{base}d), {share:+.1f}%."
+        ).format(
+            budget=budget,
+            d=config.base_width,
+            params=config.params,
+            budget_params=baseline.params,
+            base=baseline.base_width,
+            share=100 * (config.params / baseline.params - 1),
         )
-    try:
-        guess = int(prediction)
-    except (TypeError, ValueError):
-        return Feedback(
-            False,
-            _("A bottleneck width is a whole number, got {prediction!r}.").format(
-                prediction=prediction
-            ),
-        )
-    config = cardinality_configs(budget, (cardinality,))[0]
-    baseline = cardinality_configs(budget, (1,))[0]
-    measured = _(
-        "The solver at the {budget!r} budget says d = {d}: {params:,} params against the budget of "
-        "{budget_params:,} (1x{base}d), {share:+.1f}%."
-    ).format(
-        budget=budget,
-        d=config.base_width,
-        params=config.params,
-        budget_params=baseline.params,
-        base=baseline.base_width,
-        share=100 * (config.params / baseline.params - 1),
-    )
-    if guess == config.base_width:
-        return Feedback(
-            True,
-            _("Your prediction d = {guess} is right. {measured}").format(
-                guess=guess, measured=measured
-            ),
-        )
-    return Feedback(
-        False,
-        _("You predicted d = {guess}. {measured}").format(guess=guess, measured=measured),
-        _(
+
+    return check_predicted_width(
+        prediction,
+        solve,
+        asked=_(
+            "your prediction (a whole number; reason from the lesson budget's table before you "
+            "measure)"
+        ),
+        hint=_(
             "Every stage scales alike, so the matched d does not depend on the stage widths; compare "
             "with the table of Section 1."
         ),

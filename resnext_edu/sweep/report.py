@@ -51,7 +51,7 @@ def paper_table(which: str = "table3", terms: str = "error") -> str:
     return "\n".join(lines)
 
 
-def _name_2x(row: Row) -> str:
+def table4_name(row: Row) -> str:
     """A Table 4 model by the paper's words: "2x deeper (resnet38)", "2x cardinality (64x5d)"."""
     c = row.config
     return f"2x {c.axis} ({c.setting if c.axis == 'cardinality' else c.model_name})"
@@ -67,48 +67,41 @@ def table4_table(rows: list[Row], metric: str = "test_error") -> str:
     """Table 4's question at this scale, per group: each 2x model's mean +- SD over seeds, its
     params and MACs as multiples of 1x64d's, its difference from 1x64d with Welch's 95% confidence
     interval and p; then each 2x cardinality model against the deeper and the wider one."""
-    m = get_metric(metric)
     out = []
-    for key in dict.fromkeys(r.key for r in rows):
+    for key in dict.fromkeys(r.key for r in rows if r.config.scale == 2):
         twice = [r for r in rows if r.key == key and r.config.scale == 2]
         base = ladder(rows, key).get(1)
-        if not twice:
-            continue
         lines = [
-            f"{twice[0].label}: Table 4's question, {m.label}:",
-            f"  {'model':<28}{'seeds':>6}  "
-            f"{'mean +- SD':<15}{'params':>7}{'MACs':>7}{'minus 1x64d':>13}"
-            f"  95% CI (Welch), p",
+            f"{twice[0].label}: Table 4's question, {get_metric(metric).label}:",
+            f"  {'model':<28}{'seeds':>6}  {'mean +- SD':<15}{'params':>7}{'MACs':>7}"
+            f"{'minus 1x64d':>13}  95% CI (Welch), p",
         ]
         for r in twice:
             sd = f" +- {r.std:.2f}" if r.n > 1 else ""
-            cost = (
-                (
+            cost = "  (no 1x64d run to compare with)"
+            if base:
+                cost = (
                     f"{r.config.params / base.config.params:>7.2f}x"
-                    f"{r.config.macs / base.config.macs:>6.2f}x" + _welch_cells(r, base)
+                    f"{r.config.macs / base.config.macs:>6.2f}x{_welch_cells(r, base)}"
                 )
-                if base
-                else "  (no 1x64d run to compare with)"
-            )
-            lines.append(f"  {_name_2x(r):<28}{r.n:>6}  {f'{r.mean:.2f}{sd}':<15}{cost}")
+            lines.append(f"  {table4_name(r):<28}{r.n:>6}  {f'{r.mean:.2f}{sd}':<15}{cost}")
         for high in (r for r in twice if r.config.axis == "cardinality"):
-            for low in (r for r in twice if r.config.axis in ("deeper", "wider")):
-                lines.append(f"  {_name_2x(high)} minus {_name_2x(low)}:{_welch_cells(high, low)}")
+            for low in (r for r in twice if r.config.axis != "cardinality"):
+                names = f"{table4_name(high)} minus {table4_name(low)}"
+                lines.append(f"  {names}:{_welch_cells(high, low)}")
         out.append("\n".join(lines))
     return "\n\n".join(out) or "No 2x-complexity (Table 4) runs yet: `sweep --table4` trains them."
 
 
 def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) -> int:
     """Gather ``folders``, print the tables (and the problems), save the plots as PNG files into
-    ``plots``.
+    ``plots``: the cardinality view, the learning curves and (when there are 2x runs) Table 4's.
 
     Returns 0 when at least one result was found (corrupt or foreign files are reported, not fatal),
     else 2."""
-    m = get_metric(metric)
+    m = get_metric(metric)  # the arguments are checked before any work
     if plots is not None:
-        check_out_folder(
-            plots, "--plots", create=False
-        )  # before any work: a file there is refused at once
+        check_out_folder(plots, "--plots", create=False)
     found = gather(*folders)
     for problem in found.problems:
         print(f"skipped: {problem}", file=sys.stderr)
@@ -120,14 +113,14 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
         )
         return 2
     rows = summarize(found.results, metric)
+    twice = any(r.config.scale == 2 for r in rows)
     print_fn(summary_table(rows, metric))
     print_fn(
         f"\nEach cardinality against C = 1, {m.label}: the difference of the means, its 95% "
-        "confidence "
-        f"interval and p from Welch's t-test"
+        "confidence interval and p from Welch's t-test"
     )
     print_fn(comparison_table(rows))
-    if any(r.config.scale == 2 for r in rows):
+    if twice:
         print_fn("\n" + table4_table(rows, metric))
     print_fn("\nThe same in training error, the final epoch (the paper's Fig. 5):")
     print_fn(comparison_table(summarize(found.results, "train_error")))
@@ -143,14 +136,14 @@ def write_report(folders, plots=None, metric: str = "test_acc", print_fn=print) 
         out = Path(plots)
         out.mkdir(parents=True, exist_ok=True)
         drawn = {
-            "overview.png": figures.overview(rows, metric),
-            "curves.png": figures.curves_figure(rows, metric),
+            "cardinality.png": figures.beside_paper("cardinality", rows, metric),
+            "curves.png": figures.beside_paper("curves", rows, metric, paper=False),
         }
-        if any(r.config.scale == 2 for r in rows):
-            drawn["table4.png"] = figures.table4_figure(rows, metric)
-        for name, fig in drawn.items():
-            fig.savefig(out / name, dpi=110)
-        print_fn(f"plots: {', '.join(str(out / n) for n in drawn)}")
+        if twice:
+            drawn["table4.png"] = figures.beside_paper("table4", rows, metric)
+        for name, figure in drawn.items():
+            figure.savefig(out / name, dpi=110)
+        print_fn(f"plots: {', '.join(str(out / name) for name in drawn)}")
     if found.problems:
         print_fn(f"{len(found.problems)} file(s) skipped (listed above on stderr).")
     return 0

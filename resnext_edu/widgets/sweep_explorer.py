@@ -15,7 +15,8 @@ The explorer only reads result files (:mod:`resnext_edu.sweep.results`); it neve
   each, k = 1, 2, ..., showing how often their order flips and how wide the 95% Welch interval is at
   each k (and, beyond the seeds there are, the width a pooled SD predicts);
 * **A**, **B**: the two models the resampler compares;
-* **paper**: the paper's Table 3 (ImageNet-1K top-1 error) in its own panel beside the measured one.
+* **paper**: the paper's numbers on the same question (ImageNet-1K top-1 error: Table 4 in Table 4's
+  view, else Table 3) in a panel of their own beside the measured one.
 
 ``explorer.state`` holds every number drawn; tests drive the controls and read it without a browser.
 :class:`TrainButton` is the one control that trains: it runs a function (the learner's quick sweep)
@@ -37,7 +38,8 @@ from scipy.stats import t as t_distribution
 
 from .. import stats
 from ..sweep import figures
-from ..sweep.results import METRICS, Gathered, gather, get_metric, shipped, summarize
+from ..sweep.report import table4_table
+from ..sweep.results import METRICS, Gathered, gather, get_metric, ladder, shipped, summarize
 from .base import Explorer, error_html
 
 VIEWS = (
@@ -208,7 +210,6 @@ class SweepExplorer(Explorer):
     def compute(
         self, experiment: tuple, metric: str, seeds: tuple, view: str, a: str, b: str, paper: bool
     ) -> dict:
-        m = get_metric(metric)
         if not self.found.results:
             raise ValueError(
                 "No results to show yet. The shipped results are missing from this installation, "
@@ -230,22 +231,15 @@ class SweepExplorer(Explorer):
                 "cardinality). Train them with `python -m resnext_edu sweep --table4 ...`, or "
                 "choose another view."
             )
-        if view == "curves" and m.curve_key is None:
-            raise ValueError(
-                f"{m.label} has no per-epoch values; choose another metric for the curves."
-            )
-        ones = sorted(
-            (r for r in rows if r.config.scale == 1 and r.config.axis == "cardinality"),
-            key=lambda r: r.config.cardinality,
-        )
+        models = ladder(rows, experiment)
+        ones = [models[c] for c in sorted(models)]
         resampled = self._resample(ones, a, b) if view == "resample" else None
         return {
             "resampled": resampled,
             "a": a,
             "b": b,
-            "experiment": experiment,
             "metric": metric,
-            "label": m.label,
+            "label": get_metric(metric).label,
             "view": view,
             "paper": paper,
             "seeds": sorted(seeds),
@@ -295,22 +289,7 @@ class SweepExplorer(Explorer):
     def draw(self, state: dict):
         if state["view"] == "resample":
             return self._draw_resample(state)
-        panels = 2 if state["paper"] else 1
-        fig, axes = plt.subplots(
-            1, panels, figsize=(5.5 * panels, 3.9), layout="constrained", squeeze=False
-        )
-        ax = axes[0, 0]
-        if state["view"] == "cardinality":
-            figures.plot_accuracy(ax, state["rows"], state["metric"])
-        elif state["view"] == "curves":
-            figures.plot_curves(ax, state["rows"], state["metric"])
-        else:
-            figures.plot_table4(ax, state["rows"], state["metric"])
-        if state["paper"]:
-            (figures.plot_paper_table4 if state["view"] == "table4" else figures.plot_paper_table3)(
-                axes[0, 1]
-            )
-        return fig
+        return figures.beside_paper(state["view"], state["rows"], state["metric"], state["paper"])
 
     def _draw_resample(self, state: dict):
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), layout="constrained", squeeze=False)
@@ -374,7 +353,8 @@ class SweepExplorer(Explorer):
             for s, m, sd, n in zip(state["settings"], state["means"], state["stds"], state["n"])
         )
         table4 = (
-            f"<pre style='font-size:11px'>{html.escape(table4_text(state['rows']))}</pre>"
+            f"<pre style='font-size:11px'>{html.escape(table4_table(state['rows'], state['metric']))}"
+            "</pre>"
             if state["view"] == "table4"
             else ""
         )  # each 2x model with its real cost and interval
@@ -382,27 +362,6 @@ class SweepExplorer(Explorer):
             f"<div><b>{html.escape(state['label'])}</b>, mean &plusmn; sample std over seeds "
             f"{', '.join(map(str, state['seeds']))}:</div><table><tr>{cells}</tr></table>{table4}"
         )
-
-
-def table4_text(rows) -> str:
-    """Each 2x-complexity model: seeds, mean +- SD, params and MACs as multiples of 1x64d's, and its
-    difference from 1x64d with the 95% Welch interval (none with one seed)."""
-    base = next((r for r in rows if r.config.scale == 1 and r.config.cardinality == 1), None)
-    lines = []
-    for r in (r for r in rows if r.config.scale == 2):
-        c = r.config
-        name = f"2x {c.axis} ({c.model_name if c.axis == 'deeper' else c.setting})"
-        spread = f" +- {r.std:.2f}" if r.n > 1 else ""
-        line = f"{name} {r.n} seeds {r.mean:.2f}{spread}"
-        if base is not None:
-            line += f", {c.params / base.config.params:.2f}x params"
-            line += f", {c.macs / base.config.macs:.2f}x MACs"
-            if min(r.n, base.n) > 1:
-                line += f"; minus 1x64d: {stats.welch(r.values, base.values).describe()}"
-            else:
-                line += "; one seed: no interval"
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def sweep_explorer(
