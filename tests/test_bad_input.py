@@ -443,13 +443,25 @@ CASES = [
         "result no epochs",
         load_of(edited(lambda r: r.update(history=[]))),
         ResultError,
-        ["history"],
+        ["history", "epochs []", "at least one"],
     ),
     Case(
         "result epochs out of order",
         load_of(edited(lambda r: r["history"][0].update(epoch=2))),
         ResultError,
-        ["history[0]", "epoch", "expected 1"],
+        ["history", "epochs [2]", "expected 1, 2, 3"],
+    ),
+    Case(
+        "result without a seed",
+        load_of(edited(lambda r: r.pop("seed"))),
+        ResultError,
+        ["the file lacks 'seed'"],
+    ),
+    Case(
+        "result final null",
+        load_of(edited(lambda r: r.update(final=None))),
+        ResultError,
+        ["final", "not as a sweep writes it", "NoneType"],
     ),
     Case(
         "result run_id edited",

@@ -1,10 +1,6 @@
-"""Reading sweep result files (shipped or the learner's), and their statistics over seeds (lesson
-05).
-
-A folder may hold other things: a corrupt file (truncated, or a hand edit that put a string where a
-number belongs) or a foreign one (some other program's JSON). Neither stops the reading: each is
-listed in :attr:`Gathered.problems` with the reason and left out of the statistics. Differences
-between two models come with Welch's t-test (:func:`resnext_edu.stats.welch`)."""
+"""Reading sweep result files, the shipped ones or a learner's, and their statistics over seeds
+(lesson 05). A corrupt or foreign file stops nothing: it is listed in :attr:`Gathered.problems` with
+the reason and left out. Differences come with Welch's t-test (:func:`resnext_edu.stats.welch`)."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..stats import Welch, welch
-from .configs import AXES, SweepConfig
+from .configs import SweepConfig
 
 SHIPPED = Path(__file__).resolve().parent.parent / "results"  # resnext_edu/results (package data)
 RESULT_FORMAT = "resnext-edu sweep result v1"
@@ -33,86 +29,91 @@ class ResultError(ValueError):
 def is_json(value, kind) -> bool:
     """Whether ``value`` is of ``kind`` as JSON has it: a bool is no number, a float is finite (a
     whole number is a float too)."""
-    if kind is type(None) or isinstance(value, bool):
-        return value is None if kind is type(None) else kind is bool
+    if isinstance(value, bool):
+        return kind is bool
     if kind is float:
         return isinstance(value, (int, float)) and math.isfinite(value)
     return isinstance(value, typing.get_origin(kind) or kind)
 
 
-def _value(record, where: str, name: str, kind: type, optional: bool = False):
-    """``record[name]``, refused unless it is of ``kind`` (:func:`is_json`) or, if ``optional``,
-    None."""
-    if not isinstance(record, dict) or name not in record:
-        raise ResultError(f"{where} lacks {name!r}")
-    value = record[name]
-    if not (is_json(value, kind) or (optional and value is None)):
-        expected = {int: "a whole number", float: "a finite number", str: "a string"}[kind]
-        raise ResultError(
-            f"{where}[{name!r}] is {value!r}; expected {expected}" + (" or null" * optional)
-        )
-    return value
+def _expect(ok: bool, where: str, value, expected: str) -> None:
+    if not ok:
+        raise ResultError(f"{where} is {value!r}; expected {expected}")
 
 
-def check_result(raw) -> SweepConfig:
-    """Check every field a reader of a result file uses; return its model. Raises
-    :class:`ResultError`."""
+def _whole(value) -> bool:
+    return is_json(value, int) and value >= 1
+
+
+def _numbers(where: str, record: dict, names: tuple[str, ...], epoch: bool = False) -> None:
+    """Each of ``names`` is a finite number, an accuracy one in [0, 1]; in an ``epoch``, a test
+    figure may be null (not evaluated that epoch)."""
+    for name in names:
+        value = record[name]
+        if value is None and epoch and name.startswith("test"):
+            continue
+        if name.endswith("_acc"):
+            ok = is_json(value, float) and 0 <= value <= 1
+            _expect(ok, f"{where}[{name!r}]", value, "an accuracy, a fraction in [0, 1]")
+        else:
+            _expect(is_json(value, float), f"{where}[{name!r}]", value, "a finite number")
+
+
+def check_result(raw) -> None:
+    """Refuse a file that is not a sweep result, or whose numbers would mislead the statistics:
+    each field a reader uses is of its kind, accuracies are fractions in [0, 1], the epochs are
+    numbered 1 to n and the run_id is the one its config and seed give. Raises
+    :class:`ResultError` naming the field."""
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise ResultError(
             f"is not a resnext-edu sweep result (format {what!r}, expected {RESULT_FORMAT!r})"
         )
-    seed = _value(raw, "the file", "seed", int)
-    if seed < 0:
-        raise ResultError(f"seed is {seed}; seeds are whole numbers >= 0")
-    config = raw.get("config")
-    for name, kind in typing.get_type_hints(SweepConfig).items():
-        if typing.get_origin(kind) is tuple:
-            widths = config.get(name) if isinstance(config, dict) else None
-            if not (
-                isinstance(widths, list)
-                and widths
-                and all(type(w) is int and w > 0 for w in widths)
-            ):
-                raise ResultError(
-                    f"config[{name!r}] is {widths!r}; expected a list of whole numbers >= 1"
-                )
-        elif kind is int and _value(config, "config", name, int) < 1:
-            raise ResultError(f"config[{name!r}] is {config[name]}; expected a whole number >= 1")
-        elif kind is str:
-            _value(config, "config", name, str)
-    if config["axis"] not in AXES:
-        raise ResultError(
-            f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}"
+    where = "the file"
+    try:
+        seed, config, settings, final, history = (
+            raw[name] for name in ("seed", "config", "settings", "final", "history")
         )
-    parsed = SweepConfig.from_dict(config)
-    if raw.get("run_id") != f"{parsed.key}_seed{seed}":
-        raise ResultError(
-            f"run_id {raw.get('run_id')!r} does not match its config and seed "
-            f"({parsed.key}_seed{seed}; edited by hand?)"
-        )
-    _value(raw.get("settings"), "settings", "epochs", int)
-    _value(raw.get("settings"), "settings", "subset", int, optional=True)
-    history = raw.get("history")
-    if not isinstance(history, list) or not history:
-        raise ResultError("history is not a list of epochs, or has none")
-    records = [("final", raw.get("final"), FINAL_NUMBERS)]
-    records += [(f"history[{i}]", epoch, EPOCH_NUMBERS) for i, epoch in enumerate(history)]
-    for i, epoch in enumerate(history):
-        if _value(epoch, f"history[{i}]", "epoch", int) != i + 1:
+        _expect(is_json(seed, int) and seed >= 0, "seed", seed, "a whole number >= 0")
+        where = "config"
+        for name, kind in typing.get_type_hints(SweepConfig).items():
+            value = config[name]
+            if kind is str:
+                _expect(isinstance(value, str), f"config[{name!r}]", value, "a string")
+            elif kind is int:
+                _expect(_whole(value), f"config[{name!r}]", value, "a whole number >= 1")
+            else:
+                ok = isinstance(value, list) and bool(value) and all(map(_whole, value))
+                _expect(ok, f"config[{name!r}]", value, "a list of whole numbers >= 1")
+        run_id = f"{SweepConfig.from_dict(config).key}_seed{seed}"
+        if raw["run_id"] != run_id:
             raise ResultError(
-                f"history[{i}]['epoch'] is {epoch['epoch']}; expected {i + 1} (each epoch once)"
+                f"run_id {raw['run_id']!r} does not match its config and seed ({run_id}; edited "
+                "by hand?)"
             )
-    for where, record, names in records:
-        for name in names:
-            value = _value(
-                record, where, name, float, optional=where != "final" and name.startswith("test")
+        where = "settings"
+        epochs, subset = settings["epochs"], settings["subset"]
+        _expect(is_json(epochs, int), "settings['epochs']", epochs, "a whole number")
+        ok = subset is None or is_json(subset, int)
+        _expect(ok, "settings['subset']", subset, "a whole number or null")
+        where = "history"
+        numbered = [epoch["epoch"] for epoch in history]
+        if not numbered or numbered != list(range(1, len(numbered) + 1)):
+            raise ResultError(
+                f"history numbers its epochs {numbered}; expected 1, 2, 3, ... (each epoch once, "
+                "at least one)"
             )
-            if name.endswith("_acc") and value is not None and not 0 <= value <= 1:
-                raise ResultError(
-                    f"{where}[{name!r}] is {value}; an accuracy is a fraction in [0, 1]"
-                )
-    return parsed
+        where = "final"
+        _numbers(where, final, FINAL_NUMBERS)
+        for i, record in enumerate(history):
+            where = f"history[{i}]"
+            _numbers(where, record, EPOCH_NUMBERS, epoch=True)
+    except ResultError:
+        raise
+    except KeyError as error:
+        raise ResultError(f"{where} lacks {error}") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ResultError(f"{where} is not as a sweep writes it ({error})") from None
 
 
 @dataclass
@@ -142,11 +143,8 @@ class Result:
     @property
     def key(self) -> tuple:
         """Runs with one key can be averaged together: same source, budget and settings."""
-        return (
-            self.source,
-            self.raw["config"]["budget"],
-            json.dumps(self.raw["settings"], sort_keys=True),
-        )
+        settings = json.dumps(self.raw["settings"], sort_keys=True)
+        return (self.source, self.raw["config"]["budget"], settings)
 
     @property
     def label(self) -> str:
@@ -159,7 +157,7 @@ class Result:
 
 
 def load_result(path: str | os.PathLike, source: str = "") -> Result:
-    """Read and check one result file. Raises :class:`ResultError` saying what is wrong with it."""
+    """Read and check one result file (:func:`check_result`). Raises :class:`ResultError`."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -191,42 +189,37 @@ class Gathered:
 
 def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
     """Read every result file under these folders (or these files), except the runs' working
-    folders.
-
-    ``source`` labels the results ("shipped", "mine"); default: each folder's name."""
+    folders. ``source`` labels the results ("shipped", "mine"); by default, each folder's name."""
     found = Gathered()
     for root in map(Path, paths):
         if root.is_file():
-            files = [root]
+            files, label = [root], source or root.parent.name
         elif root.is_dir():
-            files = sorted(
+            files = [
                 p
-                for p in root.rglob("*.json")
+                for p in sorted(root.rglob("*.json"))
                 if p.name != SETTINGS_FILE
                 and not {"runs", "report"} & set(p.relative_to(root).parts[:-1])
-            )
+            ]
+            label = source or root.name
         else:
             found.problems.append(f"{root}: no such file or folder")
             continue
         seen = {}
         for path in files:
             try:
-                result = load_result(
-                    path, source or (root.parent.name if root.is_file() else root.name)
-                )
+                result = load_result(path, label)
             except ResultError as error:
                 found.problems.append(
                     f"{path}: {error}; skipped. Restore it, or delete it to train that run again."
                 )
                 continue
-            if (result.key, result.raw["run_id"]) in seen:
-                found.problems.append(
-                    f"{path}: the same run as {seen[result.key, result.raw['run_id']]}; "
-                    f"counted once"
-                )
-                continue
-            seen[result.key, result.raw["run_id"]] = path
-            found.results.append(result)
+            run = (result.key, result.raw["run_id"])
+            if run in seen:
+                found.problems.append(f"{path}: the same run as {seen[run]}; counted once")
+            else:
+                seen[run] = path
+                found.results.append(result)
     return found
 
 
@@ -278,9 +271,7 @@ class Row:
     seeds: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     curves: list[list[float]] = field(default_factory=list)
-    seconds_per_epoch: list[float] = field(
-        default_factory=list
-    )  # per seed: its fastest training epoch
+    seconds_per_epoch: list[float] = field(default_factory=list)  # each seed's fastest epoch
 
     @property
     def n(self) -> int:
@@ -297,8 +288,8 @@ class Row:
 
     @property
     def mean_curve(self) -> list[float]:
-        """The mean over seeds, epoch by epoch (as long as the shortest curve; epochs not evaluated:
-        left out)."""
+        """The mean over seeds, epoch by epoch, as long as the shortest curve; an epoch some seed
+        did not evaluate is left out."""
         length = min(map(len, self.curves), default=0)
         return [
             statistics.mean(c[i] for c in self.curves)
@@ -338,33 +329,28 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
 
 
 def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
-    """A text table: one line per model, mean +- std over seeds of the metric, params, MACs, time
-    per epoch."""
+    """A text table: per model, the mean +- std over seeds of ``metric``, params, MACs and time per
+    epoch; "" for no rows."""
     m = get_metric(metric)
     lines, current = [], None
     for row in rows:
         if row.key != current:
             current = row.key
-            lines += [
-                "",
-                row.label,
-                f"  {'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
-                f"  {m.label:<28}{'s/epoch':>8}",
-            ]
+            header = f"{'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
+            lines += ["", row.label, f"  {header}  {m.label:<28}{'s/epoch':>8}"]
         c = row.config
         setting = c.setting + ("" if c.scale == 1 else f" 2x {c.axis}")
-        spread = f"{row.mean:7.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:7.2f}"
+        spread = f"{row.mean:7.2f}" + (f" +- {row.std:.2f}" if row.n > 1 else "")
+        seconds = statistics.mean(row.seconds_per_epoch)
         lines.append(
-            f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
-            f"{statistics.mean(row.seconds_per_epoch):>8.1f}"
+            f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  "
+            f"{spread:<28}{seconds:>8.1f}"
         )
     if lines:
         lines.append(
             "\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: "
-            "multiply-"
-            "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its "
-            "machine, "
-            "mean over seeds"
+            "multiply-accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on "
+            "its machine, mean over seeds"
         )
     return "\n".join(lines).lstrip("\n")
 
@@ -388,26 +374,25 @@ def ladder(rows: list[Row], key: tuple) -> dict[int, Row]:
 
 def compare_to_baseline(rows: list[Row]) -> list[dict]:
     """Each cardinality against the C = 1 model of its group: the difference of the means with
-    Welch's 95% confidence interval, degrees of freedom, t (the difference over its standard error)
-    and p. NaN where a model has one seed."""
+    Welch's 95% confidence interval (low, high), degrees of freedom, t and p; NaN for these where
+    :func:`difference` has no test."""
     out = []
     for key in dict.fromkeys(r.key for r in rows):
         models = ladder(rows, key)
         for C in sorted(models)[1:] if 1 in models else []:
             high, low = models[C], models[1]
             w = difference(high, low)
-            nan = math.nan
+            test = {
+                name: getattr(w, name) if w else math.nan
+                for name in ("low", "high", "df", "t", "p")
+            }
             out.append(
                 {
                     "label": high.label,
                     "setting": high.config.setting,
                     "baseline": low.config.setting,
                     "difference": high.mean - low.mean,
-                    "low": w.low if w else nan,
-                    "high": w.high if w else nan,
-                    "df": w.df if w else nan,
-                    "t": w.t if w else nan,
-                    "p": w.p if w else nan,
+                    **test,
                     "n": (high.n, low.n),
                 }
             )
@@ -415,21 +400,22 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
 
 
 def comparison_table(rows: list[Row]) -> str:
-    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage
+    """:func:`compare_to_baseline` as text, the differences in the metric's unit (e.g. percentage
     points)."""
     found = compare_to_baseline(rows)
     if not found:
         return "  no C = 1 model and another cardinality of the same sweep yet: nothing to compare"
     lines = [
-        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  "
-        "seeds"
+        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  seeds"
     ]
     for c in found:
-        ci = "one seed" if math.isnan(c["p"]) else f"[{c['low']:+.2f}, {c['high']:+.2f}]"
-        tail = "" if math.isnan(c["p"]) else f"{c['df']:>6.1f}{c['p']:>7.3f}"
+        if math.isnan(c["p"]):
+            test = f"{'one seed':>20}{'':>13}"
+        else:
+            ci = f"[{c['low']:+.2f}, {c['high']:+.2f}]"
+            test = f"{ci:>20}{c['df']:>6.1f}{c['p']:>7.3f}"
         lines.append(
-            "  "
-            f"{c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
+            f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{test}"
             f"  {c['n'][0]} vs {c['n'][1]}"
         )
     return "\n".join(lines)
