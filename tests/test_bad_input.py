@@ -425,7 +425,7 @@ CASES = [
         "result settings subset 5.5",
         report_of(edited(lambda r: r["settings"].update(subset=5.5))),
         2,
-        ["subset", "5.5", "or null"],
+        ["subset", "5.5", "whole number", "Or null"],
     ),
     Case(
         "result accuracy 1.5",

@@ -154,19 +154,8 @@ def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -
     with torch.device("meta"):
         model = models.create(f"resnext{depth}_{C}x{d}d", **budget.overrides())
     counts = counting.count(model, 32)
-    target = scale * budget.params
-    return SweepConfig(
-        budget.name,
-        scale,
-        axis,
-        depth,
-        C,
-        d,
-        **budget.overrides(),
-        target_params=target,
-        params=counts.params,
-        macs=counts.macs,
-    )
+    sizes = dict(target_params=scale * budget.params, params=counts.params, macs=counts.macs)
+    return SweepConfig(budget.name, scale, axis, depth, C, d, **budget.overrides(), **sizes)
 
 
 def _width(budget: Budget, C: int, scale: int) -> int:

@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks import check_fraction, check_int
 from ..stats import Welch, welch
 from .configs import SweepConfig
 
@@ -36,33 +37,23 @@ def is_json(value, kind) -> bool:
     return isinstance(value, typing.get_origin(kind) or kind)
 
 
-def _expect(ok: bool, where: str, value, expected: str) -> None:
-    if not ok:
-        raise ResultError(f"{where} is {value!r}; expected {expected}")
-
-
-def _whole(value) -> bool:
-    return is_json(value, int) and value >= 1
-
-
-def _numbers(where: str, record: dict, names: tuple[str, ...], epoch: bool = False) -> None:
-    """Each of ``names`` is a finite number, an accuracy one in [0, 1]; in an ``epoch``, a test
-    figure may be null (not evaluated that epoch)."""
+def _check_numbers(where: str, record: dict, names: tuple[str, ...], epoch: bool = False) -> None:
+    """Accuracies are fractions in [0, 1], the other numbers finite; in an ``epoch``, a test figure
+    may be null (not evaluated that epoch)."""
     for name in names:
         value = record[name]
         if value is None and epoch and name.startswith("test"):
             continue
         if name.endswith("_acc"):
-            ok = is_json(value, float) and 0 <= value <= 1
-            _expect(ok, f"{where}[{name!r}]", value, "an accuracy, a fraction in [0, 1]")
-        else:
-            _expect(is_json(value, float), f"{where}[{name!r}]", value, "a finite number")
+            check_fraction(f"{where}[{name!r}]", value, closed_high=True)
+        elif not is_json(value, float):
+            raise ValueError(f"{where}[{name!r}] is {value!r}; expected a finite number")
 
 
 def check_result(raw) -> None:
     """Refuse a file that is not a sweep result, or whose numbers would mislead the statistics:
-    each field a reader uses is of its kind, accuracies are fractions in [0, 1], the epochs are
-    numbered 1 to n and the run_id is the one its config and seed give. Raises
+    each field a reader uses is there, its numbers of their kind (accuracies fractions in [0, 1]),
+    the epochs numbered 1 to n, and the run_id the one its config and seed give. Raises
     :class:`ResultError` naming the field."""
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
@@ -74,45 +65,45 @@ def check_result(raw) -> None:
         seed, config, settings, final, history = (
             raw[name] for name in ("seed", "config", "settings", "final", "history")
         )
-        _expect(is_json(seed, int) and seed >= 0, "seed", seed, "a whole number >= 0")
+        check_int("seed", seed, low=0)
         where = "config"
         for name, kind in typing.get_type_hints(SweepConfig).items():
-            value = config[name]
-            if kind is str:
-                _expect(isinstance(value, str), f"config[{name!r}]", value, "a string")
-            elif kind is int:
-                _expect(_whole(value), f"config[{name!r}]", value, "a whole number >= 1")
-            else:
-                ok = isinstance(value, list) and bool(value) and all(map(_whole, value))
-                _expect(ok, f"config[{name!r}]", value, "a list of whole numbers >= 1")
+            if kind is int:
+                check_int(f"config[{name!r}]", config[name], low=1)
+        widths = config["stage_widths"]
+        if not isinstance(widths, list) or not widths:
+            raise ValueError(f"config['stage_widths'] is {widths!r}; expected a list of widths")
+        for width in widths:
+            check_int("a width in config['stage_widths']", width, low=1)
         run_id = f"{SweepConfig.from_dict(config).key}_seed{seed}"
         if raw["run_id"] != run_id:
-            raise ResultError(
+            raise ValueError(
                 f"run_id {raw['run_id']!r} does not match its config and seed ({run_id}; edited "
                 "by hand?)"
             )
         where = "settings"
-        epochs, subset = settings["epochs"], settings["subset"]
-        _expect(is_json(epochs, int), "settings['epochs']", epochs, "a whole number")
-        ok = subset is None or is_json(subset, int)
-        _expect(ok, "settings['subset']", subset, "a whole number or null")
+        check_int("settings['epochs']", settings["epochs"])
+        if settings["subset"] is not None:
+            check_int(
+                "settings['subset']", settings["subset"], low=1, hint="Or null, for all the images."
+            )
         where = "history"
         numbered = [epoch["epoch"] for epoch in history]
         if not numbered or numbered != list(range(1, len(numbered) + 1)):
-            raise ResultError(
+            raise ValueError(
                 f"history numbers its epochs {numbered}; expected 1, 2, 3, ... (each epoch once, "
                 "at least one)"
             )
         where = "final"
-        _numbers(where, final, FINAL_NUMBERS)
+        _check_numbers(where, final, FINAL_NUMBERS)
         for i, record in enumerate(history):
             where = f"history[{i}]"
-            _numbers(where, record, EPOCH_NUMBERS, epoch=True)
-    except ResultError:
-        raise
+            _check_numbers(where, record, EPOCH_NUMBERS, epoch=True)
     except KeyError as error:
         raise ResultError(f"{where} lacks {error}") from None
-    except (TypeError, ValueError, AttributeError) as error:
+    except ValueError as error:  # the checks above, each naming its field
+        raise ResultError(str(error).rstrip(".")) from None
+    except (TypeError, AttributeError) as error:
         raise ResultError(f"{where} is not as a sweep writes it ({error})") from None
 
 
@@ -316,16 +307,12 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
         row.seconds_per_epoch.append(
             r.final.get("min_seconds_per_epoch", r.final["seconds_per_epoch"])
         )
-    return sorted(
-        rows.values(),
-        key=lambda row: (
-            row.label,
-            row.key,
-            row.config.scale,
-            AXIS_ORDER.get(row.config.axis, 3),
-            row.config.cardinality,
-        ),
-    )
+    return sorted(rows.values(), key=_order)
+
+
+def _order(row: Row) -> tuple:
+    c = row.config
+    return row.label, row.key, c.scale, AXIS_ORDER.get(c.axis, 3), c.cardinality
 
 
 def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
