@@ -1,11 +1,7 @@
-"""Which models a sweep trains: complexity-matched models at a learner's scale (lesson 05; the
-paper's Tables 3 and 4).
-
-A **budget** is the parameter count of a C = 1, d = 64 CIFAR ResNet (``resnet29``; ``resnet20`` for
-the full-data budget) at chosen stage widths. Table 3's sweep gives each cardinality the d whose
-model comes closest to it; Table 4's spends twice as much three ways: deeper, wider, or more paths.
-Parameters are counted on the meta device, MACs per 32x32 image by :func:`resnext_edu.counting.count`.
-"""
+"""Which models a sweep trains (lesson 05): at a budget, the parameter count of a CIFAR ResNet,
+Table 3's cardinalities each with the d that matches it, and Table 4's three ways to spend twice as
+much (deeper, wider, more paths). Parameters are counted on the meta device; MACs per 32x32 image by
+:func:`resnext_edu.counting.count`."""
 
 from __future__ import annotations
 
@@ -180,16 +176,20 @@ def _width(budget: Budget, C: int, scale: int) -> int:
     return counting.closest_width(params, target, f"cardinality {C}", smallest)
 
 
-def _cardinality_axis(budget: Budget, scale: int, cardinalities) -> list[SweepConfig]:
-    values = tuple(cardinalities)
+def _distinct(what: str, values, low: int, example: str) -> list[int]:
+    """``values`` as whole numbers >= ``low``: at least one, each once."""
+    values = [check_int(f"a {what}", v, low=low, hint=f"For example: {example}.") for v in values]
     if not values:
-        raise ValueError("Give at least one cardinality, e.g. 1 2 4 8 16 32.")
-    values = tuple(check_int("A cardinality C", C, low=1, hint="1 is ResNet.") for C in values)
+        raise ValueError(f"Give at least one {what}, e.g. {example}.")
     if len(set(values)) != len(values):
-        raise ValueError(f"Each cardinality once, please: got {list(values)}.")
+        raise ValueError(f"Each {what} once, please: got {values}.")
+    return values
+
+
+def _cardinality_axis(budget: Budget, scale: int, cardinalities) -> list[SweepConfig]:
     return [
         _config(budget, scale, "cardinality", budget.depth, C, _width(budget, C, scale))
-        for C in values
+        for C in _distinct("cardinality", cardinalities, 1, "1 2 4 8 16 32")
     ]
 
 
@@ -260,12 +260,6 @@ def plan(configs: list[SweepConfig], seeds, extra=()) -> list[Run]:
     model rather than all seeds of a few."""
     runs = []
     for more, more_seeds in [(configs, seeds), *extra]:
-        more_seeds = [
-            check_int("a seed", s, low=0, hint="Seeds are like 0 1 2.") for s in more_seeds
-        ]
-        if not more_seeds:
-            raise ValueError("Give at least one seed, e.g. 0 1 2.")
-        if len(set(more_seeds)) != len(more_seeds):
-            raise ValueError(f"Each seed once, please: got {more_seeds}.")
+        more_seeds = _distinct("seed", more_seeds, 0, "0 1 2")
         runs += [Run(c, s) for s in more_seeds for c in more]
     return runs

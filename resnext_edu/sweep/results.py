@@ -19,8 +19,6 @@ from .configs import SweepConfig
 SHIPPED = Path(__file__).resolve().parent.parent / "results"  # resnext_edu/results (package data)
 RESULT_FORMAT = "resnext-edu sweep result v1"
 SETTINGS_FILE = "sweep-settings.json"
-FINAL_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "seconds_per_epoch")
-EPOCH_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "train_seconds")
 
 
 class ResultError(ValueError):
@@ -37,10 +35,10 @@ def is_json(value, kind) -> bool:
     return isinstance(value, typing.get_origin(kind) or kind)
 
 
-def _check_numbers(where: str, record: dict, names: tuple[str, ...], epoch: bool = False) -> None:
-    """Accuracies are fractions in [0, 1], the other numbers finite; in an ``epoch``, a test figure
-    may be null (not evaluated that epoch)."""
-    for name in names:
+def _check_numbers(where: str, record: dict, epoch: bool = False) -> None:
+    """The numbers the metrics read (:data:`METRICS`): accuracies are fractions in [0, 1], the
+    others finite; in an ``epoch``, a test figure may be null (not evaluated that epoch)."""
+    for name in dict.fromkeys(m.curve_key if epoch else m.final_key for m in METRICS.values()):
         value = record[name]
         if value is None and epoch and name.startswith("test"):
             continue
@@ -95,10 +93,10 @@ def check_result(raw) -> None:
                 "at least one)"
             )
         where = "final"
-        _check_numbers(where, final, FINAL_NUMBERS)
+        _check_numbers(where, final)
         for i, record in enumerate(history):
             where = f"history[{i}]"
-            _check_numbers(where, record, EPOCH_NUMBERS, epoch=True)
+            _check_numbers(where, record, epoch=True)
     except KeyError as error:
         raise ResultError(f"{where} lacks {error}") from None
     except ValueError as error:  # the checks above, each naming its field
