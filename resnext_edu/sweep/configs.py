@@ -31,7 +31,7 @@ class _Widths:
 
 @dataclass(frozen=True)
 class Budget(_Widths):
-    """A complexity budget: the parameters of ``baseline`` at these stage widths."""
+    """A complexity budget: the parameters of a C = 1, d = 64 ResNet at these stage widths."""
 
     name: str  # used in file names and plots: "lesson", "tiny", ...
     stage_widths: tuple[int, ...]  # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
@@ -41,13 +41,9 @@ class Budget(_Widths):
     num_classes: int = 10
 
     @property
-    def baseline(self) -> str:
-        """The C = 1, d = 64 ResNet whose parameters set the budget, e.g. ``resnet29``."""
-        return f"resnet{self.depth}"
-
-    @property
     def params(self) -> int:
-        return _params(self, self.baseline)
+        """The parameters of the C = 1, d = 64 ResNet at this depth (``resnet29``)."""
+        return _params(self, f"resnet{self.depth}")
 
 
 BUDGETS = {

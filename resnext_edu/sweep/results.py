@@ -48,11 +48,60 @@ def _check_numbers(where: str, record: dict, epoch: bool = False) -> None:
             raise ValueError(f"{where}[{name!r}] is {value!r}; expected a finite number")
 
 
-def check_result(raw) -> None:
-    """Refuse a file that is not a sweep result, or whose numbers would mislead the statistics:
-    each field a reader uses is there, its numbers of their kind (accuracies fractions in [0, 1]),
-    the epochs numbered 1 to n, and the run_id the one its config and seed give. Raises
-    :class:`ResultError` naming the field."""
+@dataclass
+class Result:
+    """One finished run, read from its result file."""
+
+    path: Path
+    source: str  # "shipped", "mine", or the folder's name
+    raw: dict  # the whole file
+
+    @property
+    def config(self) -> SweepConfig:
+        return SweepConfig.from_dict(self.raw["config"])
+
+    @property
+    def seed(self) -> int:
+        return self.raw["seed"]
+
+    @property
+    def final(self) -> dict:
+        return self.raw["final"]
+
+    @property
+    def history(self) -> list[dict]:
+        return self.raw["history"]
+
+    @property
+    def key(self) -> tuple:
+        """Runs with one key can be averaged together: same source, budget and settings."""
+        settings = json.dumps(self.raw["settings"], sort_keys=True)
+        return (self.source, self.raw["config"]["budget"], settings)
+
+    @property
+    def label(self) -> str:
+        """The key in words, e.g. "shipped: lesson, 4 epochs on 5,000 CIFAR-10 images"."""
+        s = self.raw["settings"]
+        images = "all" if s.get("subset") is None else f"{s['subset']:,}"
+        data = "synthetic data" if s.get("dataset") == "synthetic" else "CIFAR-10"
+        epochs = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
+        return f"{self.source}: {self.raw['config']['budget']}, {epochs} on {images} {data} images"
+
+
+def load_result(path: str | os.PathLike, source: str = "") -> Result:
+    """Read one result file, refused (:class:`ResultError`, naming the field) unless it is a sweep
+    result whose numbers cannot mislead the statistics: each field a reader uses is there, its
+    numbers of their kind (accuracies fractions in [0, 1]), the epochs numbered 1 to n, and the
+    run_id the one its config and seed give."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResultError(f"cannot be read ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ResultError(
+            f"is not valid JSON ({error.msg} at line {error.lineno}); truncated or edited?"
+        ) from None
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise ResultError(
@@ -103,60 +152,6 @@ def check_result(raw) -> None:
         raise ResultError(str(error).rstrip(".")) from None
     except (TypeError, AttributeError) as error:
         raise ResultError(f"{where} is not as a sweep writes it ({error})") from None
-
-
-@dataclass
-class Result:
-    """One finished run, read from its result file."""
-
-    path: Path
-    source: str  # "shipped", "mine", or the folder's name
-    raw: dict  # the whole file
-
-    @property
-    def config(self) -> SweepConfig:
-        return SweepConfig.from_dict(self.raw["config"])
-
-    @property
-    def seed(self) -> int:
-        return self.raw["seed"]
-
-    @property
-    def final(self) -> dict:
-        return self.raw["final"]
-
-    @property
-    def history(self) -> list[dict]:
-        return self.raw["history"]
-
-    @property
-    def key(self) -> tuple:
-        """Runs with one key can be averaged together: same source, budget and settings."""
-        settings = json.dumps(self.raw["settings"], sort_keys=True)
-        return (self.source, self.raw["config"]["budget"], settings)
-
-    @property
-    def label(self) -> str:
-        """The key in words, e.g. "shipped: lesson, 4 epochs on 5,000 CIFAR-10 images"."""
-        s = self.raw["settings"]
-        images = "all" if s.get("subset") is None else f"{s['subset']:,}"
-        data = "synthetic data" if s.get("dataset") == "synthetic" else "CIFAR-10"
-        epochs = f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}"
-        return f"{self.source}: {self.raw['config']['budget']}, {epochs} on {images} {data} images"
-
-
-def load_result(path: str | os.PathLike, source: str = "") -> Result:
-    """Read and check one result file (:func:`check_result`). Raises :class:`ResultError`."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as error:
-        raise ResultError(f"cannot be read ({error})") from None
-    except json.JSONDecodeError as error:
-        raise ResultError(
-            f"is not valid JSON ({error.msg} at line {error.lineno}); truncated or edited?"
-        ) from None
-    check_result(raw)
     return Result(path, source or path.parent.name, raw)
 
 
@@ -171,8 +166,7 @@ class Gathered:
         return Gathered(self.results + other.results, self.problems + other.problems)
 
     def experiments(self) -> dict[tuple, str]:
-        """{key: label} of the groups of results that can be averaged together, in the order
-        found."""
+        """{key: label} of the groups of results that can be averaged together, in order found."""
         return {r.key: r.label for r in self.results}
 
 
@@ -204,17 +198,15 @@ def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
                 )
                 continue
             run = (result.key, result.raw["run_id"])
-            if run in seen:
-                found.problems.append(f"{path}: the same run as {seen[run]}; counted once")
-            else:
-                seen[run] = path
+            if seen.setdefault(run, path) == path:
                 found.results.append(result)
+            else:
+                found.problems.append(f"{path}: the same run as {seen[run]}; counted once")
     return found
 
 
 def shipped(budget: str | None = None) -> Gathered:
-    """The result files that ship with the package (``resnext_edu/results/<budget>/``), labelled
-    "shipped"."""
+    """The result files shipped in ``resnext_edu/results/<budget>/``, labelled "shipped"."""
     root = SHIPPED / budget if budget else SHIPPED
     return gather(root, source="shipped") if root.is_dir() else Gathered()
 
@@ -366,11 +358,8 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
         models = ladder(rows, key)
         for C in sorted(models)[1:] if 1 in models else []:
             high, low = models[C], models[1]
-            w = difference(high, low)
-            test = {
-                name: getattr(w, name) if w else math.nan
-                for name in ("low", "high", "df", "t", "p")
-            }
+            w = difference(high, low)  # None: no test, so NaN for each of its figures
+            test = {name: getattr(w, name, math.nan) for name in ("low", "high", "df", "t", "p")}
             out.append(
                 {
                     "label": high.label,
