@@ -143,6 +143,7 @@ def _params(budget: Budget, name: str) -> int:
 
 @lru_cache(maxsize=512)
 def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -> SweepConfig:
+    """The model ``resnext{depth}_{C}x{d}d`` at the budget's widths, with its counts."""
     with torch.device("meta"):
         model = models.create(f"resnext{depth}_{C}x{d}d", **budget.overrides())
     counts = counting.count(model, 32)
@@ -156,8 +157,8 @@ def _width(budget: Budget, C: int, scale: int) -> int:
     largest C the budget holds, where even the thinnest d is over it."""
     target, smallest = scale * budget.params, models.thinnest_base_width(budget.stage_widths)
 
-    def params(d: int, C: int = C) -> int:
-        return _params(budget, f"resnext{budget.depth}_{C}x{d}d")
+    def params(d: int, cardinality: int = C) -> int:
+        return _params(budget, f"resnext{budget.depth}_{cardinality}x{d}d")
 
     if params(smallest) > target:
         largest = 1
