@@ -402,7 +402,7 @@ CASES = [
         "result settings subset 5.5",
         report_of(edited(lambda r: r["settings"].update(subset=5.5))),
         2,
-        ["subset", "5.5", "or null"],
+        ["subset", "5.5", "whole number", "Or null"],
     ),
     Case(
         "result accuracy 1.5",
@@ -420,13 +420,25 @@ CASES = [
         "result no epochs",
         load_of(edited(lambda r: r.update(history=[]))),
         ResultError,
-        ["history"],
+        ["history", "epochs []", "at least one"],
     ),
     Case(
         "result epochs out of order",
         load_of(edited(lambda r: r["history"][0].update(epoch=2))),
         ResultError,
-        ["history[0]", "epoch", "expected 1"],
+        ["history", "epochs [2]", "expected 1, 2, 3"],
+    ),
+    Case(
+        "result without a seed",
+        load_of(edited(lambda r: r.pop("seed"))),
+        ResultError,
+        ["the file lacks 'seed'"],
+    ),
+    Case(
+        "result final null",
+        load_of(edited(lambda r: r.update(final=None))),
+        ResultError,
+        ["final", "not as a sweep writes it", "NoneType"],
     ),
     Case(
         "result run_id edited",

@@ -20,7 +20,6 @@ from .configs import (
     cardinality_configs,
     config_table,
     get_budget,
-    max_cardinality,
     plan,
     table4_configs,
 )
@@ -82,7 +81,6 @@ __all__ = [
     "gather",
     "get_budget",
     "load_result",
-    "max_cardinality",
     "paper_table",
     "plan",
     "run_sweep",

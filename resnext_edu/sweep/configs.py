@@ -1,21 +1,7 @@
-"""Complexity-matched sweep configurations: which models a sweep trains (lesson 05; the paper's
-Tables 2-4).
-
-A **budget** is a baseline model, the CIFAR ResNet-29 (``resnet29``, i.e. 1x64d; ResNet-20 for the
-full-data budget), at chosen stage widths; its parameter count is the complexity every model of the
-sweep is matched to. Two axes, as in the paper:
-
-* **cardinality** (Table 3): C = 1, 2, 4, 8, 16, 32 at the budget, each with the bottleneck width d
-  that the width solver (:func:`resnext_edu.counting.match_base_width`) picks so that the model's
-  parameter count is the closest to the template's (within a few percent: d is a whole number).
-* **2x complexity** (Table 4): at twice the budget's parameters, the three ways to spend them:
-  *deeper* (C = 1, d = 64, more blocks: the CIFAR depth 11, 20, 29, ... closest to 2x), *wider* (C =
-  1, d solved for 2x) and *cardinality* (C = 2 and C = 64 by default, d solved for 2x; the paper's
-  2x64d and 64x4d).
-
-Parameters are counted on the "meta" device (no memory, no compute); MACs per 32x32 image by
-:func:`resnext_edu.counting.count` (units: params = learnable numbers; MACs = multiply-accumulates,
-conv + fc)."""
+"""Which models a sweep trains (lesson 05): at a budget, the parameter count of a CIFAR ResNet,
+Table 3's cardinalities each with the d that matches it, and Table 4's three ways to spend twice as
+much (deeper, wider, more paths). Parameters are counted on the meta device; MACs per 32x32 image by
+:func:`resnext_edu.counting.count`."""
 
 from __future__ import annotations
 
@@ -33,10 +19,19 @@ DEFAULT_TABLE4_CARDINALITIES = (2, 64)  # the paper's ResNeXt-101 2x64d and 64x4
 AXES = ("cardinality", "deeper", "wider")
 
 
+class _Widths:
+    def overrides(self) -> dict:
+        """The model overrides of a budget and its sweep's models: stage widths, stem, classes."""
+        return {
+            "stage_widths": tuple(self.stage_widths),
+            "stem_width": self.stem_width,
+            "num_classes": self.num_classes,
+        }
+
+
 @dataclass(frozen=True)
-class Budget:
-    """A complexity budget: the parameter count of ``baseline`` (a C = 1 ResNet) at these stage
-    widths."""
+class Budget(_Widths):
+    """A complexity budget: the parameters of a C = 1, d = 64 ResNet at these stage widths."""
 
     name: str  # used in file names and plots: "lesson", "tiny", ...
     stage_widths: tuple[int, ...]  # "planes" of the three CIFAR stages (the paper: 64, 128, 256)
@@ -46,18 +41,9 @@ class Budget:
     num_classes: int = 10
 
     @property
-    def baseline(self) -> str:
-        """The C = 1, d = 64 ResNet whose parameters set the budget: ``resnet29`` at the paper's
-        depth."""
-        return f"resnet{self.depth}"
-
-    def overrides(self) -> dict:
-        return _overrides(self)
-
-    @property
     def params(self) -> int:
-        """Parameters of the baseline at this budget (measured on the meta device)."""
-        return _params(self, self.baseline)
+        """The parameters of the C = 1, d = 64 ResNet at this depth (``resnet29``)."""
+        return _params(self, f"resnet{self.depth}")
 
 
 BUDGETS = {
@@ -89,16 +75,13 @@ def get_budget(name: str | Budget) -> Budget:
     if isinstance(name, Budget):
         return name
     if name not in BUDGETS:
-        raise ValueError(
-            f"Unknown budget {name!r}. Choose one of: "
-            + "; ".join(f"{b.name} ({b.about})" for b in BUDGETS.values())
-            + "."
-        )
+        choices = "; ".join(f"{b.name} ({b.about})" for b in BUDGETS.values())
+        raise ValueError(f"Unknown budget {name!r}. Choose one of: {choices}.")
     return BUDGETS[name]
 
 
 @dataclass(frozen=True)
-class SweepConfig:
+class SweepConfig(_Widths):
     """One model of a sweep, with the counts that show it is complexity-matched."""
 
     budget: str  # the budget's name
@@ -106,9 +89,7 @@ class SweepConfig:
     axis: str  # "cardinality", "deeper" or "wider"
     depth: int  # 29 for ResNeXt-29; more for "deeper"
     cardinality: int  # C
-    base_width: (
-        int  # d at a stage of 64 planes (the "24d" of 4x24d; the stages scale it, models.py)
-    )
+    base_width: int  # d at a stage of 64 planes (the 24d of 4x24d; the stages scale it)
     stage_widths: tuple[int, ...]
     stem_width: int
     num_classes: int
@@ -119,10 +100,7 @@ class SweepConfig:
     @property
     def model_name(self) -> str:
         """E.g. ``resnext29_4x24d``; ``resnet56`` for C = 1, d = 64."""
-        return models.name_of(models.config_for(self._base_name()))
-
-    def _base_name(self) -> str:
-        return f"resnext{self.depth}_{self.cardinality}x{self.base_width}d"
+        return models.name_of(models.config_for(f"resnext{self.depth}_{self.setting}"))
 
     @property
     def setting(self) -> str:
@@ -139,12 +117,9 @@ class SweepConfig:
         """A file-name-safe identity of the model, e.g. ``lesson-1x_resnext29_4x24d``."""
         return f"{self.group}_{self.model_name}"
 
-    def overrides(self) -> dict:
-        return _overrides(self)
-
     def create(self) -> models.ResNeXt:
         """Build the model (weights from the current torch seed)."""
-        return models.create(self._base_name(), **self.overrides())
+        return models.create(f"resnext{self.depth}_{self.setting}", **self.overrides())
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -154,20 +129,8 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> SweepConfig:
-        names = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in data.items() if k in names}
-        values["stage_widths"] = tuple(values["stage_widths"])
-        return cls(**values)
-
-
-def _overrides(budget: Budget | SweepConfig) -> dict:
-    """The model overrides a budget and its sweep's models share: stage widths, stem width,
-    classes."""
-    return {
-        "stage_widths": tuple(budget.stage_widths),
-        "stem_width": budget.stem_width,
-        "num_classes": budget.num_classes,
-    }
+        values = {name: data[name] for name in cls.__dataclass_fields__}
+        return cls(**{**values, "stage_widths": tuple(values["stage_widths"])})
 
 
 @lru_cache(maxsize=512)
@@ -179,148 +142,99 @@ def _params(budget: Budget, name: str) -> int:
 
 
 @lru_cache(maxsize=512)
-def _macs(budget: Budget, name: str) -> int:
-    with torch.device("meta"):
-        model = models.create(name, **budget.overrides())
-    return counting.count(model, 32).macs
-
-
 def _config(budget: Budget, scale: int, axis: str, depth: int, C: int, d: int) -> SweepConfig:
-    name = f"resnext{depth}_{C}x{d}d"
-    return SweepConfig(
-        budget.name,
-        scale,
-        axis,
-        depth,
-        C,
-        d,
-        tuple(budget.stage_widths),
-        budget.stem_width,
-        budget.num_classes,
-        scale * budget.params,
-        _params(budget, name),
-        _macs(budget, name),
-    )
+    """The model ``resnext{depth}_{C}x{d}d`` at the budget's widths, with its counts."""
+    with torch.device("meta"):
+        model = models.create(f"resnext{depth}_{C}x{d}d", **budget.overrides())
+    counts = counting.count(model, 32)
+    sizes = dict(target_params=scale * budget.params, params=counts.params, macs=counts.macs)
+    return SweepConfig(budget.name, scale, axis, depth, C, d, **budget.overrides(), **sizes)
 
 
-def _check_cardinalities(cardinalities) -> tuple[int, ...]:
-    values = tuple(cardinalities)
+def _width(budget: Budget, C: int, scale: int) -> int:
+    """The width solver (:func:`~resnext_edu.counting.closest_width`): the d whose model of
+    cardinality C comes closest to ``scale`` x the budget's params. Raises ValueError, naming the
+    largest C the budget holds, where even the thinnest d is over it."""
+    target, smallest = scale * budget.params, models.thinnest_base_width(budget.stage_widths)
+
+    def params(d: int, cardinality: int = C) -> int:
+        return _params(budget, f"resnext{budget.depth}_{cardinality}x{d}d")
+
+    if params(smallest) > target:
+        largest = 1
+        while params(smallest, 2 * largest) <= target:
+            largest *= 2
+        raise ValueError(
+            f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} ({target:,} params) "
+            f"cannot hold cardinality {C}: even the thinnest bottleneck width, d = {smallest}, "
+            f"needs {params(smallest):,} params. The largest cardinality it holds is {largest}; "
+            f"use a smaller C or a larger budget ({', '.join(BUDGETS)})."
+        )
+    return counting.closest_width(params, target, f"cardinality {C}", smallest)
+
+
+def _distinct(what: str, values, low: int, example: str) -> list[int]:
+    """``values`` as whole numbers >= ``low``: at least one, each once."""
+    values = [check_int(f"a {what}", v, low=low, hint=f"For example: {example}.") for v in values]
     if not values:
-        raise ValueError("Give at least one cardinality, e.g. 1 2 4 8 16 32.")
-    values = tuple(check_int("A cardinality C", C, low=1, hint="1 is ResNet.") for C in values)
+        raise ValueError(f"Give at least one {what}, e.g. {example}.")
     if len(set(values)) != len(values):
-        raise ValueError(f"Each cardinality once, please: got {list(values)}.")
+        raise ValueError(f"Each {what} once, please: got {values}.")
     return values
+
+
+def _cardinality_axis(budget: Budget, scale: int, cardinalities) -> list[SweepConfig]:
+    return [
+        _config(budget, scale, "cardinality", budget.depth, C, _width(budget, C, scale))
+        for C in _distinct("cardinality", cardinalities, 1, "1 2 4 8 16 32")
+    ]
 
 
 def cardinality_configs(
     budget: str | Budget = "lesson", cardinalities=DEFAULT_CARDINALITIES
 ) -> list[SweepConfig]:
-    """Table 3 at a learner's scale: for each C, the d from the width solver that matches the
-    budget's params.
-
-    Raises ValueError (naming the largest C the budget holds) for a cardinality whose d would fall
-    below the thinnest width every stage can hold."""
-    budget = get_budget(budget)
-    configs = []
-    for C in _check_cardinalities(cardinalities):
-        try:
-            d = counting.match_base_width(budget.baseline, C, **budget.overrides())
-        except ValueError:
-            raise ValueError(_too_many(budget, C, 1)) from None
-        configs.append(_config(budget, 1, "cardinality", budget.depth, C, d))
-    return configs
-
-
-def _too_many(budget: Budget, C: int, scale: int) -> str:
-    smallest = models.thinnest_base_width(budget.stage_widths)
-    need = _params(budget, f"resnext{budget.depth}_{C}x{smallest}d")
-    return (
-        f"{'Twice the' if scale == 2 else 'The'} budget {budget.name!r} "
-        f"({scale * budget.params:,} params) cannot hold cardinality {C}: even the thinnest "
-        f"bottleneck width, d = {smallest}, needs {need:,} params. The largest cardinality it "
-        f"holds is {max_cardinality(budget, scale)}; use a smaller C or a larger budget "
-        f"({', '.join(BUDGETS)})."
-    )
-
-
-def max_cardinality(budget: str | Budget, scale: int = 1) -> int:
-    """The largest power-of-two cardinality whose thinnest model still fits ``scale`` x the budget's
-    params."""
-    budget = get_budget(budget)
-    smallest = models.thinnest_base_width(budget.stage_widths)
-    C = 1
-    while _params(budget, f"resnext{budget.depth}_{2 * C}x{smallest}d") <= scale * budget.params:
-        C *= 2
-    return C
-
-
-def width_for_params(budget: Budget, cardinality: int, target: int) -> int:
-    """The d whose model at this cardinality has the parameter count closest to ``target``: the
-    solver of :func:`~resnext_edu.counting.match_base_width`, aimed at another count (2x for Table
-    4)."""
-    return counting.closest_width(
-        lambda d: _params(budget, f"resnext{budget.depth}_{cardinality}x{d}d"),
-        target,
-        f"cardinality {cardinality} at {target:,} params",
-        models.thinnest_base_width(budget.stage_widths),
-    )
-
-
-def depth_for_params(budget: Budget, target: int) -> int:
-    """The CIFAR depth (11, 20, 29, ...) of the C = 1, d = 64 model with the parameter count closest
-    to ``target``."""
-    best = None
-    for depth in CIFAR_DEPTHS:
-        params = _params(budget, f"resnet{depth}")
-        if best is None or abs(params - target) < abs(best[1] - target):
-            best = (depth, params)
-        if params > target:
-            break
-    return best[0]
+    """Table 3 at a learner's scale: for each C, the d that matches the budget's params. Raises
+    ValueError for a C the budget cannot hold."""
+    return _cardinality_axis(get_budget(budget), 1, cardinalities)
 
 
 def table4_configs(
     budget: str | Budget = "lesson", cardinalities=DEFAULT_TABLE4_CARDINALITIES
 ) -> list[SweepConfig]:
-    """Table 4 at a learner's scale: three ways to spend 2x the budget's parameters.
-
-    Returns, in this order: *deeper* (C = 1, d = 64, the depth closest to 2x), *wider* (C = 1, d
-    solved for 2x) and one *cardinality* model per C in ``cardinalities`` (d solved for 2x). Compare
-    them with the 1x sweep's 1x64d (the baseline) and with each other."""
+    """Table 4 at a learner's scale, three ways to spend twice the budget's params, in this order:
+    *deeper* (C = 1, d = 64, the CIFAR depth closest to 2x), *wider* (C = 1, d solved for 2x) and
+    *cardinality* (each C in ``cardinalities``, d solved for 2x)."""
     budget = get_budget(budget)
-    target = 2 * budget.params
-    configs = [
-        _config(budget, 2, "deeper", depth_for_params(budget, target), 1, 64),
-        _config(budget, 2, "wider", budget.depth, 1, width_for_params(budget, 1, target)),
+    params = {}
+    for depth in CIFAR_DEPTHS:  # up to the first depth over 2x
+        params[depth] = _params(budget, f"resnet{depth}")
+        if params[depth] > 2 * budget.params:
+            break
+    deeper = min(params, key=lambda depth: abs(params[depth] - 2 * budget.params))
+    return [
+        _config(budget, 2, "deeper", deeper, 1, 64),
+        _config(budget, 2, "wider", budget.depth, 1, _width(budget, 1, 2)),
+        *_cardinality_axis(budget, 2, cardinalities),
     ]
-    for C in _check_cardinalities(cardinalities):
-        try:
-            d = width_for_params(budget, C, target)
-        except ValueError:
-            raise ValueError(_too_many(budget, C, 2)) from None
-        configs.append(_config(budget, 2, "cardinality", budget.depth, C, d))
-    return configs
 
 
 def config_table(configs: list[SweepConfig]) -> str:
-    """The table printed before anything trains: C, d, group width, params (and % of the target),
-    MACs."""
+    """The table printed before anything trains: C, d, depth, params (and their difference from the
+    target), MACs."""
     lines = [
         f"{'model':<22}{'axis':<12}{'C':>4}{'d':>5}{'depth':>7}{'params':>12}{'vs target':>11}"
         f"{'MACs':>15}",
         "-" * 88,
     ]
     for c in configs:
+        axis = c.axis + (" 2x" if c.scale == 2 else "")
         lines.append(
-            f"{c.model_name:<22}{c.axis + (' 2x' if c.scale == 2 else ''):<12}{c.cardinality:>4}"
-            f"{c.base_width:>5}{c.depth:>7}{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}"
-            f"{c.macs:>15,}"
+            f"{c.model_name:<22}{axis:<12}{c.cardinality:>4}{c.base_width:>5}{c.depth:>7}"
+            f"{c.params:>12,}{c.params / c.target_params - 1:>+10.1%}{c.macs:>15,}"
         )
     lines.append(
         "params: learnable numbers; MACs: multiply-accumulates per 32x32 image (conv + fc); 'vs "
-        "target': "
-        "difference from the budget's params (x2 for Table 4's rows)"
+        "target': difference from the budget's params (x2 for Table 4's rows)"
     )
     return "\n".join(lines)
 
@@ -339,20 +253,10 @@ class Run:
 
 def plan(configs: list[SweepConfig], seeds, extra=()) -> list[Run]:
     """Every (config, seed) of ``configs`` x ``seeds``, then of each (configs, seeds) pair in
-    ``extra``.
-
-    Seed by seed (all models with the first seed, then the second, ...), so that a sweep stopped
-    half-way has comparable numbers for every model rather than all seeds of a few."""
-    runs = [Run(c, s) for s in _check_seeds(seeds) for c in configs]
-    for more, more_seeds in extra:
-        runs += [Run(c, s) for s in _check_seeds(more_seeds) for c in more]
+    ``extra``; seed by seed, so that a sweep stopped half-way has comparable numbers for every
+    model rather than all seeds of a few."""
+    runs = []
+    for more, more_seeds in [(configs, seeds), *extra]:
+        more_seeds = _distinct("seed", more_seeds, 0, "0 1 2")
+        runs += [Run(c, s) for s in more_seeds for c in more]
     return runs
-
-
-def _check_seeds(seeds) -> list[int]:
-    seeds = [check_int("a seed", s, low=0, hint="Seeds are like 0 1 2.") for s in seeds]
-    if not seeds:
-        raise ValueError("Give at least one seed, e.g. 0 1 2.")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"Each seed once, please: got {seeds}.")
-    return seeds

@@ -1,10 +1,6 @@
-"""Reading sweep result files (shipped or the learner's), and their statistics over seeds (lesson
-05).
-
-A folder may hold other things: a corrupt file (truncated, or a hand edit that put a string where a
-number belongs) or a foreign one (some other program's JSON). Neither stops the reading: each is
-listed in :attr:`Gathered.problems` with the reason and left out of the statistics. Differences
-between two models come with Welch's t-test (:func:`resnext_edu.stats.welch`)."""
+"""Reading sweep result files, the shipped ones or a learner's, and their statistics over seeds
+(lesson 05). A corrupt or foreign file stops nothing: it is listed in :attr:`Gathered.problems` with
+the reason and left out. Differences come with Welch's t-test (:func:`resnext_edu.stats.welch`)."""
 
 from __future__ import annotations
 
@@ -16,14 +12,13 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks import check_fraction, check_int
 from ..stats import Welch, welch
-from .configs import AXES, SweepConfig
+from .configs import SweepConfig
 
 SHIPPED = Path(__file__).resolve().parent.parent / "results"  # resnext_edu/results (package data)
 RESULT_FORMAT = "resnext-edu sweep result v1"
 SETTINGS_FILE = "sweep-settings.json"
-FINAL_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "seconds_per_epoch")
-EPOCH_NUMBERS = ("test_acc", "test_loss", "train_acc", "train_loss", "train_seconds")
 
 
 class ResultError(ValueError):
@@ -33,86 +28,24 @@ class ResultError(ValueError):
 def is_json(value, kind) -> bool:
     """Whether ``value`` is of ``kind`` as JSON has it: a bool is no number, a float is finite (a
     whole number is a float too)."""
-    if kind is type(None) or isinstance(value, bool):
-        return value is None if kind is type(None) else kind is bool
+    if isinstance(value, bool):
+        return kind is bool
     if kind is float:
         return isinstance(value, (int, float)) and math.isfinite(value)
     return isinstance(value, typing.get_origin(kind) or kind)
 
 
-def _value(record, where: str, name: str, kind: type, optional: bool = False):
-    """``record[name]``, refused unless it is of ``kind`` (:func:`is_json`) or, if ``optional``,
-    None."""
-    if not isinstance(record, dict) or name not in record:
-        raise ResultError(f"{where} lacks {name!r}")
-    value = record[name]
-    if not (is_json(value, kind) or (optional and value is None)):
-        expected = {int: "a whole number", float: "a finite number", str: "a string"}[kind]
-        raise ResultError(
-            f"{where}[{name!r}] is {value!r}; expected {expected}" + (" or null" * optional)
-        )
-    return value
-
-
-def check_result(raw) -> SweepConfig:
-    """Check every field a reader of a result file uses; return its model. Raises
-    :class:`ResultError`."""
-    if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
-        what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
-        raise ResultError(
-            f"is not a resnext-edu sweep result (format {what!r}, expected {RESULT_FORMAT!r})"
-        )
-    seed = _value(raw, "the file", "seed", int)
-    if seed < 0:
-        raise ResultError(f"seed is {seed}; seeds are whole numbers >= 0")
-    config = raw.get("config")
-    for name, kind in typing.get_type_hints(SweepConfig).items():
-        if typing.get_origin(kind) is tuple:
-            widths = config.get(name) if isinstance(config, dict) else None
-            if not (
-                isinstance(widths, list)
-                and widths
-                and all(type(w) is int and w > 0 for w in widths)
-            ):
-                raise ResultError(
-                    f"config[{name!r}] is {widths!r}; expected a list of whole numbers >= 1"
-                )
-        elif kind is int and _value(config, "config", name, int) < 1:
-            raise ResultError(f"config[{name!r}] is {config[name]}; expected a whole number >= 1")
-        elif kind is str:
-            _value(config, "config", name, str)
-    if config["axis"] not in AXES:
-        raise ResultError(
-            f"config['axis'] is {config['axis']!r}; expected one of {', '.join(AXES)}"
-        )
-    parsed = SweepConfig.from_dict(config)
-    if raw.get("run_id") != f"{parsed.key}_seed{seed}":
-        raise ResultError(
-            f"run_id {raw.get('run_id')!r} does not match its config and seed "
-            f"({parsed.key}_seed{seed}; edited by hand?)"
-        )
-    _value(raw.get("settings"), "settings", "epochs", int)
-    _value(raw.get("settings"), "settings", "subset", int, optional=True)
-    history = raw.get("history")
-    if not isinstance(history, list) or not history:
-        raise ResultError("history is not a list of epochs, or has none")
-    records = [("final", raw.get("final"), FINAL_NUMBERS)]
-    records += [(f"history[{i}]", epoch, EPOCH_NUMBERS) for i, epoch in enumerate(history)]
-    for i, epoch in enumerate(history):
-        if _value(epoch, f"history[{i}]", "epoch", int) != i + 1:
-            raise ResultError(
-                f"history[{i}]['epoch'] is {epoch['epoch']}; expected {i + 1} (each epoch once)"
-            )
-    for where, record, names in records:
-        for name in names:
-            value = _value(
-                record, where, name, float, optional=where != "final" and name.startswith("test")
-            )
-            if name.endswith("_acc") and value is not None and not 0 <= value <= 1:
-                raise ResultError(
-                    f"{where}[{name!r}] is {value}; an accuracy is a fraction in [0, 1]"
-                )
-    return parsed
+def _check_numbers(where: str, record: dict, epoch: bool = False) -> None:
+    """The numbers the metrics read (:data:`METRICS`): accuracies are fractions in [0, 1], the
+    others finite; in an ``epoch``, a test figure may be null (not evaluated that epoch)."""
+    for name in dict.fromkeys(m.curve_key if epoch else m.final_key for m in METRICS.values()):
+        value = record[name]
+        if value is None and epoch and name.startswith("test"):
+            continue
+        if name.endswith("_acc"):
+            check_fraction(f"{where}[{name!r}]", value, closed_high=True)
+        elif not is_json(value, float):
+            raise ValueError(f"{where}[{name!r}] is {value!r}; expected a finite number")
 
 
 @dataclass
@@ -142,11 +75,8 @@ class Result:
     @property
     def key(self) -> tuple:
         """Runs with one key can be averaged together: same source, budget and settings."""
-        return (
-            self.source,
-            self.raw["config"]["budget"],
-            json.dumps(self.raw["settings"], sort_keys=True),
-        )
+        settings = json.dumps(self.raw["settings"], sort_keys=True)
+        return (self.source, self.raw["config"]["budget"], settings)
 
     @property
     def label(self) -> str:
@@ -159,7 +89,10 @@ class Result:
 
 
 def load_result(path: str | os.PathLike, source: str = "") -> Result:
-    """Read and check one result file. Raises :class:`ResultError` saying what is wrong with it."""
+    """Read one result file, refused (:class:`ResultError`, naming the field) unless it is a sweep
+    result whose numbers cannot mislead the statistics: each field a reader uses is there, its
+    numbers of their kind (accuracies fractions in [0, 1]), the epochs numbered 1 to n, and the
+    run_id the one its config and seed give."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -169,7 +102,56 @@ def load_result(path: str | os.PathLike, source: str = "") -> Result:
         raise ResultError(
             f"is not valid JSON ({error.msg} at line {error.lineno}); truncated or edited?"
         ) from None
-    check_result(raw)
+    if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
+        what = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
+        raise ResultError(
+            f"is not a resnext-edu sweep result (format {what!r}, expected {RESULT_FORMAT!r})"
+        )
+    where = "the file"
+    try:
+        seed, config, settings, final, history = (
+            raw[name] for name in ("seed", "config", "settings", "final", "history")
+        )
+        check_int("seed", seed, low=0)
+        where = "config"
+        for name, kind in typing.get_type_hints(SweepConfig).items():
+            if kind is int:
+                check_int(f"config[{name!r}]", config[name], low=1)
+        widths = config["stage_widths"]
+        if not isinstance(widths, list) or not widths:
+            raise ValueError(f"config['stage_widths'] is {widths!r}; expected a list of widths")
+        for width in widths:
+            check_int("a width in config['stage_widths']", width, low=1)
+        run_id = f"{SweepConfig.from_dict(config).key}_seed{seed}"
+        if raw["run_id"] != run_id:
+            raise ValueError(
+                f"run_id {raw['run_id']!r} does not match its config and seed ({run_id}; edited "
+                "by hand?)"
+            )
+        where = "settings"
+        check_int("settings['epochs']", settings["epochs"])
+        if settings["subset"] is not None:
+            check_int(
+                "settings['subset']", settings["subset"], low=1, hint="Or null, for all the images."
+            )
+        where = "history"
+        numbered = [epoch["epoch"] for epoch in history]
+        if not numbered or numbered != list(range(1, len(numbered) + 1)):
+            raise ValueError(
+                f"history numbers its epochs {numbered}; expected 1, 2, 3, ... (each epoch once, "
+                "at least one)"
+            )
+        where = "final"
+        _check_numbers(where, final)
+        for i, record in enumerate(history):
+            where = f"history[{i}]"
+            _check_numbers(where, record, epoch=True)
+    except KeyError as error:
+        raise ResultError(f"{where} lacks {error}") from None
+    except ValueError as error:  # the checks above, each naming its field
+        raise ResultError(str(error).rstrip(".")) from None
+    except (TypeError, AttributeError) as error:
+        raise ResultError(f"{where} is not as a sweep writes it ({error})") from None
     return Result(path, source or path.parent.name, raw)
 
 
@@ -184,55 +166,47 @@ class Gathered:
         return Gathered(self.results + other.results, self.problems + other.problems)
 
     def experiments(self) -> dict[tuple, str]:
-        """{key: label} of the groups of results that can be averaged together, in the order
-        found."""
+        """{key: label} of the groups of results that can be averaged together, in order found."""
         return {r.key: r.label for r in self.results}
 
 
 def gather(*paths: str | os.PathLike, source: str | None = None) -> Gathered:
     """Read every result file under these folders (or these files), except the runs' working
-    folders.
-
-    ``source`` labels the results ("shipped", "mine"); default: each folder's name."""
+    folders. ``source`` labels the results ("shipped", "mine"); by default, each folder's name."""
     found = Gathered()
     for root in map(Path, paths):
         if root.is_file():
-            files = [root]
+            files, label = [root], source or root.parent.name
         elif root.is_dir():
-            files = sorted(
+            files = [
                 p
-                for p in root.rglob("*.json")
+                for p in sorted(root.rglob("*.json"))
                 if p.name != SETTINGS_FILE
                 and not {"runs", "report"} & set(p.relative_to(root).parts[:-1])
-            )
+            ]
+            label = source or root.name
         else:
             found.problems.append(f"{root}: no such file or folder")
             continue
         seen = {}
         for path in files:
             try:
-                result = load_result(
-                    path, source or (root.parent.name if root.is_file() else root.name)
-                )
+                result = load_result(path, label)
             except ResultError as error:
                 found.problems.append(
                     f"{path}: {error}; skipped. Restore it, or delete it to train that run again."
                 )
                 continue
-            if (result.key, result.raw["run_id"]) in seen:
-                found.problems.append(
-                    f"{path}: the same run as {seen[result.key, result.raw['run_id']]}; "
-                    f"counted once"
-                )
-                continue
-            seen[result.key, result.raw["run_id"]] = path
-            found.results.append(result)
+            run = (result.key, result.raw["run_id"])
+            if seen.setdefault(run, path) == path:
+                found.results.append(result)
+            else:
+                found.problems.append(f"{path}: the same run as {seen[run]}; counted once")
     return found
 
 
 def shipped(budget: str | None = None) -> Gathered:
-    """The result files that ship with the package (``resnext_edu/results/<budget>/``), labelled
-    "shipped"."""
+    """The result files shipped in ``resnext_edu/results/<budget>/``, labelled "shipped"."""
     root = SHIPPED / budget if budget else SHIPPED
     return gather(root, source="shipped") if root.is_dir() else Gathered()
 
@@ -278,9 +252,7 @@ class Row:
     seeds: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     curves: list[list[float]] = field(default_factory=list)
-    seconds_per_epoch: list[float] = field(
-        default_factory=list
-    )  # per seed: its fastest training epoch
+    seconds_per_epoch: list[float] = field(default_factory=list)  # each seed's fastest epoch
 
     @property
     def n(self) -> int:
@@ -297,8 +269,8 @@ class Row:
 
     @property
     def mean_curve(self) -> list[float]:
-        """The mean over seeds, epoch by epoch (as long as the shortest curve; epochs not evaluated:
-        left out)."""
+        """The mean over seeds, epoch by epoch, as long as the shortest curve; an epoch some seed
+        did not evaluate is left out."""
         length = min(map(len, self.curves), default=0)
         return [
             statistics.mean(c[i] for c in self.curves)
@@ -325,46 +297,37 @@ def summarize(results: list[Result], metric: str = "test_acc", seeds=None) -> li
         row.seconds_per_epoch.append(
             r.final.get("min_seconds_per_epoch", r.final["seconds_per_epoch"])
         )
-    return sorted(
-        rows.values(),
-        key=lambda row: (
-            row.label,
-            row.key,
-            row.config.scale,
-            AXIS_ORDER.get(row.config.axis, 3),
-            row.config.cardinality,
-        ),
-    )
+    return sorted(rows.values(), key=_order)
+
+
+def _order(row: Row) -> tuple:
+    c = row.config
+    return row.label, row.key, c.scale, AXIS_ORDER.get(c.axis, 3), c.cardinality
 
 
 def summary_table(rows: list[Row], metric: str = "test_acc") -> str:
-    """A text table: one line per model, mean +- std over seeds of the metric, params, MACs, time
-    per epoch."""
+    """A text table: per model, the mean +- std over seeds of ``metric``, params, MACs and time per
+    epoch; "" for no rows."""
     m = get_metric(metric)
     lines, current = [], None
     for row in rows:
         if row.key != current:
             current = row.key
-            lines += [
-                "",
-                row.label,
-                f"  {'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
-                f"  {m.label:<28}{'s/epoch':>8}",
-            ]
+            header = f"{'model':<20}{'setting':<22}{'params':>10}{'MACs':>13}{'seeds':>6}"
+            lines += ["", row.label, f"  {header}  {m.label:<28}{'s/epoch':>8}"]
         c = row.config
         setting = c.setting + ("" if c.scale == 1 else f" 2x {c.axis}")
-        spread = f"{row.mean:7.2f} +- {row.std:.2f}" if row.n > 1 else f"{row.mean:7.2f}"
+        spread = f"{row.mean:7.2f}" + (f" +- {row.std:.2f}" if row.n > 1 else "")
+        seconds = statistics.mean(row.seconds_per_epoch)
         lines.append(
-            f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  {spread:<28}"
-            f"{statistics.mean(row.seconds_per_epoch):>8.1f}"
+            f"  {c.model_name:<20}{setting:<22}{c.params:>10,}{c.macs:>13,}{row.n:>6}  "
+            f"{spread:<28}{seconds:>8.1f}"
         )
     if lines:
         lines.append(
             "\nmean +- sample standard deviation over seeds; params: learnable numbers; MACs: "
-            "multiply-"
-            "accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on its "
-            "machine, "
-            "mean over seeds"
+            "multiply-accumulates per 32x32 image;\ns/epoch: each run's fastest training epoch on "
+            "its machine, mean over seeds"
         )
     return "\n".join(lines).lstrip("\n")
 
@@ -388,26 +351,22 @@ def ladder(rows: list[Row], key: tuple) -> dict[int, Row]:
 
 def compare_to_baseline(rows: list[Row]) -> list[dict]:
     """Each cardinality against the C = 1 model of its group: the difference of the means with
-    Welch's 95% confidence interval, degrees of freedom, t (the difference over its standard error)
-    and p. NaN where a model has one seed."""
+    Welch's 95% confidence interval (low, high), degrees of freedom, t and p; NaN for these where
+    :func:`difference` has no test."""
     out = []
     for key in dict.fromkeys(r.key for r in rows):
         models = ladder(rows, key)
         for C in sorted(models)[1:] if 1 in models else []:
             high, low = models[C], models[1]
-            w = difference(high, low)
-            nan = math.nan
+            w = difference(high, low)  # None: no test, so NaN for each of its figures
+            test = {name: getattr(w, name, math.nan) for name in ("low", "high", "df", "t", "p")}
             out.append(
                 {
                     "label": high.label,
                     "setting": high.config.setting,
                     "baseline": low.config.setting,
                     "difference": high.mean - low.mean,
-                    "low": w.low if w else nan,
-                    "high": w.high if w else nan,
-                    "df": w.df if w else nan,
-                    "t": w.t if w else nan,
-                    "p": w.p if w else nan,
+                    **test,
                     "n": (high.n, low.n),
                 }
             )
@@ -415,21 +374,22 @@ def compare_to_baseline(rows: list[Row]) -> list[dict]:
 
 
 def comparison_table(rows: list[Row]) -> str:
-    """:func:`compare_to_baseline` as text (differences in the metric's unit, e.g. percentage
+    """:func:`compare_to_baseline` as text, the differences in the metric's unit (e.g. percentage
     points)."""
     found = compare_to_baseline(rows)
     if not found:
         return "  no C = 1 model and another cardinality of the same sweep yet: nothing to compare"
     lines = [
-        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  "
-        "seeds"
+        f"  {'setting':<10}{'vs':<8}{'difference':>11}{'95% CI (Welch)':>20}{'df':>6}{'p':>7}  seeds"
     ]
     for c in found:
-        ci = "one seed" if math.isnan(c["p"]) else f"[{c['low']:+.2f}, {c['high']:+.2f}]"
-        tail = "" if math.isnan(c["p"]) else f"{c['df']:>6.1f}{c['p']:>7.3f}"
+        if math.isnan(c["p"]):
+            test = f"{'one seed':>20}{'':>13}"
+        else:
+            ci = f"[{c['low']:+.2f}, {c['high']:+.2f}]"
+            test = f"{ci:>20}{c['df']:>6.1f}{c['p']:>7.3f}"
         lines.append(
-            "  "
-            f"{c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{ci:>20}{tail or '':>13}"
+            f"  {c['setting']:<10}{c['baseline']:<8}{c['difference']:>+11.2f}{test}"
             f"  {c['n'][0]} vs {c['n'][1]}"
         )
     return "\n".join(lines)
