@@ -10,21 +10,19 @@ spend them, C parallel transformations of width d. Modules:
   (resumable, locked)
 * :mod:`.results`: reading result files, mean +- std over seeds, differences with Welch's t-test
 * :mod:`.figures`: every plot; :mod:`.report`: what ``sweep-report`` prints and saves
-* :mod:`.learner`: the lesson's train button"""
+* :mod:`.learner`: the lesson's train button
+
+What a sweep's user calls is importable from here; the rest from its module."""
 
 from .configs import (
     BUDGETS,
-    Budget,
-    Run,
     SweepConfig,
     cardinality_configs,
     config_table,
-    get_budget,
     plan,
     table4_configs,
 )
 from .report import (
-    paper_table,
     table4_table,
     write_report,
 )
@@ -33,14 +31,10 @@ from .results import (
     RESULT_FORMAT,
     SHIPPED,
     Gathered,
-    Result,
-    ResultError,
-    Row,
     compare_to_baseline,
     comparison_table,
     difference,
     gather,
-    load_result,
     shipped,
     summarize,
     summary_table,
@@ -49,7 +43,6 @@ from .run import (
     RECIPES,
     RunOptions,
     SweepConflict,
-    SweepOutcome,
     SweepSettings,
     run_sweep,
     settings_from_args,
@@ -62,16 +55,10 @@ __all__ = [
     "RECIPES",
     "RESULT_FORMAT",
     "SHIPPED",
-    "Budget",
     "Gathered",
-    "Result",
-    "ResultError",
-    "Row",
-    "Run",
     "RunOptions",
     "SweepConfig",
     "SweepConflict",
-    "SweepOutcome",
     "SweepSettings",
     "cardinality_configs",
     "compare_to_baseline",
@@ -79,9 +66,6 @@ __all__ = [
     "config_table",
     "difference",
     "gather",
-    "get_budget",
-    "load_result",
-    "paper_table",
     "plan",
     "run_sweep",
     "settings_from_args",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checks import check_fraction, check_int
+from ..options import is_json
 from ..stats import Welch, welch
 from .configs import SweepConfig
 
@@ -23,16 +24,6 @@ SETTINGS_FILE = "sweep-settings.json"
 
 class ResultError(ValueError):
     """A file is not a usable sweep result; the message says why."""
-
-
-def is_json(value, kind) -> bool:
-    """Whether ``value`` is of ``kind`` as JSON has it: a bool is no number, a float is finite (a
-    whole number is a float too)."""
-    if isinstance(value, bool):
-        return kind is bool
-    if kind is float:
-        return isinstance(value, (int, float)) and math.isfinite(value)
-    return isinstance(value, typing.get_origin(kind) or kind)
 
 
 def _check_numbers(where: str, record: dict, epoch: bool = False) -> None:
