@@ -20,6 +20,8 @@ AXES = ("cardinality", "deeper", "wider")
 
 
 class _Widths:
+    """What a budget and each model of its sweep share: stage widths, stem width, classes."""
+
     def overrides(self) -> dict:
         """The model overrides of a budget and its sweep's models: stage widths, stem, classes."""
         return {
