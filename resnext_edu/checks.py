@@ -138,6 +138,8 @@ def check_train_config(config, *, schedules, precisions) -> None:
         raise ValueError(
             f"lr must be positive, got {config.lr!r}. The paper uses 0.1 at batch size 128."
         )
+    check_fraction("momentum", config.momentum, hint="The paper uses 0.9.")
+    check_fraction("weight_decay", config.weight_decay, hint="The paper's CIFAR value is 5e-4.")
     check_fraction("label_smoothing", config.label_smoothing, hint="0.1 is common.")
     padding_hint = "The paper pads by 4."
     check_int("crop_padding", config.crop_padding, low=0, high=16, unit="pixels", hint=padding_hint)

@@ -31,7 +31,7 @@ import torch
 from filelock import FileLock, Timeout
 
 from ..checkpoints import CheckpointDamaged, CheckpointMismatch
-from ..checks import check_choice, check_fraction, check_int, check_train_config
+from ..checks import check_choice, check_int, check_train_config
 from ..data import CIFAR10Data, balanced_subset, load_cifar10
 from ..device import PRECISIONS, pick_device, resolve_precision
 from ..files import check_out_folder, remove_stale_temps, write_json
@@ -188,8 +188,6 @@ def check_settings(settings: SweepSettings) -> None:
     check_types(settings)
     check_types(settings.train)
     check_train_config(settings.train, schedules=SCHEDULES, precisions=PRECISIONS)
-    weight_decay = settings.train.weight_decay
-    check_fraction("--weight-decay", weight_decay, hint="The paper's CIFAR value is 5e-4.")
     check_choice("--dataset", settings.dataset, DATASETS)
     for name in ("subset", "test_subset", "final_test_subset"):
         if getattr(settings, name) is not None:
