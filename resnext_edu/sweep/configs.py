@@ -16,7 +16,6 @@ from ..checks import check_int
 CIFAR_DEPTHS = tuple(range(11, 300, 9))  # (depth - 2) divisible by 9: 11, 20, 29, 38, ...
 DEFAULT_CARDINALITIES = (1, 2, 4, 8, 16, 32)
 DEFAULT_TABLE4_CARDINALITIES = (2, 64)  # the paper's ResNeXt-101 2x64d and 64x4d at 2x complexity
-AXES = ("cardinality", "deeper", "wider")
 
 
 class _Widths:
